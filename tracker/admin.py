@@ -1,0 +1,354 @@
+"""The admin: the monitors' data-entry tool.
+
+Confidentiality: a user without ``tracker.view_confidential`` does not see confidential
+sources or reports (nor reports published by a confidential source) at all; a claim made by a
+confidential source, or logged from a restricted report, still appears in the claim list with
+its names replaced, cannot be opened, and cannot be found by searching for the hidden names.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db.models import (
+    BooleanField,
+    Case,
+    CharField,
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    Value,
+    When,
+)
+from django.db.models.lookups import StartsWith
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+from simple_history.admin import SimpleHistoryAdmin
+
+from .models import (
+    CONFIDENTIAL_REPORT_LABEL,
+    Claim,
+    Obligation,
+    Place,
+    Report,
+    Resolution,
+    Source,
+    Watch,
+    can_see_confidential,
+)
+
+
+class HiddenWhenConfidentialMixin:
+    """Object-level permissions: a restricted object is neither viewable nor changeable.
+
+    Covers the change view, the history view (simple-history asks the same questions), and
+    deletion. Subclasses say which objects are restricted.
+    """
+
+    def is_hidden(self, request: HttpRequest, obj) -> bool:
+        return (
+            obj is not None and self.is_restricted(obj) and not can_see_confidential(request.user)
+        )
+
+    def is_restricted(self, obj) -> bool:
+        raise NotImplementedError
+
+    def has_view_permission(self, request, obj=None):
+        return not self.is_hidden(request, obj) and super().has_view_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return not self.is_hidden(request, obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return not self.is_hidden(request, obj) and super().has_delete_permission(request, obj)
+
+
+# --------------------------------------------------------------------------------------------
+# Reference data
+# --------------------------------------------------------------------------------------------
+
+
+@admin.register(Resolution)
+class ResolutionAdmin(SimpleHistoryAdmin):
+    list_display = ["symbol", "adopted_on", "title"]
+    search_fields = ["symbol", "title"]
+    ordering = ["number"]
+
+
+@admin.register(Obligation)
+class ObligationAdmin(SimpleHistoryAdmin):
+    list_display = [
+        "code",
+        "resolution",
+        "paragraph",
+        "kind",
+        "effective_from",
+        "due_on",
+        "max_evidence_age_days",
+    ]
+    list_filter = ["kind", "resolution"]
+    list_select_related = ["resolution"]
+    search_fields = ["code", "summary"]
+
+
+@admin.register(Place)
+class PlaceAdmin(SimpleHistoryAdmin):
+    list_display = ["name_path", "kind", "iso_code", "claim_count"]
+    list_filter = ["kind"]
+    search_fields = ["name", "name_path", "=iso_code"]
+    autocomplete_fields = ["parent"]
+    readonly_fields = ["path"]
+    ordering = ["name_path"]
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(n_claims=Count("claims"))
+
+    @admin.display(description="claims", ordering="n_claims")
+    def claim_count(self, obj: Place) -> int:
+        return obj.n_claims
+
+
+# --------------------------------------------------------------------------------------------
+# Sources and reports
+# --------------------------------------------------------------------------------------------
+
+
+@admin.register(Source)
+class SourceAdmin(HiddenWhenConfidentialMixin, SimpleHistoryAdmin):
+    list_display = ["name", "kind", "country", "reliability", "confidential", "claim_count"]
+    list_filter = [
+        "kind",
+        "reliability",
+        "confidential",
+        ("country", admin.RelatedOnlyFieldListFilter),
+    ]
+    list_select_related = ["country"]
+    search_fields = ["name"]
+    autocomplete_fields = ["country"]
+    fields = ["name", "kind", "country", "reliability", "confidential", "url", "notes"]
+
+    def is_restricted(self, obj: Source) -> bool:
+        return obj.confidential
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .visible_to(request.user)
+            .annotate(n_claims=Count("claims"))
+        )
+
+    @admin.display(description="claims", ordering="n_claims")
+    def claim_count(self, obj: Source) -> int:
+        return obj.n_claims
+
+
+class ClaimInline(admin.TabularInline):
+    model = Claim
+    fields = [
+        "attributed_to",
+        "place",
+        "obligation",
+        "stance",
+        "measure",
+        "count_low",
+        "count_high",
+        "period_start",
+        "as_of",
+        "credibility",
+        "summary",
+        "external_id",
+    ]
+    autocomplete_fields = ["attributed_to", "place", "obligation"]
+    show_change_link = True
+
+    def get_extra(self, request, obj=None, **kwargs):
+        return 3 if obj is None else 1
+
+    def get_queryset(self, request):
+        queryset = (
+            super().get_queryset(request).select_related("attributed_to", "place", "obligation")
+        )
+        if not can_see_confidential(request.user):
+            # The report is visible; claims made by a confidential source inside it are not.
+            queryset = queryset.exclude(attributed_to__confidential=True)
+        return queryset
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "summary":
+            field.widget.attrs.update(rows=2, cols=30)
+        elif db_field.name in ("count_low", "count_high", "credibility"):
+            field.widget.attrs.update(style="width: 7em")
+        return field
+
+
+@admin.register(Report)
+class ReportAdmin(HiddenWhenConfidentialMixin, SimpleHistoryAdmin):
+    list_display = [
+        "title",
+        "publisher",
+        "published_on",
+        "claim_count",
+        "language",
+        "confidential",
+        "logged_by",
+    ]
+    list_filter = ["publisher__kind", "confidential", "language"]
+    list_select_related = ["publisher", "logged_by"]
+    search_fields = ["title", "url", "publisher__name"]
+    date_hierarchy = "published_on"
+    autocomplete_fields = ["publisher"]
+    readonly_fields = ["logged_by", "created_at", "updated_at"]
+    fields = [
+        "title",
+        "url",
+        "publisher",
+        "published_on",
+        "language",
+        "confidential",
+        "notes",
+        "logged_by",
+        "created_at",
+        "updated_at",
+    ]
+    inlines = [ClaimInline]
+
+    def is_restricted(self, obj: Report) -> bool:
+        return obj.is_restricted
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .visible_to(request.user)
+            .annotate(n_claims=Count("claims"))
+        )
+
+    @admin.display(description="claims", ordering="n_claims")
+    def claim_count(self, obj: Report) -> int:
+        return obj.n_claims
+
+    def save_model(self, request, obj: Report, form, change: bool) -> None:
+        if not change:
+            obj.logged_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+# --------------------------------------------------------------------------------------------
+# Claims
+# --------------------------------------------------------------------------------------------
+
+
+class CountryFilter(admin.SimpleListFilter):
+    """Claims about a country or any place inside it."""
+
+    title = "country"
+    parameter_name = "country"
+
+    def lookups(self, request, model_admin):
+        # One query: the countries with a claim about them or about a place inside them.
+        has_claims = Exists(Claim.objects.filter(StartsWith(F("place__path"), OuterRef("path"))))
+        return list(
+            Place.objects.countries()
+            .filter(has_claims)
+            .order_by("name")
+            .values_list("iso_code", "name")
+        )
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        country = Place.objects.countries().filter(iso_code=self.value()).first()
+        if country is None:
+            return queryset.none()
+        return queryset.inside(country)
+
+
+SEARCH_FIELDS_ALWAYS = ["external_id", "place__name_path", "obligation__code"]
+# Searched through aliases that are empty on restricted claims for a user without the
+# permission, so a search for a hidden name finds nothing (see ClaimAdmin.get_queryset).
+SEARCH_FIELDS_GUARDED = ["search_source", "search_report", "search_summary"]
+
+
+@admin.register(Claim)
+class ClaimAdmin(HiddenWhenConfidentialMixin, SimpleHistoryAdmin):
+    list_display = ["claim", "obligation", "stance", "grade", "report_link"]
+    list_filter = [
+        "obligation",
+        CountryFilter,
+        "stance",
+        "measure",
+        ("attributed_to__kind", admin.ChoicesFieldListFilter),
+        ("attributed_to__reliability", admin.ChoicesFieldListFilter),
+        "credibility",
+    ]
+    list_select_related = ["attributed_to", "place", "obligation", "report__publisher"]
+    search_fields = SEARCH_FIELDS_ALWAYS + SEARCH_FIELDS_GUARDED
+    date_hierarchy = "as_of"
+    autocomplete_fields = ["report", "attributed_to", "place", "obligation"]
+    show_full_result_count = False
+    list_per_page = 100
+    fieldsets = [
+        (None, {"fields": ["report", "attributed_to", "place", "obligation", "stance"]}),
+        ("Count", {"fields": [("measure", "count_low", "count_high"), ("period_start", "as_of")]}),
+        (None, {"fields": ["credibility", "summary", "external_id"]}),
+    ]
+
+    def is_restricted(self, obj: Claim) -> bool:
+        return obj.is_restricted
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        may_see = can_see_confidential(request.user)
+        if may_see:
+            return queryset.annotate(show_confidential=Value(True, BooleanField())).alias(
+                search_source=F("attributed_to__name"),
+                search_report=F("report__title"),
+                search_summary=F("summary"),
+            )
+        source_hidden = Q(attributed_to__confidential=True)
+        report_hidden = Claim.objects.restricted_q()
+
+        def guarded(field: str, hidden: Q) -> Case:
+            return Case(When(hidden, then=Value("")), default=F(field), output_field=CharField())
+
+        return queryset.annotate(show_confidential=Value(False, BooleanField())).alias(
+            search_source=guarded("attributed_to__name", source_hidden),
+            search_report=guarded("report__title", report_hidden),
+            search_summary=guarded("summary", report_hidden),
+        )
+
+    @admin.display(description="claim", ordering="as_of")
+    def claim(self, obj: Claim) -> str:
+        return obj.headline(show_confidential=obj.show_confidential)
+
+    @admin.display(description="grade")
+    def grade(self, obj: Claim) -> str:
+        """Source reliability and claim credibility, Admiralty style: 'B2'."""
+        return f"{obj.attributed_to.reliability}{obj.credibility}"
+
+    @admin.display(description="report", ordering="report__published_on")
+    def report_link(self, obj: Claim) -> str:
+        report = obj.report
+        if report.is_restricted and not obj.show_confidential:
+            return CONFIDENTIAL_REPORT_LABEL
+        url = reverse("admin:tracker_report_change", args=[report.pk])
+        return format_html('<a href="{}">{}</a>', url, report)
+
+
+# --------------------------------------------------------------------------------------------
+# Watches
+# --------------------------------------------------------------------------------------------
+
+
+@admin.register(Watch)
+class WatchAdmin(SimpleHistoryAdmin):
+    list_display = ["place", "obligation", "max_evidence_age_days"]
+    list_filter = ["obligation"]
+    list_select_related = ["place", "obligation"]
+    search_fields = ["place__name", "obligation__code"]
+    autocomplete_fields = ["place", "obligation"]

@@ -1,0 +1,741 @@
+"""The domain: what the resolutions oblige, where, and the evidence of what states did.
+
+DESIGN.md section 2 describes every model. Validation lives in ``clean()`` so that the admin,
+the importer and the API give the same messages; the database constraints at the end of each
+``Meta`` are a backstop for writes that skip ``full_clean()`` (bulk paths).
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models, transaction
+from django.db.models import F, Q, Value
+from django.db.models.functions import Concat, Lower, Substr
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+CONFIDENTIAL_SOURCE_LABEL = "confidential source"
+CONFIDENTIAL_REPORT_LABEL = "confidential report"
+VIEW_CONFIDENTIAL_PERMISSION = "tracker.view_confidential"
+
+
+def can_see_confidential(user) -> bool:
+    """Whether ``user`` may see confidential sources and reports (the dedicated permission)."""
+    return bool(user and user.is_active and user.has_perm(VIEW_CONFIDENTIAL_PERMISSION))
+
+
+def _not_in_future(value: datetime.date | None, field: str, what: str) -> dict[str, str]:
+    if value is not None and value > timezone.localdate():
+        return {
+            field: f"{what} {value:%Y-%m-%d} is in the future; "
+            f"it can be today ({timezone.localdate():%Y-%m-%d}) at the latest."
+        }
+    return {}
+
+
+# --------------------------------------------------------------------------------------------
+# Resolutions and their obligations
+# --------------------------------------------------------------------------------------------
+
+
+class Resolution(models.Model):
+    """A UN Security Council resolution."""
+
+    symbol = models.CharField(max_length=40, unique=True, help_text="e.g. S/RES/2397 (2017)")
+    number = models.PositiveIntegerField(unique=True)
+    adopted_on = models.DateField()
+    title = models.CharField(max_length=300)
+    url = models.URLField(blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["number"]
+
+    def __str__(self) -> str:
+        return f"UNSCR {self.number} ({self.adopted_on.year})"
+
+
+class ObligationKind(models.TextChoices):
+    CAP = "cap", "cap"
+    PROHIBITION = "prohibition", "prohibition"
+    DEADLINE = "deadline", "deadline"
+    REPORTING = "reporting", "reporting"
+
+
+class Obligation(models.Model):
+    """One operative duty of a resolution, with the dates that make it checkable."""
+
+    Kind = ObligationKind
+
+    code = models.CharField(
+        max_length=40, unique=True, help_text="Stable reference, e.g. UNSCR2397-OP8"
+    )
+    resolution = models.ForeignKey(Resolution, on_delete=models.PROTECT, related_name="obligations")
+    paragraph = models.CharField(max_length=20, help_text="Operative paragraph, e.g. OP8")
+    kind = models.CharField(max_length=20, choices=ObligationKind.choices)
+    summary = models.TextField(help_text="The duty, paraphrased.")
+    exceptions = models.TextField(blank=True, help_text="What the resolution exempts.")
+    effective_from = models.DateField()
+    due_on = models.DateField(null=True, blank=True)
+    max_evidence_age_days = models.PositiveIntegerField(
+        default=180,
+        validators=[MinValueValidator(1)],
+        help_text="Evidence older than this many days is stale.",
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["resolution__number", "code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(due_on__isnull=True) | Q(due_on__gte=F("effective_from")),
+                name="obligation_due_after_effective",
+                violation_error_message="The due date cannot precede the date it takes effect.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+    def is_in_force(self, *, on: datetime.date) -> bool:
+        return on >= self.effective_from
+
+    def is_past_due(self, *, on: datetime.date) -> bool:
+        """True once ``due_on`` has passed (the due day itself is still in time)."""
+        return self.due_on is not None and on > self.due_on
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        if self.kind in (ObligationKind.DEADLINE, ObligationKind.REPORTING) and not self.due_on:
+            errors["due_on"] = f"A {self.kind} obligation needs a due date."
+        if self.due_on and self.effective_from and self.due_on < self.effective_from:
+            errors["due_on"] = (
+                f"The due date {self.due_on:%Y-%m-%d} is before the obligation takes effect "
+                f"({self.effective_from:%Y-%m-%d})."
+            )
+        if errors:
+            raise ValidationError(errors)
+
+
+# --------------------------------------------------------------------------------------------
+# Places: a tree with a materialised path
+# --------------------------------------------------------------------------------------------
+
+
+class PlaceKind(models.TextChoices):
+    WORLD = "world", "world"
+    COUNTRY = "country", "country"
+    REGION = "region", "region"
+    PROVINCE = "province", "province"
+    CITY = "city", "city"
+
+
+# Depth order of the kinds: a child is always of a later kind than its parent (a city may sit
+# directly under a country; a supranational region such as Southeast Asia under the world).
+PLACE_KIND_RANK = {kind: rank for rank, kind in enumerate(PlaceKind.values)}
+PLACE_PATH_SEPARATOR = " > "
+NOT_A_COUNTRY = "Place %(value)r is not a country: choose a country (a place of kind country)."
+
+
+class PlaceQuerySet(models.QuerySet):
+    def countries(self) -> PlaceQuerySet:
+        return self.filter(kind=PlaceKind.COUNTRY)
+
+    def inside(self, place: Place) -> PlaceQuerySet:
+        """``place`` and every place below it."""
+        return self.filter(path__startswith=place.path)
+
+
+class Place(models.Model):
+    """A node of world → country → region → province → city.
+
+    ``path`` holds the ids from the root down, ``/1/45/230/``, so that "inside X" is one
+    indexed prefix match (``path LIKE '/1/45/%'``) and the ancestors are read off the string.
+    ``name_path`` is the readable form from the country down ("China > Northeast China").
+    """
+
+    Kind = PlaceKind
+
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=PlaceKind.choices)
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children"
+    )
+    iso_code = models.CharField(
+        "ISO code",
+        max_length=2,
+        null=True,
+        blank=True,
+        unique=True,
+        help_text="ISO 3166-1 alpha-2, for countries only.",
+    )
+    # The checks and the country filters select by prefix on path (indexed; on PostgreSQL
+    # Django adds the varchar_pattern_ops index that LIKE 'prefix%' needs).
+    path = models.CharField(max_length=255, editable=False, db_index=True, default="")
+    name_path = models.CharField(max_length=1000, editable=False, default="")
+
+    objects = PlaceQuerySet.as_manager()
+    history = HistoricalRecords(excluded_fields=["path", "name_path"])
+
+    class Meta:
+        ordering = ["name_path"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("name"),
+                "parent",
+                name="place_unique_name_in_parent",
+                violation_error_message="This parent already has a place with that name.",
+            ),
+            models.UniqueConstraint(
+                fields=["kind"],
+                condition=Q(kind="world"),
+                name="place_single_world",
+                violation_error_message="There is only one world.",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="country", iso_code__isnull=False)
+                | (~Q(kind="country") & Q(iso_code__isnull=True)),
+                name="place_iso_code_iff_country",
+                violation_error_message="Countries, and only countries, have an ISO code.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name_path or self.name
+
+    # --- persistence --------------------------------------------------------------------------
+
+    def save(self, *args, **kwargs) -> None:
+        """Save, keeping ``path`` and ``name_path`` of this place and its subtree right.
+
+        The paths live here rather than in a service because every writer (admin, import,
+        API, demo loader) must keep them consistent, and a stale path would silently move
+        evidence out of a country. A new row needs its own id in its path, hence the UPDATE
+        after the INSERT; a moved or renamed place rewrites its descendants' prefixes in one
+        UPDATE each.
+        """
+        with transaction.atomic():
+            if self.pk is None:
+                super().save(*args, **kwargs)
+                self.path, self.name_path = self._computed_paths()
+                # A queryset update, not a second save(): one history row per change.
+                Place.objects.filter(pk=self.pk).update(path=self.path, name_path=self.name_path)
+                return
+            old_path, old_name_path = Place.objects.filter(pk=self.pk).values_list(
+                "path", "name_path"
+            ).first() or (self.path, self.name_path)
+            self.path, self.name_path = self._computed_paths()
+            super().save(*args, **kwargs)
+            below = Place.objects.filter(path__startswith=old_path).exclude(pk=self.pk)
+            if old_path and old_path != self.path:
+                below.update(path=Concat(Value(self.path), Substr("path", len(old_path) + 1)))
+            if old_name_path != self.name_path and self.kind != PlaceKind.WORLD:
+                Place.objects.filter(path__startswith=self.path).exclude(pk=self.pk).update(
+                    name_path=Concat(
+                        Value(self.name_path), Substr("name_path", len(old_name_path) + 1)
+                    )
+                )
+
+    # --- derived values -----------------------------------------------------------------------
+
+    @property
+    def ancestor_ids(self) -> list[int]:
+        """Ids from the root down to the parent (empty for the world)."""
+        return [int(part) for part in self.path.strip("/").split("/") if part][:-1]
+
+    def is_inside(self, other: Place) -> bool:
+        """True when this place is ``other`` or lies below it."""
+        return bool(self.path) and self.path.startswith(other.path)
+
+    def _computed_paths(self) -> tuple[str, str]:
+        if self.parent is None:
+            return f"/{self.pk}/", self.name
+        parent_names = "" if self.parent.kind == PlaceKind.WORLD else self.parent.name_path
+        name_path = (
+            f"{parent_names}{PLACE_PATH_SEPARATOR}{self.name}" if parent_names else self.name
+        )
+        return f"{self.parent.path}{self.pk}/", name_path
+
+    # --- validation ---------------------------------------------------------------------------
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        if self.kind == PlaceKind.WORLD:
+            if self.parent_id is not None:
+                errors["parent"] = "The world is the root of the tree: it has no parent."
+        elif self.parent_id is None:
+            errors["parent"] = f"A {self.kind or 'place'} needs a parent place."
+        elif self.kind:
+            parent = self.parent
+            if self.pk is not None and (parent.pk == self.pk or parent.is_inside(self)):
+                errors["parent"] = (
+                    f"{self.name} cannot be its own ancestor: {parent} lies inside it."
+                )
+            elif PLACE_KIND_RANK[self.kind] <= PLACE_KIND_RANK[parent.kind]:
+                errors["parent"] = (
+                    f"A {self.kind} cannot sit inside a {parent.kind} ({parent}); "
+                    "the order is world > country > region > province > city."
+                )
+            elif self.kind == PlaceKind.COUNTRY and parent.kind != PlaceKind.WORLD:
+                errors["parent"] = "A country sits directly under the world."
+        if self.kind == PlaceKind.COUNTRY:
+            if not self.iso_code:
+                errors["iso_code"] = "A country needs its ISO 3166-1 alpha-2 code (e.g. CN)."
+            elif not (
+                len(self.iso_code) == 2 and self.iso_code.isascii() and self.iso_code.isalpha()
+            ):
+                errors["iso_code"] = (
+                    f"{self.iso_code!r} is not an ISO 3166-1 alpha-2 code (two letters)."
+                )
+            else:
+                self.iso_code = self.iso_code.upper()
+        elif self.iso_code:
+            errors["iso_code"] = "Only countries have an ISO code."
+        else:
+            self.iso_code = None
+        if errors:
+            raise ValidationError(errors)
+
+
+# --------------------------------------------------------------------------------------------
+# Sources, reports and claims: the evidence
+# --------------------------------------------------------------------------------------------
+
+
+class SourceKind(models.TextChoices):
+    NGO = "ngo", "NGO"
+    NEWS = "news", "news outlet"
+    GOVERNMENT = "government", "government"
+    UN = "un", "UN body"
+    RESEARCH = "research", "research institute"
+    SELF_REPORT = "self_report", "the state itself (report to the 1718 Committee)"
+
+
+class Reliability(models.TextChoices):
+    """Source reliability on the Admiralty (NATO) scale."""
+
+    A = "A", "A – completely reliable"
+    B = "B", "B – usually reliable"
+    C = "C", "C – fairly reliable"
+    D = "D", "D – not usually reliable"
+    E = "E", "E – unreliable"
+    F = "F", "F – reliability cannot be judged"
+
+
+class Credibility(models.IntegerChoices):
+    """Credibility of one piece of information on the Admiralty (NATO) scale."""
+
+    CONFIRMED = 1, "1 – confirmed by other sources"
+    PROBABLY_TRUE = 2, "2 – probably true"
+    POSSIBLY_TRUE = 3, "3 – possibly true"
+    DOUBTFUL = 4, "4 – doubtful"
+    IMPROBABLE = 5, "5 – improbable"
+    CANNOT_JUDGE = 6, "6 – truth cannot be judged"
+
+
+class SourceQuerySet(models.QuerySet):
+    def visible_to(self, user) -> SourceQuerySet:
+        return self if can_see_confidential(user) else self.filter(confidential=False)
+
+
+class Source(models.Model):
+    """Who makes a claim: an NGO, an outlet, a ministry, a UN panel, the state itself."""
+
+    Kind = SourceKind
+
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=SourceKind.choices)
+    country = models.ForeignKey(
+        Place,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        limit_choices_to={"kind": PlaceKind.COUNTRY},
+        error_messages={"invalid": NOT_A_COUNTRY},
+        help_text="The state a government or self-report source speaks for.",
+    )
+    reliability = models.CharField(
+        max_length=1,
+        choices=Reliability.choices,
+        default=Reliability.F,
+        error_messages={
+            "invalid_choice": "Reliability %(value)r is not a grade of the Admiralty scale: "
+            "use a letter from A (completely reliable) to F (cannot be judged)."
+        },
+    )
+    confidential = models.BooleanField(
+        default=False,
+        help_text="An informant or a source that must not be named: only users with the "
+        "'see confidential sources and reports' permission see its name.",
+    )
+    url = models.URLField(blank=True)
+    notes = models.TextField(blank=True)
+
+    objects = SourceQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        permissions = [("view_confidential", "Can see confidential sources and reports")]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("name"),
+                name="source_unique_name",
+                violation_error_message="A source with this name already exists.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind__in=["government", "self_report"]) | Q(country__isnull=False),
+                name="source_state_has_country",
+                violation_error_message="A government or self-report source needs its country.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def name_for(self, user) -> str:
+        """The name, or "confidential source" for a user who may not see it."""
+        if self.confidential and not can_see_confidential(user):
+            return CONFIDENTIAL_SOURCE_LABEL
+        return self.name
+
+    def clean(self) -> None:
+        if self.kind in (SourceKind.GOVERNMENT, SourceKind.SELF_REPORT) and not self.country_id:
+            kind = self.get_kind_display()
+            raise ValidationError(
+                {"country": f"A {kind} source speaks for a state: choose its country."}
+            )
+
+
+class ReportQuerySet(models.QuerySet):
+    def visible_to(self, user) -> ReportQuerySet:
+        if can_see_confidential(user):
+            return self
+        return self.exclude(Q(confidential=True) | Q(publisher__confidential=True))
+
+
+class Report(models.Model):
+    """One source document that staff log: an article, a survey, a statement, a UN document."""
+
+    title = models.CharField(max_length=500)
+    url = models.URLField("URL", max_length=1000, blank=True)
+    publisher = models.ForeignKey(
+        Source,
+        on_delete=models.PROTECT,
+        related_name="published_reports",
+        help_text="Who published the document (an outlet), not who makes each claim.",
+    )
+    published_on = models.DateField()
+    language = models.CharField(
+        max_length=10,
+        default="en",
+        validators=[
+            RegexValidator(
+                r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$",
+                "Write the language as a code such as en, ko, zh, ru or zh-Hant.",
+            )
+        ],
+        help_text="Language of the document, as a code: en, ko, zh, ru ...",
+    )
+    notes = models.TextField(blank=True)
+    confidential = models.BooleanField(
+        default=False,
+        help_text="E.g. a state's report it asked not to be published. Its title, link, notes "
+        "and claim summaries are hidden from users without the permission.",
+    )
+    logged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ReportQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-published_on", "title"]
+        indexes = [models.Index(fields=["published_on"], name="report_published_on")]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.published_on:%Y-%m-%d})" if self.published_on else self.title
+
+    @property
+    def is_restricted(self) -> bool:
+        """Confidential itself or published by a confidential source."""
+        return self.confidential or self.publisher.confidential
+
+    def title_for(self, user) -> str:
+        if self.is_restricted and not can_see_confidential(user):
+            return CONFIDENTIAL_REPORT_LABEL
+        return self.title
+
+    def clean(self) -> None:
+        errors = _not_in_future(self.published_on, "published_on", "The publication date")
+        if errors:
+            raise ValidationError(errors)
+
+
+class Stance(models.TextChoices):
+    COMPLYING = "complying", "complying"
+    VIOLATING = "violating", "violating"
+    PARTIAL = "partial", "partial"
+    UNCLEAR = "unclear", "unclear"
+
+
+class Measure(models.TextChoices):
+    WORKERS = "workers", "workers"
+    WORK_PERMITS = "work_permits", "work permits"
+    NEW_WORK_PERMITS = "new_work_permits", "new work permits"
+    VISAS_ISSUED = "visas_issued", "visas issued"
+    ENTRIES = "entries", "entries"
+    REPATRIATED = "repatriated", "repatriated"
+
+
+# Stocks are counted on the as_of date; flows over period_start..as_of (DESIGN.md §2).
+STOCK_MEASURES = frozenset({Measure.WORKERS, Measure.WORK_PERMITS})
+FLOW_MEASURES = frozenset(set(Measure) - STOCK_MEASURES)
+
+
+class ClaimQuerySet(models.QuerySet):
+    def inside(self, place: Place) -> ClaimQuerySet:
+        """Claims about ``place`` or any place inside it."""
+        return self.filter(place__path__startswith=place.path)
+
+    def restricted_q(self) -> Q:
+        """Claims whose source or report a user without the permission may not see."""
+        return (
+            Q(attributed_to__confidential=True)
+            | Q(report__confidential=True)
+            | Q(report__publisher__confidential=True)
+        )
+
+
+class Claim(models.Model):
+    """One assertion inside a report: who says what about which place, as of when."""
+
+    Stance = Stance
+    Measure = Measure
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="claims")
+    attributed_to = models.ForeignKey(
+        Source,
+        on_delete=models.PROTECT,
+        related_name="claims",
+        verbose_name="claim made by",
+        help_text="Who makes the claim (e.g. NKDB), which may differ from the publisher.",
+    )
+    place = models.ForeignKey(Place, on_delete=models.PROTECT, related_name="claims")
+    obligation = models.ForeignKey(
+        Obligation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="claims",
+        help_text="Leave empty for a pure count.",
+    )
+    stance = models.CharField(max_length=20, choices=Stance.choices, default=Stance.UNCLEAR)
+    measure = models.CharField(max_length=20, choices=Measure.choices, blank=True)
+    count_low = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="For a point estimate, low = high."
+    )
+    count_high = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="Empty means 'at least count low'."
+    )
+    period_start = models.DateField(
+        null=True,
+        blank=True,
+        help_text="For flows (new permits, entries ...): start of the period.",
+    )
+    as_of = models.DateField(help_text="The date the claim describes, not the publication date.")
+    credibility = models.PositiveSmallIntegerField(
+        choices=Credibility.choices,
+        default=Credibility.CANNOT_JUDGE,
+        validators=[
+            MinValueValidator(
+                1, "Credibility is a grade from 1 (confirmed) to 6 (cannot be judged)."
+            ),
+            MaxValueValidator(
+                6, "Credibility is a grade from 1 (confirmed) to 6 (cannot be judged)."
+            ),
+        ],
+        error_messages={
+            "invalid_choice": "Credibility %(value)r is not a grade: use 1 (confirmed) to 6 "
+            "(truth cannot be judged)."
+        },
+    )
+    summary = models.TextField(blank=True, help_text="A paraphrase; never the source's sentences.")
+    external_id = models.CharField(
+        max_length=100,
+        null=True,
+        blank=True,
+        unique=True,
+        help_text="Your own reference for this claim (kept across imports).",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ClaimQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-as_of", "id"]
+        indexes = [
+            # The checks read a partition's claims by obligation and by place, in as_of order.
+            models.Index(fields=["obligation", "as_of"], name="claim_obligation_as_of"),
+            models.Index(fields=["place", "as_of"], name="claim_place_as_of"),
+            models.Index(fields=["measure", "as_of"], name="claim_measure_as_of"),
+            models.Index(fields=["as_of"], name="claim_as_of"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(count_high__isnull=True)
+                | Q(count_low__isnull=False, count_high__gte=F("count_low")),
+                name="claim_count_range",
+                violation_error_message="The upper bound cannot be below the lower bound.",
+            ),
+            models.CheckConstraint(
+                condition=(Q(measure="") & Q(count_low__isnull=True))
+                | (~Q(measure="") & Q(count_low__isnull=False)),
+                name="claim_measure_iff_count",
+                violation_error_message="A count needs a measure and a measure needs a count.",
+            ),
+            models.CheckConstraint(
+                condition=Q(period_start__isnull=True) | Q(period_start__lte=F("as_of")),
+                name="claim_period_before_as_of",
+                violation_error_message="The period cannot start after the as-of date.",
+            ),
+            models.CheckConstraint(
+                condition=Q(credibility__gte=1, credibility__lte=6),
+                name="claim_credibility_range",
+                violation_error_message="Credibility is a grade from 1 to 6.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.external_id or f"claim {self.pk}"
+
+    # --- derived values -----------------------------------------------------------------------
+
+    @property
+    def is_stock(self) -> bool:
+        return self.measure in STOCK_MEASURES
+
+    @property
+    def is_restricted(self) -> bool:
+        return self.attributed_to.confidential or self.report.is_restricted
+
+    def count_display(self) -> str:
+        """'60,000', '70,000–80,000', 'at least 2,000', or '' when there is no count."""
+        if self.count_low is None:
+            return ""
+        if self.count_high is None:
+            return f"at least {self.count_low:,}"
+        if self.count_high == self.count_low:
+            return f"{self.count_low:,}"
+        return f"{self.count_low:,}–{self.count_high:,}"
+
+    def headline(self, *, show_confidential: bool) -> str:
+        """One line a monitor can scan: 'NKDB · China > Northeast China · 60,000 workers ·
+        as of 2019-12-23'. Needs ``attributed_to`` and ``place`` loaded (select_related)."""
+        source = self.attributed_to
+        who = (
+            CONFIDENTIAL_SOURCE_LABEL
+            if source.confidential and not show_confidential
+            else source.name
+        )
+        what = (
+            f"{self.count_display()} {self.get_measure_display()}"
+            if self.count_low is not None
+            else self.get_stance_display()
+        )
+        return " · ".join(
+            [who, self.place.name_path or self.place.name, what, f"as of {self.as_of:%Y-%m-%d}"]
+        )
+
+    # --- validation ---------------------------------------------------------------------------
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        errors.update(_not_in_future(self.as_of, "as_of", "The as-of date"))
+        low, high = self.count_low, self.count_high
+        if high is not None and low is None:
+            errors["count_low"] = "A count needs its lower bound; write 0 for 'fewer than N'."
+        elif low is not None and high is not None and high < low:
+            errors["count_high"] = f"The upper bound ({high:,}) is below the lower bound ({low:,})."
+        if low is not None and not self.measure:
+            errors["measure"] = (
+                "A count needs a measure: say what was counted (workers, work permits, "
+                "new work permits, visas issued, entries, repatriated)."
+            )
+        elif self.measure and low is None and "count_low" not in errors:
+            errors["count_low"] = (
+                f"The measure '{self.get_measure_display()}' needs a count; "
+                "clear the measure for a claim without a number."
+            )
+        if self.period_start and self.as_of:
+            if self.period_start > self.as_of:
+                errors["period_start"] = (
+                    f"The period starts ({self.period_start:%Y-%m-%d}) after the as-of date "
+                    f"({self.as_of:%Y-%m-%d}) that ends it."
+                )
+            elif self.measure in STOCK_MEASURES:
+                errors["period_start"] = (
+                    f"'{self.get_measure_display()}' is a stock counted on the as-of date; "
+                    "a period applies to flows (new permits, visas, entries, repatriations)."
+                )
+        if errors:
+            raise ValidationError(errors)
+
+
+# --------------------------------------------------------------------------------------------
+# Watches: pairs to monitor even without evidence
+# --------------------------------------------------------------------------------------------
+
+
+class Watch(models.Model):
+    """A (country, obligation) pair to monitor even when no claim concerns it yet."""
+
+    place = models.ForeignKey(
+        Place,
+        on_delete=models.CASCADE,
+        related_name="watches",
+        limit_choices_to={"kind": PlaceKind.COUNTRY},
+        error_messages={"invalid": NOT_A_COUNTRY},
+        verbose_name="country",
+    )
+    obligation = models.ForeignKey(Obligation, on_delete=models.CASCADE, related_name="watches")
+    max_evidence_age_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Overrides the obligation's maximum evidence age for this country.",
+    )
+    notes = models.TextField(blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name_plural = "watches"
+        ordering = ["place__name", "obligation__code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["place", "obligation"],
+                name="watch_unique_pair",
+                violation_error_message="This country is already watched for that obligation.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.place} · {self.obligation}"
