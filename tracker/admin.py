@@ -9,6 +9,7 @@ its names replaced, cannot be opened, and cannot be found by searching for the h
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db import models
 from django.db.models import (
     BooleanField,
     Case,
@@ -38,6 +39,13 @@ from .models import (
     Watch,
     can_see_confidential,
 )
+
+
+class TrackerAdmin(SimpleHistoryAdmin):
+    """Base for the domain's admin classes: change history, and links typed without a scheme
+    are taken as https (Django 6's default)."""
+
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 class HiddenWhenConfidentialMixin:
@@ -71,14 +79,14 @@ class HiddenWhenConfidentialMixin:
 
 
 @admin.register(Resolution)
-class ResolutionAdmin(SimpleHistoryAdmin):
+class ResolutionAdmin(TrackerAdmin):
     list_display = ["symbol", "adopted_on", "title"]
     search_fields = ["symbol", "title"]
     ordering = ["number"]
 
 
 @admin.register(Obligation)
-class ObligationAdmin(SimpleHistoryAdmin):
+class ObligationAdmin(TrackerAdmin):
     list_display = [
         "code",
         "resolution",
@@ -94,7 +102,7 @@ class ObligationAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Place)
-class PlaceAdmin(SimpleHistoryAdmin):
+class PlaceAdmin(TrackerAdmin):
     list_display = ["name_path", "kind", "iso_code", "claim_count"]
     list_filter = ["kind"]
     search_fields = ["name", "name_path", "=iso_code"]
@@ -104,7 +112,10 @@ class PlaceAdmin(SimpleHistoryAdmin):
     show_full_result_count = False
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(n_claims=Count("claims"))
+        # A GROUP BY drops Meta.ordering: order again for autocomplete and pagination.
+        return (
+            super().get_queryset(request).annotate(n_claims=Count("claims")).order_by("name_path")
+        )
 
     @admin.display(description="claims", ordering="n_claims")
     def claim_count(self, obj: Place) -> int:
@@ -117,7 +128,7 @@ class PlaceAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Source)
-class SourceAdmin(HiddenWhenConfidentialMixin, SimpleHistoryAdmin):
+class SourceAdmin(HiddenWhenConfidentialMixin, TrackerAdmin):
     list_display = ["name", "kind", "country", "reliability", "confidential", "claim_count"]
     list_filter = [
         "kind",
@@ -139,6 +150,7 @@ class SourceAdmin(HiddenWhenConfidentialMixin, SimpleHistoryAdmin):
             .get_queryset(request)
             .visible_to(request.user)
             .annotate(n_claims=Count("claims"))
+            .order_by("name")
         )
 
     @admin.display(description="claims", ordering="n_claims")
@@ -187,7 +199,7 @@ class ClaimInline(admin.TabularInline):
 
 
 @admin.register(Report)
-class ReportAdmin(HiddenWhenConfidentialMixin, SimpleHistoryAdmin):
+class ReportAdmin(HiddenWhenConfidentialMixin, TrackerAdmin):
     list_display = [
         "title",
         "publisher",
@@ -226,6 +238,7 @@ class ReportAdmin(HiddenWhenConfidentialMixin, SimpleHistoryAdmin):
             .get_queryset(request)
             .visible_to(request.user)
             .annotate(n_claims=Count("claims"))
+            .order_by("-published_on", "title")
         )
 
     @admin.display(description="claims", ordering="n_claims")
@@ -275,7 +288,7 @@ SEARCH_FIELDS_GUARDED = ["search_source", "search_report", "search_summary"]
 
 
 @admin.register(Claim)
-class ClaimAdmin(HiddenWhenConfidentialMixin, SimpleHistoryAdmin):
+class ClaimAdmin(HiddenWhenConfidentialMixin, TrackerAdmin):
     list_display = ["claim", "obligation", "stance", "grade", "report_link"]
     list_filter = [
         "obligation",
@@ -346,7 +359,7 @@ class ClaimAdmin(HiddenWhenConfidentialMixin, SimpleHistoryAdmin):
 
 
 @admin.register(Watch)
-class WatchAdmin(SimpleHistoryAdmin):
+class WatchAdmin(TrackerAdmin):
     list_display = ["place", "obligation", "max_evidence_age_days"]
     list_filter = ["obligation"]
     list_select_related = ["place", "obligation"]

@@ -20,9 +20,10 @@ class Command(BaseCommand):
         if User.objects.filter(username=username).exists():
             self.stdout.write(f"User {username!r} exists; its password is unchanged.")
             return
-        password = Env().str("ADMIN_PASSWORD", default="") or secrets.token_urlsafe(12)
+        given = Env().str("ADMIN_PASSWORD", default="")
+        password = given or secrets.token_urlsafe(12)
         User.objects.create_superuser(username=username, email=email, password=password)
-        if Env().str("ADMIN_PASSWORD", default=""):
+        if given:
             self.stdout.write(
                 f"Created superuser {username!r} with the password in ADMIN_PASSWORD."
             )

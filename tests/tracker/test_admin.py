@@ -1,0 +1,328 @@
+"""The admin as the monitors' data-entry tool: pages, permissions, the add form, query counts."""
+
+import datetime
+
+import pytest
+from django.contrib import admin
+from django.urls import reverse
+
+from tests.factories import ClaimFactory, PlaceFactory, ReportFactory, SourceFactory, country
+from tracker.models import Claim, Report, Source
+
+pytestmark = pytest.mark.django_db
+
+TRACKER_MODELS = [m for m in admin.site._registry if m._meta.app_label == "tracker"]
+
+
+def admin_url(model, view: str, *args) -> str:
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
+
+
+@pytest.fixture
+def demo(db):
+    from django.core.management import call_command
+
+    call_command("loaddemo")
+
+
+# --- every page renders ---------------------------------------------------------------------
+
+
+def test_every_tracker_model_is_in_the_admin():
+    names = {m.__name__ for m in TRACKER_MODELS}
+    assert names == {"Resolution", "Obligation", "Place", "Source", "Report", "Claim", "Watch"}
+
+
+@pytest.mark.parametrize("model", TRACKER_MODELS, ids=lambda m: m.__name__)
+def test_changelist_add_and_change_pages_render_for_an_editor(editor_client, demo, model):
+    assert editor_client.get(admin_url(model, "changelist")).status_code == 200
+    obj = model._default_manager.order_by("pk").first()
+    assert obj is not None, f"the demo data has no {model.__name__}"
+    assert editor_client.get(admin_url(model, "change", obj.pk)).status_code == 200
+    assert editor_client.get(admin_url(model, "history", obj.pk)).status_code == 200
+    add = editor_client.get(admin_url(model, "add"))
+    editable = model.__name__ in {"Report", "Claim", "Source", "Place"}
+    assert add.status_code == (200 if editable else 403)
+
+
+@pytest.mark.parametrize("model", TRACKER_MODELS, ids=lambda m: m.__name__)
+def test_changelist_filters_and_search_render(editor_client, demo, model):
+    model_admin = admin.site._registry[model]
+    response = editor_client.get(admin_url(model, "changelist"), {"q": "china"})
+    assert response.status_code == 200
+    # Django ignores misspelt admin options silently; the changelist proves they resolve.
+    changelist = response.context["cl"]
+    assert len(changelist.filter_specs) == len(model_admin.list_filter)
+
+
+def test_claim_changelist_filters_by_country_including_sub_places(editor_client, demo):
+    response = editor_client.get(admin_url(Claim, "changelist"), {"country": "CN"})
+    rows = list(response.context["cl"].result_list)
+    assert {c.external_id for c in rows} == {
+        "DEMO-RFA-01", "DEMO-RFA-02", "DEMO-RFA-05", "DEMO-RFA-07", "DEMO-RFA-08",
+        "DEMO-SCMP-01", "DEMO-SCMP-02",
+    }  # fmt: skip
+    choices = response.context["cl"].filter_specs[1].lookup_choices
+    assert ("CN", "China") in choices
+    assert ("QA", "Qatar") not in choices  # no claims about Qatar
+
+
+def test_claim_changelist_shows_scannable_lines(editor_client, demo):
+    response = editor_client.get(admin_url(Claim, "changelist"))
+    assert "NKDB · China &gt; Northeast China · 60,000 workers · as of 2019-12-23" in (
+        response.content.decode()
+    )
+    assert ">B3<" in response.content.decode()  # reliability and credibility, Admiralty style
+
+
+# --- viewers ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("model", TRACKER_MODELS, ids=lambda m: m.__name__)
+def test_viewer_sees_but_cannot_change_anything(viewer_client, demo, model):
+    obj = model._default_manager.order_by("pk").first()
+    assert viewer_client.get(admin_url(model, "changelist")).status_code == 200
+    page = viewer_client.get(admin_url(model, "change", obj.pk))
+    assert page.status_code == 200
+    assert 'name="_save"' not in page.content.decode()
+    assert viewer_client.get(admin_url(model, "add")).status_code == 403
+    assert viewer_client.post(admin_url(model, "change", obj.pk), {}).status_code == 403
+    assert (
+        viewer_client.post(admin_url(model, "delete", obj.pk), {"post": "yes"}).status_code == 403
+    )
+    assert model._default_manager.filter(pk=obj.pk).exists()
+
+
+def test_viewer_cannot_log_a_report(viewer_client, demo):
+    before = Report.objects.count()
+    response = viewer_client.post(admin_url(Report, "add"), {"title": "x"})
+    assert response.status_code == 403
+    assert Report.objects.count() == before
+
+
+# --- confidentiality --------------------------------------------------------------------------
+
+CANARY = "Canary Informant Zeta"
+
+
+@pytest.fixture
+def secrets_(db):
+    """A confidential source with a claim in a public report, and a confidential report."""
+    informant = SourceFactory(name=CANARY, confidential=True)
+    public_report = ReportFactory(title="Public survey")
+    hidden_claim = ClaimFactory(report=public_report, attributed_to=informant, summary="seen")
+    open_claim = ClaimFactory(report=public_report, summary="open")
+    state_report = ReportFactory(title="Canary state report", confidential=True)
+    claim_in_state_report = ClaimFactory(report=state_report, summary="Canary summary words")
+    return {
+        "informant": informant,
+        "public_report": public_report,
+        "hidden_claim": hidden_claim,
+        "open_claim": open_claim,
+        "state_report": state_report,
+        "claim_in_state_report": claim_in_state_report,
+    }
+
+
+def test_confidential_source_and_report_are_absent_for_an_editor(editor_client, secrets_):
+    for url in (admin_url(Source, "changelist"), admin_url(Report, "changelist")):
+        body = editor_client.get(url).content.decode()
+        assert "Canary" not in body
+    claims = editor_client.get(admin_url(Claim, "changelist")).content.decode()
+    assert "Canary" not in claims
+    assert "confidential source · China" in claims
+    assert "confidential report" in claims
+
+
+def test_confidential_pages_are_refused_to_an_editor(editor_client, secrets_):
+    for model, obj in (
+        (Source, secrets_["informant"]),
+        (Report, secrets_["state_report"]),
+        (Claim, secrets_["hidden_claim"]),
+        (Claim, secrets_["claim_in_state_report"]),
+    ):
+        for view in ("change", "history", "delete"):
+            response = editor_client.get(admin_url(model, view, obj.pk), follow=True)
+            assert "Canary" not in response.content.decode(), (model, view)
+            assert response.status_code in (200, 403, 404)
+            if response.status_code == 200:  # redirected to the index: "does not exist"
+                assert response.redirect_chain
+
+
+def test_searching_for_a_hidden_name_finds_nothing(editor_client, secrets_):
+    for term in ("Canary", "Zeta", "summary words"):
+        response = editor_client.get(admin_url(Claim, "changelist"), {"q": term})
+        assert list(response.context["cl"].result_list) == [], term
+    found = editor_client.get(admin_url(Claim, "changelist"), {"q": "open"})
+    assert list(found.context["cl"].result_list) == [secrets_["open_claim"]]
+
+
+def test_autocomplete_does_not_offer_a_confidential_source(editor_client, secrets_):
+    response = editor_client.get(
+        reverse("admin:autocomplete"),
+        {
+            "app_label": "tracker",
+            "model_name": "claim",
+            "field_name": "attributed_to",
+            "term": "Can",
+        },
+    )
+    assert response.status_code == 200
+    assert CANARY not in response.content.decode()
+
+
+def test_report_inline_hides_a_confidential_claimant(editor_client, secrets_):
+    page = editor_client.get(admin_url(Report, "change", secrets_["public_report"].pk))
+    body = page.content.decode()
+    assert "Canary" not in body
+    assert "open" in body
+
+
+def test_trusted_editor_sees_confidential_material(trusted_client, secrets_):
+    assert CANARY in trusted_client.get(admin_url(Source, "changelist")).content.decode()
+    assert (
+        "Canary state report"
+        in trusted_client.get(admin_url(Report, "changelist")).content.decode()
+    )
+    claims = trusted_client.get(admin_url(Claim, "changelist"), {"q": "Zeta"})
+    assert list(claims.context["cl"].result_list) == [secrets_["hidden_claim"]]
+    page = trusted_client.get(admin_url(Source, "change", secrets_["informant"].pk))
+    assert page.status_code == 200
+
+
+# --- logging a report through the add form ----------------------------------------------------
+
+
+def report_form(publisher, claims: list[dict], **fields) -> dict:
+    data = {
+        "title": "NKDB survey of northeast China",
+        "url": "",
+        "publisher": publisher.pk,
+        "published_on": "2019-12-23",
+        "language": "en",
+        "notes": "",
+        "claims-TOTAL_FORMS": str(len(claims)),
+        "claims-INITIAL_FORMS": "0",
+        "claims-MIN_NUM_FORMS": "0",
+        "claims-MAX_NUM_FORMS": "1000",
+        "_save": "Save",
+        **fields,
+    }
+    for i, claim in enumerate(claims):
+        row = {
+            "stance": "unclear",
+            "measure": "",
+            "count_low": "",
+            "count_high": "",
+            "period_start": "",
+            "credibility": "3",
+            "summary": "",
+            "external_id": "",
+            **claim,
+        }
+        data.update({f"claims-{i}-{key}": value for key, value in row.items()})
+    return data
+
+
+def test_logging_a_report_with_three_claims_stores_all_three(editor_client, editor, demo):
+    rfa = Source.objects.get(name="Radio Free Asia")
+    nkdb = Source.objects.get(name="NKDB")
+    northeast = country("CN").children.get(name="Northeast China")
+    claims = [
+        {"attributed_to": nkdb.pk, "place": northeast.pk, "measure": "workers",
+         "count_low": "60000", "count_high": "60000", "as_of": "2019-12-23",
+         "stance": "violating", "external_id": "T-1"},
+        {"attributed_to": nkdb.pk, "place": country("RU").pk, "measure": "workers",
+         "count_low": "30000", "count_high": "", "as_of": "2019-12-20", "external_id": "T-2"},
+        {"attributed_to": rfa.pk, "place": country("CN").pk, "as_of": "2019-12-22",
+         "stance": "violating", "summary": "arrivals", "external_id": "T-3"},
+    ]  # fmt: skip
+    response = editor_client.post(admin_url(Report, "add"), report_form(rfa, claims))
+    assert response.status_code == 302, response.context["errors"]
+    report = Report.objects.get(title="NKDB survey of northeast China")
+    assert report.logged_by == editor
+    stored = {c.external_id: c for c in report.claims.all()}
+    assert set(stored) == {"T-1", "T-2", "T-3"}
+    assert stored["T-1"].count_low == 60000
+    assert stored["T-2"].count_high is None
+    assert stored["T-3"].measure == ""
+    assert report.history.count() == 1
+    assert stored["T-1"].history.first().history_user == editor
+
+
+def test_a_bad_claim_row_shows_its_error_and_stores_nothing(editor_client, demo):
+    rfa = Source.objects.get(name="Radio Free Asia")
+    claims = [
+        {"attributed_to": rfa.pk, "place": country("CN").pk, "as_of": "2019-12-22"},
+        {"attributed_to": rfa.pk, "place": country("CN").pk, "measure": "workers",
+         "count_low": "80000", "count_high": "70000", "as_of": "2019-12-22"},
+    ]  # fmt: skip
+    before = (Report.objects.count(), Claim.objects.count())
+    response = editor_client.post(admin_url(Report, "add"), report_form(rfa, claims))
+    assert response.status_code == 200
+    assert "The upper bound (70,000) is below the lower bound (80,000)." in (
+        response.content.decode()
+    )
+    assert (Report.objects.count(), Claim.objects.count()) == before
+
+
+def test_changing_a_claim_is_recorded_in_its_history(editor_client, editor, demo):
+    claim = Claim.objects.get(external_id="DEMO-RFA-05")
+    page = editor_client.get(admin_url(Claim, "change", claim.pk))
+    data = {
+        key: value
+        for key, value in page.context["adminform"].form.initial.items()
+        if value is not None
+    }
+    data.update(count_low="55000", count_high="55000", as_of="2019-12-23", _save="Save")
+    data["report"], data["attributed_to"], data["place"] = (
+        claim.report_id,
+        claim.attributed_to_id,
+        claim.place_id,
+    )
+    response = editor_client.post(admin_url(Claim, "change", claim.pk), data)
+    assert response.status_code == 302, response.context["errors"]
+    latest = claim.history.first()
+    assert latest.count_low == 55000
+    assert latest.history_user == editor
+    assert latest.prev_record.count_low == 50000
+
+
+# --- query counts -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n_claims", [1, 50])
+def test_claim_changelist_runs_a_constant_number_of_queries(
+    editor_client, django_assert_num_queries, n_claims
+):
+    region = PlaceFactory(name="Northeast China")
+    report = ReportFactory()
+    for i in range(n_claims):
+        ClaimFactory(
+            report=report,
+            place=region if i % 2 else country("CN"),
+            as_of=datetime.date(2019, 1, 1) + datetime.timedelta(days=i),
+        )
+    url = admin_url(Claim, "changelist")
+    # 1 the session, 2 the user, 3 and 4 the user's own and group permissions (then cached),
+    # 5 the obligation filter's choices, 6 the country filter's countries with claims,
+    # 7 the count of matching claims (show_full_result_count is off: no second count),
+    # 8 the page of claims with source, place, obligation, report and publisher in one JOIN,
+    # 9 and 10 the date hierarchy's range and its dates.
+    with django_assert_num_queries(10):
+        response = editor_client.get(url)
+    assert len(response.context["cl"].result_list) == n_claims
+
+
+@pytest.mark.parametrize("n_reports", [1, 10])
+def test_report_changelist_runs_a_constant_number_of_queries(
+    editor_client, django_assert_num_queries, n_reports
+):
+    for _ in range(n_reports):
+        ClaimFactory()
+    # 1 session, 2 user, 3 and 4 permissions, 5 the count of visible reports, 6 the full
+    # count, 7 the page of reports with publisher, logger and claim counts (one GROUP BY),
+    # 8 and 9 the date hierarchy's range and dates, 10 the language filter's values.
+    with django_assert_num_queries(10):
+        response = editor_client.get(admin_url(Report, "changelist"))
+    assert len(response.context["cl"].result_list) == n_reports
