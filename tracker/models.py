@@ -18,6 +18,8 @@ from django.db.models.functions import Concat, Lower, Substr
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from . import rules
+
 CONFIDENTIAL_SOURCE_LABEL = "confidential source"
 CONFIDENTIAL_REPORT_LABEL = "confidential report"
 VIEW_CONFIDENTIAL_PERMISSION = "tracker.view_confidential"
@@ -638,13 +640,12 @@ class Claim(models.Model):
 
     def count_display(self) -> str:
         """'60,000', '70,000–80,000', 'at least 2,000', or '' when there is no count."""
-        if self.count_low is None:
-            return ""
-        if self.count_high is None:
-            return f"at least {self.count_low:,}"
-        if self.count_high == self.count_low:
-            return f"{self.count_low:,}"
-        return f"{self.count_low:,}–{self.count_high:,}"
+        return rules.format_count(self.count_low, self.count_high)
+
+    @property
+    def ref(self) -> str:
+        """How flags and exports name the claim: the monitor's reference, else '#id'."""
+        return self.external_id or f"#{self.pk}"
 
     def headline(self, *, show_confidential: bool) -> str:
         """One line a monitor can scan: 'NKDB · China > Northeast China · 60,000 workers ·
@@ -739,3 +740,186 @@ class Watch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.place} · {self.obligation}"
+
+
+# --------------------------------------------------------------------------------------------
+# Flags: what the checks find
+# --------------------------------------------------------------------------------------------
+
+
+class FlagKind(models.TextChoices):
+    COUNT_CONFLICT = rules.COUNT_CONFLICT, "count conflict"
+    SCOPE_CONFLICT = rules.SCOPE_CONFLICT, "scope conflict"
+    STANCE_CONFLICT = rules.STANCE_CONFLICT, "stance conflict"
+    CAP_SIGNAL = rules.CAP_SIGNAL, "cap signal"
+    STALE = rules.STALE, "stale evidence"
+    OVERDUE_REPORT = rules.OVERDUE_REPORT, "overdue report"
+
+
+class FlagStatus(models.TextChoices):
+    OPEN = "open", "open"
+    ACKNOWLEDGED = "acknowledged", "acknowledged"
+    RESOLVED = "resolved", "resolved"
+    DISMISSED = "dismissed", "dismissed"
+
+
+class Severity(models.IntegerChoices):
+    LOW = rules.LOW, "low"
+    MEDIUM = rules.MEDIUM, "medium"
+    HIGH = rules.HIGH, "high"
+
+
+# Statuses the checks keep up to date; a dismissed flag is left alone for the same evidence.
+ACTIVE_FLAG_STATUSES = (FlagStatus.OPEN, FlagStatus.ACKNOWLEDGED)
+
+
+class FlagQuerySet(models.QuerySet):
+    def active(self) -> FlagQuerySet:
+        """Open or acknowledged: what still needs a monitor's attention or is being handled."""
+        return self.filter(status__in=ACTIVE_FLAG_STATUSES)
+
+    def open(self) -> FlagQuerySet:
+        return self.filter(status=FlagStatus.OPEN)
+
+
+class Flag(models.Model):
+    """A finding of a background check (DESIGN.md §3), identified by its fingerprint.
+
+    Written only by ``services.flags_write`` (the checks) and the status services
+    (acknowledge, dismiss, re-open); never edited as a form.
+    """
+
+    Kind = FlagKind
+    Status = FlagStatus
+
+    kind = models.CharField(max_length=20, choices=FlagKind.choices)
+    obligation = models.ForeignKey(
+        Obligation, on_delete=models.PROTECT, null=True, blank=True, related_name="flags"
+    )
+    place = models.ForeignKey(Place, on_delete=models.PROTECT, related_name="flags")
+    country = models.ForeignKey(
+        Place,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The country whose check found it; empty for world-level findings.",
+    )
+    claims = models.ManyToManyField(Claim, related_name="flags", blank=True)
+    # The ids the fingerprint was made of, kept when a claim is deleted (the M2M row is not).
+    claim_ids = models.JSONField(default=list, editable=False)
+    severity = models.PositiveSmallIntegerField(choices=Severity.choices, default=Severity.MEDIUM)
+    status = models.CharField(max_length=20, choices=FlagStatus.choices, default=FlagStatus.OPEN)
+    explanation = models.TextField(help_text="With every source named.")
+    explanation_public = models.TextField(
+        help_text="The same sentence with confidential sources replaced."
+    )
+    fingerprint = models.CharField(max_length=64, unique=True, editable=False)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_reason = models.TextField(blank=True)
+    status_changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Who last acknowledged, dismissed or re-opened it.",
+    )
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    status_note = models.TextField(blank=True, help_text="Why it was acknowledged or dismissed.")
+
+    objects = FlagQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-severity", "-last_seen", "id"]
+        indexes = [
+            # flags_write reads a partition's flags; the admin and pages filter by status.
+            models.Index(fields=["country", "status"], name="flag_country_status"),
+            models.Index(fields=["status", "kind"], name="flag_status_kind"),
+            models.Index(fields=["obligation", "status"], name="flag_obligation_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk}"
+
+    def explanation_for(self, user) -> str:
+        return self.explanation if can_see_confidential(user) else self.explanation_public
+
+
+class FlagEventAction(models.TextChoices):
+    OPENED = "opened", "opened by the checks"
+    REOPENED = "reopened", "found again by the checks"
+    RESOLVED = "resolved", "resolved by the checks"
+    ACKNOWLEDGED = "acknowledged", "acknowledged"
+    DISMISSED = "dismissed", "dismissed"
+    REOPENED_BY_USER = "reopened_by_user", "re-opened by a monitor"
+
+
+class FlagEvent(models.Model):
+    """The audit trail of a flag: every status change, by the checks or by a person."""
+
+    Action = FlagEventAction
+
+    flag = models.ForeignKey(Flag, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField()
+    action = models.CharField(max_length=20, choices=FlagEventAction.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [
+            # The summaries count the events of a period.
+            models.Index(fields=["at", "action"], name="flagevent_at_action"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class CheckState(models.Model):
+    """One row per partition (a country, or ``WORLD``): when its checks last ran and how.
+
+    The partition's check locks this row (``select_for_update``) for its whole transaction, so
+    two checks of one country never overlap, in one worker or in several.
+    """
+
+    key = models.CharField(max_length=8, unique=True, help_text="ISO code, or WORLD.")
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    last_as_of = models.DateField(null=True, blank=True, help_text="The 'today' it judged by.")
+    last_duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    last_claims = models.PositiveIntegerField(default=0)
+    last_found = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    last_failed_at = models.DateTimeField(null=True, blank=True)
+    failures = models.PositiveIntegerField(
+        default=0, help_text="Failed runs since the last success."
+    )
+
+    class Meta:
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class CheckRequest(models.Model):
+    """An outbox row: a partition to check again because its evidence changed.
+
+    Written in the same transaction as the change, so a change is never left unchecked: if the
+    broker was down when the task was enqueued, ``dispatch_pending_checks`` finds the row.
+    A partition check deletes the rows it served.
+    """
+
+    key = models.CharField(max_length=8, help_text="ISO code, or WORLD.")
+    requested_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["key", "id"], name="checkrequest_key_id")]
+
+    def __str__(self) -> str:
+        return f"{self.key} at {self.requested_at:%Y-%m-%d %H:%M:%S}"

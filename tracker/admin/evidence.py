@@ -28,7 +28,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
-from .models import (
+from .. import selectors, services
+from ..models import (
     CONFIDENTIAL_REPORT_LABEL,
     Claim,
     Obligation,
@@ -46,6 +47,42 @@ class TrackerAdmin(SimpleHistoryAdmin):
     are taken as https (Django 6's default)."""
 
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+
+class ChecksOnChangeMixin:
+    """After a save or a delete, request checks (on commit) of every partition the change
+    touched, before and after: a claim moved from China to Russia re-checks both.
+
+    Subclasses say which places and sources an object concerns, read from the database, so
+    that the call before the save sees the old values.
+    """
+
+    def touched(self, obj) -> tuple[set[int], set[int]]:
+        """(place ids, source ids) the object concerns, as stored now."""
+        raise NotImplementedError
+
+    def _keys(self, objs) -> set[str]:
+        places, sources = set(), set()
+        for obj in objs:
+            more_places, more_sources = self.touched(obj)
+            places |= more_places
+            sources |= more_sources
+        return selectors.partition_keys_for(places, sources)
+
+    def save_model(self, request, obj, form, change: bool) -> None:
+        before = self._keys([obj]) if change else set()
+        super().save_model(request, obj, form, change)
+        services.checks_request(keys=before | self._keys([obj]))
+
+    def delete_model(self, request, obj) -> None:
+        keys = self._keys([obj])
+        super().delete_model(request, obj)
+        services.checks_request(keys=keys)
+
+    def delete_queryset(self, request, queryset) -> None:
+        keys = self._keys(queryset)
+        super().delete_queryset(request, queryset)
+        services.checks_request(keys=keys)
 
 
 class HiddenWhenConfidentialMixin:
@@ -100,9 +137,13 @@ class ObligationAdmin(TrackerAdmin):
     list_select_related = ["resolution"]
     search_fields = ["code", "summary"]
 
+    def save_model(self, request, obj, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        services.checks_request_all()  # dates and evidence ages apply everywhere
+
 
 @admin.register(Place)
-class PlaceAdmin(TrackerAdmin):
+class PlaceAdmin(ChecksOnChangeMixin, TrackerAdmin):
     list_display = ["name_path", "kind", "iso_code", "claim_count"]
     list_filter = ["kind"]
     search_fields = ["name", "name_path", "=iso_code"]
@@ -121,6 +162,9 @@ class PlaceAdmin(TrackerAdmin):
     def claim_count(self, obj: Place) -> int:
         return obj.n_claims
 
+    def touched(self, obj: Place):
+        return {obj.pk}, set()
+
 
 # --------------------------------------------------------------------------------------------
 # Sources and reports
@@ -128,7 +172,7 @@ class PlaceAdmin(TrackerAdmin):
 
 
 @admin.register(Source)
-class SourceAdmin(HiddenWhenConfidentialMixin, TrackerAdmin):
+class SourceAdmin(ChecksOnChangeMixin, HiddenWhenConfidentialMixin, TrackerAdmin):
     list_display = ["name", "kind", "country", "reliability", "confidential", "claim_count"]
     list_filter = [
         "kind",
@@ -156,6 +200,9 @@ class SourceAdmin(HiddenWhenConfidentialMixin, TrackerAdmin):
     @admin.display(description="claims", ordering="n_claims")
     def claim_count(self, obj: Source) -> int:
         return obj.n_claims
+
+    def touched(self, obj: Source):
+        return selectors.claim_place_ids(source_id=obj.pk), {obj.pk}
 
 
 class ClaimInline(admin.TabularInline):
@@ -199,7 +246,7 @@ class ClaimInline(admin.TabularInline):
 
 
 @admin.register(Report)
-class ReportAdmin(HiddenWhenConfidentialMixin, TrackerAdmin):
+class ReportAdmin(ChecksOnChangeMixin, HiddenWhenConfidentialMixin, TrackerAdmin):
     list_display = [
         "title",
         "publisher",
@@ -248,7 +295,25 @@ class ReportAdmin(HiddenWhenConfidentialMixin, TrackerAdmin):
     def save_model(self, request, obj: Report, form, change: bool) -> None:
         if not change:
             obj.logged_by = request.user
-        super().save_model(request, obj, form, change)
+        # The claims are saved later, by save_related: the checks are requested there.
+        super(ChecksOnChangeMixin, self).save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change: bool) -> None:
+        # What the claims were before this save: the inline forms' initial values.
+        places, sources = set(), set()
+        for formset in formsets:
+            for inline_form in formset.initial_forms:
+                places.add(inline_form.initial.get("place"))
+                sources.add(inline_form.initial.get("attributed_to"))
+        super().save_related(request, form, formsets, change)
+        more_places, more_sources = self.touched(form.instance)
+        services.checks_request_for(
+            place_ids=places | more_places, source_ids=sources | more_sources
+        )
+
+    def touched(self, obj: Report):
+        rows = obj.claims.values_list("place_id", "attributed_to_id")
+        return {place for place, _ in rows}, {source for _, source in rows}
 
 
 # --------------------------------------------------------------------------------------------
@@ -288,7 +353,7 @@ SEARCH_FIELDS_GUARDED = ["search_source", "search_report", "search_summary"]
 
 
 @admin.register(Claim)
-class ClaimAdmin(HiddenWhenConfidentialMixin, TrackerAdmin):
+class ClaimAdmin(ChecksOnChangeMixin, HiddenWhenConfidentialMixin, TrackerAdmin):
     list_display = ["claim", "obligation", "stance", "grade", "report_link"]
     list_filter = [
         "obligation",
@@ -339,6 +404,10 @@ class ClaimAdmin(HiddenWhenConfidentialMixin, TrackerAdmin):
     def claim(self, obj: Claim) -> str:
         return obj.headline(show_confidential=obj.show_confidential)
 
+    def touched(self, obj: Claim):
+        row = Claim.objects.filter(pk=obj.pk).values_list("place_id", "attributed_to_id").first()
+        return {row[0] if row else obj.place_id}, {row[1] if row else obj.attributed_to_id}
+
     @admin.display(description="grade")
     def grade(self, obj: Claim) -> str:
         """Source reliability and claim credibility, Admiralty style: 'B2'."""
@@ -359,9 +428,13 @@ class ClaimAdmin(HiddenWhenConfidentialMixin, TrackerAdmin):
 
 
 @admin.register(Watch)
-class WatchAdmin(TrackerAdmin):
+class WatchAdmin(ChecksOnChangeMixin, TrackerAdmin):
     list_display = ["place", "obligation", "max_evidence_age_days"]
     list_filter = ["obligation"]
     list_select_related = ["place", "obligation"]
     search_fields = ["place__name", "obligation__code"]
     autocomplete_fields = ["place", "obligation"]
+
+    def touched(self, obj: Watch):
+        place_id = Watch.objects.filter(pk=obj.pk).values_list("place_id", flat=True).first()
+        return {place_id, obj.place_id}, set()

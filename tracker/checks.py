@@ -1,0 +1,131 @@
+"""The check engine: load a partition, run the rules, write the flags.
+
+A *partition* is a country with every place inside it, or ``WORLD`` (the world itself and the
+world-level regions such as Southeast Asia). Each partition is checked on its own, in its own
+transaction, under a lock on its ``CheckState`` row; the full sweep is one check per partition,
+in-process (``sweep``, used by ``manage.py runchecks``) or fanned out to Celery workers
+(``tasks.run_sweep``).
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Max
+from django.utils import timezone
+
+from . import rules, selectors, services
+from .models import CheckRequest, CheckState
+
+logger = logging.getLogger(__name__)
+
+
+def check_settings() -> rules.CheckSettings:
+    return rules.CheckSettings(
+        window_days=settings.TRACKER_COMPARISON_WINDOW_DAYS,
+        tolerance=settings.TRACKER_COUNT_TOLERANCE,
+    )
+
+
+@dataclass
+class PartitionOutcome:
+    key: str
+    claims: int = 0
+    found: int = 0
+    opened: int = 0
+    reopened: int = 0
+    refreshed: int = 0
+    resolved: int = 0
+    duration_ms: int = 0
+    error: str = ""
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class SweepOutcome:
+    today: datetime.date
+    partitions: list[PartitionOutcome] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[PartitionOutcome]:
+        return [p for p in self.partitions if p.error]
+
+    def total(self, name: str) -> int:
+        return sum(getattr(p, name) for p in self.partitions)
+
+
+def partition_check(key: str, *, today: datetime.date | None = None) -> PartitionOutcome:
+    """Check one partition as of ``today`` (default: the local date) and write its flags.
+
+    1. Lock the partition's ``CheckState`` row (SELECT ... FOR UPDATE; on SQLite the
+       transaction's write lock): a second check of the same partition waits for this one and
+       then sees its flags, so checks of one country never overlap.
+    2. Note the newest pending ``CheckRequest``: requests made after this point are served by
+       the next check, not lost.
+    3. Load the partition's rows, run the rules, write the flags (an upsert on the unique
+       fingerprint, so even an unlocked concurrent writer cannot make a duplicate).
+    4. Delete the requests served, record the run on the state row; commit.
+    """
+    today = today or timezone.localdate()
+    cfg = check_settings()
+    started, now = time.perf_counter(), timezone.now()
+    CheckState.objects.bulk_create([CheckState(key=key)], ignore_conflicts=True)
+    with transaction.atomic():
+        state = CheckState.objects.select_for_update().get(key=key)
+        served = CheckRequest.objects.filter(key=key).aggregate(last=Max("id"))["last"]
+        partition = selectors.partition_load(key, today=today)
+        found = rules.run_rules(partition, cfg)
+        written = services.flags_write(partition=partition, found=found, settings=cfg, now=now)
+        if served is not None:
+            CheckRequest.objects.filter(key=key, id__lte=served).delete()
+        outcome = PartitionOutcome(key=key, claims=len(partition.claims), **written.as_dict())
+        outcome.duration_ms = round((time.perf_counter() - started) * 1000)
+        state.last_checked_at = now
+        state.last_as_of = today
+        state.last_duration_ms = outcome.duration_ms
+        state.last_claims = outcome.claims
+        state.last_found = outcome.found
+        state.last_error = ""
+        state.failures = 0
+        state.save()
+    return outcome
+
+
+def record_failure(key: str, error: BaseException) -> None:
+    """Keep a failed check's error on its state row (in a transaction of its own), so staff
+    see it in the admin and the next run starts clean."""
+    CheckState.objects.bulk_create([CheckState(key=key)], ignore_conflicts=True)
+    CheckState.objects.filter(key=key).update(
+        last_error=f"{type(error).__name__}: {error}"[:2000],
+        last_failed_at=timezone.now(),
+        failures=F("failures") + 1,
+    )
+
+
+def sweep(
+    *, today: datetime.date | None = None, keys: list[str] | None = None, progress=None
+) -> SweepOutcome:
+    """Check every partition (or ``keys``) in this process, one after another.
+
+    A partition that fails is recorded on its state row and counted; the others still run.
+    """
+    today = today or timezone.localdate()
+    outcome = SweepOutcome(today=today)
+    for key in keys if keys is not None else selectors.partition_keys():
+        try:
+            result = partition_check(key, today=today)
+        except Exception as exc:
+            logger.exception("check of partition %s failed", key)
+            record_failure(key, exc)
+            result = PartitionOutcome(key=key, error=f"{type(exc).__name__}: {exc}")
+        outcome.partitions.append(result)
+        if progress is not None:
+            progress(result)
+    return outcome

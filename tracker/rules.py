@@ -1,0 +1,780 @@
+"""The checks of DESIGN.md §3 as plain functions over plain rows.
+
+Nothing here touches the database: ``selectors.partition_load`` reads one partition (a country
+and the places inside it, or the world-level places) into the frozen rows below, ``run_rules``
+turns them into ``Finding`` objects, and ``services.flags_write`` stores those as flags.
+
+Every rule is a sort-and-sweep over claims already in ``as_of`` order: claims are grouped by the
+key the rule compares on (place and measure, obligation and place ...), and each group is swept
+once with a sliding window of the comparison width. Monotonic deques keep the window's smallest
+upper bound and largest lower bound, so a claim is compared one by one with its neighbours only
+when a disagreement is certain to be found: the cost is linear in the number of claims plus the
+number of findings.
+
+Counts compare by the ``tolerance``: a range B lies *above* a range A when B's lower bound
+exceeds A's upper bound by more than ``tolerance`` × A's upper bound (integer arithmetic on the
+tolerance as a fraction, so "exactly 10% apart" is inside a 10% tolerance on every platform).
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import math
+from bisect import bisect_left, bisect_right
+from collections import defaultdict, deque
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+# The values of tracker.models' choices, repeated as plain strings so this module has no
+# Django import; tests/tracker/test_rules.py checks that both agree.
+STOCK_MEASURES = frozenset({"workers", "work_permits"})
+NEW_WORK_PERMITS = "new_work_permits"
+COMPLYING, VIOLATING = "complying", "violating"
+SELF_REPORT = "self_report"
+CAP, PROHIBITION, DEADLINE, REPORTING = "cap", "prohibition", "deadline", "reporting"
+WORLD, COUNTRY = "world", "country"
+
+COUNT_CONFLICT = "count_conflict"
+SCOPE_CONFLICT = "scope_conflict"
+STANCE_CONFLICT = "stance_conflict"
+CAP_SIGNAL = "cap_signal"
+STALE = "stale"
+OVERDUE_REPORT = "overdue_report"
+FLAG_KINDS = (COUNT_CONFLICT, SCOPE_CONFLICT, STANCE_CONFLICT, CAP_SIGNAL, STALE, OVERDUE_REPORT)
+
+LOW, MEDIUM, HIGH = 1, 2, 3
+CONFIDENTIAL_SOURCE = "a confidential source"
+MEASURE_LABELS = {
+    "workers": "workers",
+    "work_permits": "work permits",
+    "new_work_permits": "new work permits",
+    "visas_issued": "visas issued",
+    "entries": "entries",
+    "repatriated": "repatriated",
+}
+WEAK_RELIABILITY = frozenset("DEF")
+WEAK_CREDIBILITY = frozenset({5, 6})
+
+
+# --------------------------------------------------------------------------------------------
+# Rows
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimRow:
+    """One claim with what the rules need of its source, report and place."""
+
+    id: int
+    ref: str  # the monitor's external_id, or "#<id>"
+    source_id: int
+    source_name: str
+    source_kind: str
+    source_country_id: int | None
+    reliability: str
+    restricted: bool  # confidential source, confidential report or confidential publisher
+    place_id: int
+    obligation_id: int | None
+    stance: str
+    measure: str
+    low: int | None
+    high: int | None  # None: "at least low"
+    period_start: datetime.date | None
+    as_of: datetime.date
+    credibility: int
+    day: int  # as_of.toordinal(), for cheap window arithmetic
+
+    def who(self, *, public: bool) -> str:
+        return CONFIDENTIAL_SOURCE if public and self.restricted else self.source_name
+
+    def count(self) -> str:
+        return format_count(self.low, self.high)
+
+    @property
+    def is_weak(self) -> bool:
+        return self.reliability in WEAK_RELIABILITY or self.credibility in WEAK_CREDIBILITY
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceRow:
+    id: int
+    name: str
+    name_path: str
+    kind: str
+    ancestor_ids: tuple[int, ...]  # from the world down to the parent
+
+    def label(self) -> str:
+        return "the world" if self.kind == WORLD else self.name
+
+    def whole(self) -> str:
+        """How a scope explanation names this place as the whole: 'all of China'."""
+        return "the whole world" if self.kind == WORLD else f"all of {self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class ObligationRow:
+    id: int
+    code: str
+    kind: str
+    resolution_id: int
+    effective_from: datetime.date
+    due_on: datetime.date | None
+    max_evidence_age_days: int
+
+
+@dataclass(frozen=True)
+class CheckSettings:
+    window_days: int = 180
+    tolerance: float = 0.10
+
+    @property
+    def tolerance_fraction(self) -> Fraction:
+        return Fraction(str(self.tolerance))
+
+    @property
+    def tolerance_label(self) -> str:
+        return f"{self.tolerance * 100:g}%"
+
+
+@dataclass(frozen=True)
+class Partition:
+    """What one check reads: a country and the places inside it, or the world-level places.
+
+    ``claims`` are about places of the partition, in ``(as_of, id)`` order, none after
+    ``today``. ``ancestor_claims`` are the world's own claims that a country's claims are
+    compared with (scope and stance); empty for the world partition. ``state_claims`` are
+    claims made by the state's own self-report sources wherever they are placed.
+    """
+
+    key: str  # ISO code, or "WORLD"
+    country: PlaceRow | None
+    today: datetime.date
+    places: Mapping[int, PlaceRow]
+    claims: Sequence[ClaimRow]
+    ancestor_claims: Sequence[ClaimRow] = ()
+    state_claims: Sequence[ClaimRow] = ()
+    obligations: Mapping[int, ObligationRow] = field(default_factory=dict)
+    watches: Mapping[int, int | None] = field(default_factory=dict)  # obligation -> max age
+
+    def place(self, place_id: int) -> PlaceRow:
+        return self.places[place_id]
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A flag as a rule found it; ``services.flags_write`` makes or refreshes the row."""
+
+    kind: str
+    obligation_id: int | None
+    place_id: int
+    claim_ids: tuple[int, ...]  # sorted
+    severity: int
+    explanation: str  # with every name
+    explanation_public: str  # confidential sources named "a confidential source"
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.kind, self.obligation_id, self.place_id, self.claim_ids)
+
+
+def fingerprint(
+    kind: str, obligation_id: int | None, place_id: int, claim_ids: Iterable[int]
+) -> str:
+    """kind + obligation + place + the sorted claim ids, hashed to a fixed width."""
+    ids = ",".join(str(i) for i in sorted(claim_ids))
+    key = f"{kind}|{obligation_id if obligation_id is not None else '-'}|{place_id}|{ids}"
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+# --------------------------------------------------------------------------------------------
+# Formatting
+# --------------------------------------------------------------------------------------------
+
+
+def format_count(low: int | None, high: int | None) -> str:
+    """'60,000', '70,000–80,000', 'at least 2,000', or '' when there is no count."""
+    if low is None:
+        return ""
+    if high is None:
+        return f"at least {low:,}"
+    if high == low:
+        return f"{low:,}"
+    return f"{low:,}–{high:,}"
+
+
+def _date(day: datetime.date) -> str:
+    return f"{day:%Y-%m-%d}"
+
+
+def _both(build) -> tuple[str, str]:
+    """A sentence with every name, and the same sentence for readers without the permission."""
+    return build(public=False), build(public=True)
+
+
+def _severity(base: int, claims: Iterable[ClaimRow]) -> int:
+    """The rule's base severity, one grade lower when any claim rests on weak grading
+    (source reliability D–F or credibility 5–6), never below LOW."""
+    return max(LOW, base - 1) if any(c.is_weak for c in claims) else base
+
+
+# --------------------------------------------------------------------------------------------
+# Evidence about obligations
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """A claim read as evidence about one obligation, with the stance it counts for."""
+
+    claim: ClaimRow
+    obligation_id: int
+    stance: str
+
+
+def evidence(claims: Iterable[ClaimRow], obligations: Mapping[int, ObligationRow]):
+    """Yield each claim as evidence about its obligation, plus DESIGN.md §2's rule: new work
+    permits above zero over a period starting on or after a prohibition took effect are
+    violating evidence for that prohibition, whatever stance was typed in."""
+    prohibitions = [o for o in obligations.values() if o.kind == PROHIBITION]
+    for claim in claims:
+        granted = (
+            claim.measure == NEW_WORK_PERMITS
+            and claim.low is not None
+            and claim.low > 0
+            and claim.period_start is not None
+        )
+        overridden = False
+        if granted:
+            for prohibition in prohibitions:
+                if claim.period_start >= prohibition.effective_from:
+                    overridden |= prohibition.id == claim.obligation_id
+                    yield Evidence(claim, prohibition.id, VIOLATING)
+        if claim.obligation_id is not None and not overridden:
+            yield Evidence(claim, claim.obligation_id, claim.stance)
+
+
+# --------------------------------------------------------------------------------------------
+# Sliding windows
+# --------------------------------------------------------------------------------------------
+
+
+class _Window:
+    """Claims whose day lies in a moving interval, with their smallest upper bound and largest
+    lower bound kept in monotonic deques (amortised O(1) per claim). Claims enter and leave in
+    day order."""
+
+    __slots__ = ("items", "max_low", "min_high")
+
+    def __init__(self) -> None:
+        self.items: deque[ClaimRow] = deque()
+        self.min_high: deque[ClaimRow] = deque()
+        self.max_low: deque[ClaimRow] = deque()
+
+    def push(self, claim: ClaimRow) -> None:
+        self.items.append(claim)
+        if claim.high is not None:
+            while self.min_high and self.min_high[-1].high >= claim.high:
+                self.min_high.pop()
+            self.min_high.append(claim)
+        while self.max_low and self.max_low[-1].low <= claim.low:
+            self.max_low.pop()
+        self.max_low.append(claim)
+
+    def drop_before(self, day: int) -> None:
+        items = self.items
+        while items and items[0].day < day:
+            gone = items.popleft()
+            if self.min_high and self.min_high[0] is gone:
+                self.min_high.popleft()
+            if self.max_low and self.max_low[0] is gone:
+                self.max_low.popleft()
+
+
+def _above(upper: ClaimRow, lower: ClaimRow, tol: Fraction) -> bool:
+    """True when ``upper``'s range lies above ``lower``'s by more than the tolerance."""
+    high = lower.high
+    if high is None:
+        return False
+    return (upper.low - high) * tol.denominator > tol.numerator * high
+
+
+def _groups(claims: Iterable[ClaimRow], key) -> dict:
+    grouped: dict = defaultdict(list)
+    for claim in claims:
+        grouped[key(claim)].append(claim)
+    return grouped
+
+
+# --------------------------------------------------------------------------------------------
+# The rules
+# --------------------------------------------------------------------------------------------
+
+
+def count_conflicts(partition: Partition, settings: CheckSettings) -> Iterator[Finding]:
+    """Two comparable claims of one stock measure about one place whose ranges do not overlap
+    beyond the tolerance."""
+    tol, width = settings.tolerance_fraction, settings.window_days
+    stocks = (c for c in partition.claims if c.measure in STOCK_MEASURES and c.low is not None)
+    for (place_id, _measure), group in _groups(stocks, lambda c: (c.place_id, c.measure)).items():
+        window = _Window()
+        for claim in group:
+            window.drop_before(claim.day - width)
+            below = window.min_high and _above(claim, window.min_high[0], tol)
+            above = window.max_low and _above(window.max_low[0], claim, tol)
+            if below or above:
+                for other in window.items:
+                    if other.source_id == claim.source_id:
+                        continue
+                    if _above(claim, other, tol):
+                        yield _count_conflict(partition, place_id, low=other, high=claim)
+                    elif _above(other, claim, tol):
+                        yield _count_conflict(partition, place_id, low=claim, high=other)
+            window.push(claim)
+
+
+def _count_conflict(partition: Partition, place_id: int, *, low: ClaimRow, high: ClaimRow):
+    place = partition.place(place_id).label()
+    measure = MEASURE_LABELS[low.measure]
+
+    def build(public: bool) -> str:
+        return (
+            f"{low.who(public=public)} says {low.count()} {measure} in {place} "
+            f"(as of {_date(low.as_of)}) but {high.who(public=public)} says {high.count()} "
+            f"(as of {_date(high.as_of)})."
+        )
+
+    return Finding(
+        COUNT_CONFLICT,
+        None,
+        place_id,
+        tuple(sorted((low.id, high.id))),
+        _severity(MEDIUM, (low, high)),
+        *_both(build),
+    )
+
+
+def scope_conflicts(partition: Partition, settings: CheckSettings) -> Iterator[Finding]:
+    """A claim about a place whose lower bound exceeds, beyond the tolerance, the upper bound
+    of a comparable claim of the same measure about one of its ancestors: a part holding more
+    than the whole.
+
+    Swept per (ancestor, measure): the claims inside the ancestor pass in day order while the
+    ancestor's own claims within ``window_days`` either side form the window.
+    """
+    tol, width = settings.tolerance_fraction, settings.window_days
+    own: dict[tuple[int, str], list[ClaimRow]] = defaultdict(list)
+    inside: dict[tuple[int, str], list[ClaimRow]] = defaultdict(list)
+    for claim in partition.ancestor_claims:
+        if claim.measure in STOCK_MEASURES and claim.high is not None:
+            own[claim.place_id, claim.measure].append(claim)
+    for claim in partition.claims:
+        if claim.measure not in STOCK_MEASURES or claim.low is None:
+            continue
+        if claim.high is not None:
+            own[claim.place_id, claim.measure].append(claim)
+        for ancestor_id in partition.place(claim.place_id).ancestor_ids:
+            inside[ancestor_id, claim.measure].append(claim)
+    # Ancestor claims come from two lists; each list is in day order but their union is not.
+    for claims in own.values():
+        claims.sort(key=lambda c: (c.day, c.id))
+
+    for key, parts in inside.items():
+        wholes = own.get(key)
+        if not wholes:
+            continue
+        window = _Window()
+        entered = 0
+        for part in parts:
+            while entered < len(wholes) and wholes[entered].day <= part.day + width:
+                window.push(wholes[entered])
+                entered += 1
+            window.drop_before(part.day - width)
+            if window.min_high and _above(part, window.min_high[0], tol):
+                for whole in window.items:
+                    if whole.source_id != part.source_id and _above(part, whole, tol):
+                        yield _scope_conflict(partition, part=part, whole=whole)
+
+
+def _scope_conflict(partition: Partition, *, part: ClaimRow, whole: ClaimRow) -> Finding:
+    part_place = partition.place(part.place_id).label()
+    whole_place = partition.place(whole.place_id).whole()
+    measure = MEASURE_LABELS[part.measure]
+
+    def build(public: bool) -> str:
+        return (
+            f"{part.who(public=public)} says {part.count()} {measure} in {part_place} "
+            f"(as of {_date(part.as_of)}) but {whole.who(public=public)} says {whole.count()} "
+            f"in {whole_place} (as of {_date(whole.as_of)}): the part cannot hold more than "
+            "the whole."
+        )
+
+    return Finding(
+        SCOPE_CONFLICT,
+        None,
+        part.place_id,
+        tuple(sorted((part.id, whole.id))),
+        _severity(MEDIUM, (part, whole)),
+        *_both(build),
+    )
+
+
+def stance_conflicts(partition: Partition, settings: CheckSettings) -> Iterator[Finding]:
+    """For one obligation, a comparable claim says ``complying`` at a place while another says
+    ``violating`` at that place or inside it. The flag is about the complying claim's place."""
+    width = settings.window_days
+    complying: dict[tuple[int, int], list[ClaimRow]] = defaultdict(list)
+    violating: list[Evidence] = []
+    obligations = partition.obligations
+    for item in evidence(partition.ancestor_claims, obligations):
+        if item.stance == COMPLYING:
+            complying[item.obligation_id, item.claim.place_id].append(item.claim)
+    for item in evidence(partition.claims, obligations):
+        if item.stance == COMPLYING:
+            complying[item.obligation_id, item.claim.place_id].append(item.claim)
+        elif item.stance == VIOLATING:
+            violating.append(item)
+    days = {key: [c.day for c in claims] for key, claims in complying.items()}
+
+    for item in violating:
+        claim = item.claim
+        place = partition.place(claim.place_id)
+        for place_id in (*place.ancestor_ids, claim.place_id):
+            key = (item.obligation_id, place_id)
+            candidates = complying.get(key)
+            if not candidates:
+                continue
+            start = bisect_left(days[key], claim.day - width)
+            stop = bisect_right(days[key], claim.day + width)
+            for other in candidates[start:stop]:
+                if other.source_id != claim.source_id:
+                    yield _stance_conflict(
+                        partition, item.obligation_id, complying=other, violating=claim
+                    )
+
+
+def _stance_conflict(
+    partition: Partition, obligation_id: int, *, complying: ClaimRow, violating: ClaimRow
+) -> Finding:
+    code = partition.obligations[obligation_id].code
+    at = partition.place(complying.place_id).label()
+    where = (
+        ""
+        if violating.place_id == complying.place_id
+        else f" in {partition.place(violating.place_id).label()}"
+    )
+    derived = (
+        f" ({violating.count()} new work permits from {_date(violating.period_start)})"
+        if violating.measure == NEW_WORK_PERMITS and violating.period_start
+        else ""
+    )
+
+    def build(public: bool) -> str:
+        return (
+            f"{complying.who(public=public)} says {at} is complying with {code} "
+            f"(as of {_date(complying.as_of)}) but {violating.who(public=public)} says it is "
+            f"violating it{where}{derived} (as of {_date(violating.as_of)})."
+        )
+
+    return Finding(
+        STANCE_CONFLICT,
+        obligation_id,
+        complying.place_id,
+        tuple(sorted((complying.id, violating.id))),
+        _severity(HIGH, (complying, violating)),
+        *_both(build),
+    )
+
+
+def cap_signals(partition: Partition, settings: CheckSettings) -> Iterator[Finding]:
+    """For each cap or prohibition, place and stock measure: the strongest growth from an
+    earlier count dated on or after the obligation took effect to a later count, when it
+    exceeds the tolerance. One flag per (obligation, place, measure), naming the pair.
+
+    A single pass per group keeps the smallest upper bound seen on earlier days; the best pair
+    maximises later.low / earlier.high.
+    """
+    tol = settings.tolerance_fraction
+    caps = [o for o in partition.obligations.values() if o.kind in (CAP, PROHIBITION)]
+    if not caps:
+        return
+    stocks = [c for c in partition.claims if c.measure in STOCK_MEASURES and c.low is not None]
+    groups = _groups(stocks, lambda c: (c.place_id, c.measure))
+    for obligation in caps:
+        start = obligation.effective_from.toordinal()
+        for (place_id, _measure), group in groups.items():
+            baseline: ClaimRow | None = None  # smallest upper bound on an earlier day
+            same_day: ClaimRow | None = None  # smallest upper bound on the current day
+            current_day = None
+            best: tuple[ClaimRow, ClaimRow] | None = None
+            for claim in group[bisect_left([c.day for c in group], start) :]:
+                if claim.day != current_day:
+                    if same_day is not None and (baseline is None or same_day.high < baseline.high):
+                        baseline = same_day
+                    same_day, current_day = None, claim.day
+                if (
+                    baseline is not None
+                    and _above(claim, baseline, tol)
+                    and (best is None or _growth(claim, baseline) > _growth(*best))
+                ):
+                    best = (claim, baseline)
+                if claim.high is not None and (same_day is None or claim.high < same_day.high):
+                    same_day = claim
+            if best is not None:
+                yield _cap_signal(partition, obligation, place_id, later=best[0], earlier=best[1])
+
+
+def _growth(later: ClaimRow, earlier: ClaimRow) -> Fraction | float:
+    """later.low / earlier.high; any rise from zero outranks every ratio."""
+    return Fraction(later.low, earlier.high) if earlier.high else math.inf
+
+
+def _cap_signal(
+    partition: Partition,
+    obligation: ObligationRow,
+    place_id: int,
+    *,
+    later: ClaimRow,
+    earlier: ClaimRow,
+) -> Finding:
+    place = partition.place(place_id).label()
+    measure = MEASURE_LABELS[later.measure]
+    rise = (
+        f"{float((later.low - earlier.high) / Fraction(earlier.high)):.0%}"
+        if earlier.high
+        else "from zero"
+    )
+
+    def build(public: bool) -> str:
+        return (
+            f"{measure.capitalize()} in {place} rose from {earlier.count()} "
+            f"({earlier.who(public=public)}, as of {_date(earlier.as_of)}) to {later.count()} "
+            f"({later.who(public=public)}, as of {_date(later.as_of)}), a rise of {rise}, "
+            f"after {obligation.code} took effect on {_date(obligation.effective_from)}."
+        )
+
+    return Finding(
+        CAP_SIGNAL,
+        obligation.id,
+        place_id,
+        tuple(sorted((earlier.id, later.id))),
+        _severity(HIGH, (earlier, later)),
+        *_both(build),
+    )
+
+
+def monitored_obligations(partition: Partition) -> set[int]:
+    """The obligations a country is monitored for: those a watch names, and every obligation
+    of a resolution that any claim in the country concerns (DESIGN.md §3)."""
+    if partition.country is None:
+        return set()
+    obligations = partition.obligations
+    resolutions = {
+        obligations[item.obligation_id].resolution_id
+        for item in evidence(partition.claims, obligations)
+    }
+    by_resolution = {o.id for o in obligations.values() if o.resolution_id in resolutions}
+    return by_resolution | set(partition.watches)
+
+
+def newest_evidence(partition: Partition) -> dict[int, ClaimRow]:
+    """The newest claim about the country (or inside it) for each obligation."""
+    newest: dict[int, ClaimRow] = {}
+    for item in evidence(partition.claims, partition.obligations):
+        current = newest.get(item.obligation_id)
+        if current is None or (item.claim.day, item.claim.id) > (current.day, current.id):
+            newest[item.obligation_id] = item.claim
+    return newest
+
+
+def stale_evidence(partition: Partition, settings: CheckSettings) -> Iterator[Finding]:
+    """A monitored (country, cap / prohibition / deadline) pair whose newest claim is older than
+    the maximum evidence age, or, once a deadline has passed, whose every claim predates it."""
+    country, today = partition.country, partition.today
+    if country is None:
+        return
+    newest = newest_evidence(partition)
+    for obligation_id in sorted(monitored_obligations(partition)):
+        obligation = partition.obligations[obligation_id]
+        if obligation.kind not in (CAP, PROHIBITION, DEADLINE) or today < obligation.effective_from:
+            continue
+        max_age = partition.watches.get(obligation_id) or obligation.max_evidence_age_days
+        claim = newest.get(obligation_id)
+        since = claim.as_of if claim else obligation.effective_from
+        age = (today - since).days
+        aged = age > max_age
+        deadline_missed = (
+            obligation.kind == DEADLINE
+            and obligation.due_on is not None
+            and today > obligation.due_on
+            and since < obligation.due_on
+        )
+        if aged or deadline_missed:
+            yield _stale(partition, obligation, claim, age=age, max_age=max_age)
+
+
+def _stale(
+    partition: Partition, obligation: ObligationRow, claim: ClaimRow | None, *, age: int, max_age
+) -> Finding:
+    country, today, code = partition.country.name, partition.today, obligation.code
+    due = obligation.due_on
+    deadline_missed = obligation.kind == DEADLINE and due and today > due
+
+    def build(public: bool) -> str:
+        if claim is None:
+            text = (
+                f"No evidence on {country} for {code} since it took effect on "
+                f"{_date(obligation.effective_from)}, {age:,} days before {_date(today)}"
+            )
+        else:
+            text = (
+                f"The newest evidence on {country} for {code} is {claim.who(public=public)}'s "
+                f"claim as of {_date(claim.as_of)}, {age:,} days before {_date(today)}"
+            )
+        text += f" (the maximum age is {max_age:,} days)."
+        if deadline_missed and (claim is None or claim.as_of < due):
+            text += f" The deadline of {_date(due)} has passed with no claim on {country} since."
+        return text
+
+    severity = MEDIUM if deadline_missed and (claim is None or claim.as_of < due) else LOW
+    return Finding(
+        STALE,
+        obligation.id,
+        partition.country.id,
+        (claim.id,) if claim else (),
+        severity,
+        *_both(build),
+    )
+
+
+def overdue_reports(partition: Partition, settings: CheckSettings) -> Iterator[Finding]:
+    """A monitored reporting obligation whose due date has passed with no claim from the
+    state's own self-report source concerning it."""
+    country, today = partition.country, partition.today
+    if country is None:
+        return
+    reported = {
+        c.obligation_id
+        for c in partition.state_claims
+        if c.source_kind == SELF_REPORT and c.source_country_id == country.id
+    }
+    for obligation_id in sorted(monitored_obligations(partition)):
+        obligation = partition.obligations[obligation_id]
+        if obligation.kind != REPORTING or obligation.due_on is None:
+            continue
+        if today > obligation.due_on and obligation_id not in reported:
+            days = (today - obligation.due_on).days
+            text = (
+                f"{country.name}'s report under {obligation.code} was due on "
+                f"{_date(obligation.due_on)}: no self-report from {country.name} concerning it "
+                f"is logged ({days:,} days overdue on {_date(today)})."
+            )
+            yield Finding(OVERDUE_REPORT, obligation_id, country.id, (), MEDIUM, text, text)
+
+
+RULES = {
+    COUNT_CONFLICT: count_conflicts,
+    SCOPE_CONFLICT: scope_conflicts,
+    STANCE_CONFLICT: stance_conflicts,
+    CAP_SIGNAL: cap_signals,
+    STALE: stale_evidence,
+    OVERDUE_REPORT: overdue_reports,
+}
+
+
+def run_rules(partition: Partition, settings: CheckSettings) -> dict[str, Finding]:
+    """Every finding of every rule, by fingerprint (a pair found twice counts once)."""
+    found: dict[str, Finding] = {}
+    for rule in RULES.values():
+        for finding in rule(partition, settings):
+            found.setdefault(finding.fingerprint, finding)
+    return found
+
+
+# --------------------------------------------------------------------------------------------
+# Why a flag no longer holds
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FlagRow:
+    """What the resolution reasons need of an existing flag."""
+
+    id: int
+    kind: str
+    obligation_id: int | None
+    place_id: int
+    claim_ids: tuple[int, ...]
+
+
+def resolution_reason(
+    flag: FlagRow,
+    partition: Partition,
+    settings: CheckSettings,
+    found: Mapping[str, Finding],
+) -> str:
+    """One sentence saying why ``flag`` is no longer found in ``partition``."""
+    claims = {c.id: c for c in (*partition.claims, *partition.ancestor_claims)}
+    gone = [i for i in flag.claim_ids if i not in claims]
+    if gone:
+        refs = ", ".join(f"#{i}" for i in gone)
+        where = partition.country.name if partition.country else "the world-level places"
+        return (
+            f"Claim {refs} no longer exists, no longer lies in {where}, or is dated after "
+            f"{_date(partition.today)}."
+        )
+    rested = [claims[i] for i in flag.claim_ids]
+    same_subject = (flag.kind, flag.obligation_id, flag.place_id)
+    successor = next(
+        (f for f in found.values() if (f.kind, f.obligation_id, f.place_id) == same_subject),
+        None,
+    )
+    if flag.kind in (STALE, OVERDUE_REPORT):
+        return _reason_for_absence(flag, partition, successor)
+    if successor is not None and flag.kind == CAP_SIGNAL:
+        return f"A stronger or newer growth signal replaced it: {successor.explanation_public}"
+    if len(rested) == 2:
+        first, second = rested
+        if first.source_id == second.source_id:
+            return f"Both claims are now attributed to the same source ({first.ref}, {second.ref})."
+        apart = abs(first.day - second.day)
+        if flag.kind != CAP_SIGNAL and apart > settings.window_days:
+            return (
+                f"Claims {first.ref} and {second.ref} are now {apart:,} days apart, beyond the "
+                f"{settings.window_days}-day comparison window."
+            )
+    if flag.kind in (COUNT_CONFLICT, SCOPE_CONFLICT, CAP_SIGNAL):
+        return (
+            f"The counts of {', '.join(c.ref for c in rested)} no longer differ beyond the "
+            f"{settings.tolerance_label} tolerance for the same place and measure."
+        )
+    if flag.kind == STANCE_CONFLICT:
+        return (
+            f"Claims {', '.join(c.ref for c in rested)} no longer say complying and violating "
+            "about the same obligation and place."
+        )
+    return "The condition no longer holds with the current evidence."
+
+
+def _reason_for_absence(flag: FlagRow, partition: Partition, successor: Finding | None) -> str:
+    obligation = partition.obligations.get(flag.obligation_id)
+    code = obligation.code if obligation else "the obligation"
+    if flag.obligation_id not in monitored_obligations(partition):
+        return f"{code} is no longer monitored here: no watch names it and no claim concerns it."
+    if flag.kind == STALE:
+        if successor is not None:
+            return f"Newer evidence arrived but is stale too: {successor.explanation_public}"
+        claim = newest_evidence(partition).get(flag.obligation_id)
+        if claim is not None:
+            return (
+                f"The newest evidence, claim {claim.ref} by {claim.who(public=True)} as of "
+                f"{_date(claim.as_of)}, is recent enough on {_date(partition.today)}."
+            )
+        return f"{code} no longer needs evidence on {_date(partition.today)}."
+    report = next(
+        (c for c in partition.state_claims if c.obligation_id == flag.obligation_id), None
+    )
+    if report is not None:
+        return f"Self-report logged: claim {report.ref}, as of {_date(report.as_of)}."
+    return f"{code} is not yet due on {_date(partition.today)}."

@@ -1,0 +1,327 @@
+"""Writes: flags from the checks, flag status changes by monitors, and check requests.
+
+Every function here is keyword-only, writes in a transaction, and schedules side effects
+(Celery tasks) with ``transaction.on_commit`` so a rolled-back change enqueues nothing.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, fields
+from functools import partial
+from itertools import islice
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from . import rules, selectors
+from .models import (
+    ACTIVE_FLAG_STATUSES,
+    CheckRequest,
+    Flag,
+    FlagEvent,
+    FlagStatus,
+)
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 1000  # ids per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
+
+
+def _chunks(items: Sequence, size: int = CHUNK):
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+# --------------------------------------------------------------------------------------------
+# Flags from the checks
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class WriteOutcome:
+    found: int = 0
+    opened: int = 0
+    reopened: int = 0
+    refreshed: int = 0
+    resolved: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+_EXISTING_COLUMNS = (
+    "id",
+    "fingerprint",
+    "status",
+    "kind",
+    "obligation_id",
+    "place_id",
+    "country_id",
+    "claim_ids",
+    "severity",
+    "explanation",
+    "explanation_public",
+)
+
+
+def flags_write(
+    *,
+    partition: rules.Partition,
+    found: dict[str, rules.Finding],
+    settings: rules.CheckSettings,
+    now: datetime.datetime,
+) -> WriteOutcome:
+    """Make the partition's flags match ``found``, an upsert on the fingerprint:
+
+    1. a finding with no flag yet opens one (the unique fingerprint makes a concurrent insert
+       of the same finding a no-op, never a duplicate);
+    2. a finding whose flag is open, acknowledged or dismissed refreshes ``last_seen`` (and its
+       explanation): a dismissed flag stays dismissed for the same evidence;
+    3. a finding whose flag was resolved re-opens it;
+    4. an open or acknowledged flag of the partition that was not found is resolved, with the
+       reason in one sentence.
+
+    The caller holds the partition's lock (see ``checks.partition_check``).
+    """
+    country_id = partition.country.id if partition.country else None
+    existing = {
+        row[1]: row
+        for row in Flag.objects.filter(country_id=country_id).values_list(*_EXISTING_COLUMNS)
+    }
+    # A finding may already be a flag of another partition when a place moved between
+    # countries: adopt it rather than insert a duplicate.
+    elsewhere = [fp for fp in found if fp not in existing]
+    for chunk in _chunks(elsewhere):
+        existing.update(
+            (row[1], row)
+            for row in Flag.objects.filter(fingerprint__in=chunk).values_list(*_EXISTING_COLUMNS)
+        )
+
+    outcome = WriteOutcome(found=len(found))
+    to_create: list[Flag] = []
+    to_update: list[Flag] = []
+    to_reopen: list[Flag] = []
+    to_refresh: list[int] = []
+    events: list[FlagEvent] = []
+    for fp, finding in found.items():
+        row = existing.get(fp)
+        if row is None:
+            to_create.append(_new_flag(finding, fp, country_id, now))
+            continue
+        pk, _, status, *_, row_country, _, severity, explanation, public = row
+        if status == FlagStatus.RESOLVED:
+            flag = _updated_flag(pk, finding, country_id, now)
+            flag.status, flag.resolved_at, flag.resolved_reason = FlagStatus.OPEN, None, ""
+            to_reopen.append(flag)
+            events.append(FlagEvent(flag_id=pk, at=now, action=FlagEvent.Action.REOPENED))
+        elif (severity, explanation, public, row_country) != (
+            finding.severity,
+            finding.explanation,
+            finding.explanation_public,
+            country_id,
+        ):
+            to_update.append(_updated_flag(pk, finding, country_id, now))
+        else:
+            to_refresh.append(pk)
+
+    to_resolve: list[Flag] = []
+    for fp, row in existing.items():
+        pk, _, status, kind, obligation_id, place_id, row_country, claim_ids, *_ = row
+        if fp in found or status not in ACTIVE_FLAG_STATUSES or row_country != country_id:
+            continue
+        reason = rules.resolution_reason(
+            rules.FlagRow(pk, kind, obligation_id, place_id, tuple(claim_ids)),
+            partition,
+            settings,
+            found,
+        )
+        to_resolve.append(
+            Flag(pk=pk, status=FlagStatus.RESOLVED, resolved_at=now, resolved_reason=reason)
+        )
+        events.append(FlagEvent(flag_id=pk, at=now, action=FlagEvent.Action.RESOLVED, note=reason))
+
+    if to_create:
+        Flag.objects.bulk_create(to_create, batch_size=CHUNK, ignore_conflicts=True)
+        created_ids: dict[str, int] = {}
+        for chunk in _chunks([f.fingerprint for f in to_create]):
+            created_ids.update(
+                Flag.objects.filter(fingerprint__in=chunk).values_list("fingerprint", "id")
+            )
+        links = [
+            Flag.claims.through(flag_id=created_ids[f.fingerprint], claim_id=claim_id)
+            for f in to_create
+            for claim_id in f.claim_ids
+        ]
+        Flag.claims.through.objects.bulk_create(links, batch_size=CHUNK, ignore_conflicts=True)
+        events += [
+            FlagEvent(flag_id=created_ids[f.fingerprint], at=now, action=FlagEvent.Action.OPENED)
+            for f in to_create
+        ]
+    update_fields = ["severity", "explanation", "explanation_public", "country", "last_seen"]
+    if to_update:
+        Flag.objects.bulk_update(to_update, update_fields, batch_size=CHUNK)
+    if to_reopen:
+        Flag.objects.bulk_update(
+            to_reopen,
+            [*update_fields, "status", "resolved_at", "resolved_reason"],
+            batch_size=CHUNK,
+        )
+    for chunk in _chunks(to_refresh):
+        Flag.objects.filter(pk__in=chunk).update(last_seen=now)
+    if to_resolve:
+        Flag.objects.bulk_update(
+            to_resolve, ["status", "resolved_at", "resolved_reason"], batch_size=CHUNK
+        )
+    FlagEvent.objects.bulk_create(events, batch_size=CHUNK)
+
+    outcome.opened = len(to_create)
+    outcome.reopened = len(to_reopen)
+    outcome.refreshed = len(to_update) + len(to_refresh)
+    outcome.resolved = len(to_resolve)
+    return outcome
+
+
+def _new_flag(
+    finding: rules.Finding, fp: str, country_id: int | None, now: datetime.datetime
+) -> Flag:
+    return Flag(
+        kind=finding.kind,
+        obligation_id=finding.obligation_id,
+        place_id=finding.place_id,
+        country_id=country_id,
+        claim_ids=list(finding.claim_ids),
+        severity=finding.severity,
+        status=FlagStatus.OPEN,
+        explanation=finding.explanation,
+        explanation_public=finding.explanation_public,
+        fingerprint=fp,
+        first_seen=now,
+        last_seen=now,
+    )
+
+
+def _updated_flag(
+    pk: int, finding: rules.Finding, country_id: int | None, now: datetime.datetime
+) -> Flag:
+    return Flag(
+        pk=pk,
+        severity=finding.severity,
+        explanation=finding.explanation,
+        explanation_public=finding.explanation_public,
+        country_id=country_id,
+        last_seen=now,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Flags: what monitors do with them
+# --------------------------------------------------------------------------------------------
+
+_TRANSITIONS = {
+    # action: (statuses it applies to, the new status)
+    FlagEvent.Action.ACKNOWLEDGED: ((FlagStatus.OPEN,), FlagStatus.ACKNOWLEDGED),
+    FlagEvent.Action.DISMISSED: ((FlagStatus.OPEN, FlagStatus.ACKNOWLEDGED), FlagStatus.DISMISSED),
+    FlagEvent.Action.REOPENED_BY_USER: (
+        (FlagStatus.ACKNOWLEDGED, FlagStatus.DISMISSED),
+        FlagStatus.OPEN,
+    ),
+}
+
+
+def _flags_transition(*, flag_ids: Iterable[int], user, action: str, note: str) -> int:
+    """Lock the flags, keep those whose status allows ``action``, change them, log it.
+
+    Returns how many changed: a flag the checks resolved in the meantime, or that another
+    monitor already moved, is left as it is.
+    """
+    allowed, new_status = _TRANSITIONS[action]
+    now = timezone.now()
+    with transaction.atomic():
+        ids = list(
+            Flag.objects.select_for_update()
+            .filter(pk__in=list(flag_ids), status__in=allowed)
+            .values_list("pk", flat=True)
+        )
+        Flag.objects.filter(pk__in=ids).update(
+            status=new_status, status_changed_by=user, status_changed_at=now, status_note=note
+        )
+        FlagEvent.objects.bulk_create(
+            [FlagEvent(flag_id=pk, at=now, action=action, actor=user, note=note) for pk in ids]
+        )
+    return len(ids)
+
+
+def flags_acknowledge(*, flag_ids: Iterable[int], user, note: str = "") -> int:
+    """Open flags become acknowledged: someone is looking into them."""
+    return _flags_transition(
+        flag_ids=flag_ids, user=user, action=FlagEvent.Action.ACKNOWLEDGED, note=note.strip()
+    )
+
+
+def flags_dismiss(*, flag_ids: Iterable[int], user, reason: str) -> int:
+    """Open or acknowledged flags become dismissed; they stay dismissed for the same evidence.
+    A reason is required: the dismissal must be explainable to a reviewer."""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why the flag is dismissed: the reason is kept."})
+    return _flags_transition(
+        flag_ids=flag_ids, user=user, action=FlagEvent.Action.DISMISSED, note=reason
+    )
+
+
+def flags_reopen(*, flag_ids: Iterable[int], user, note: str = "") -> int:
+    """Acknowledged or dismissed flags become open again."""
+    return _flags_transition(
+        flag_ids=flag_ids, user=user, action=FlagEvent.Action.REOPENED_BY_USER, note=note.strip()
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Check requests: which partitions to check again after a change
+# --------------------------------------------------------------------------------------------
+
+
+def checks_request(*, keys: Iterable[str]) -> set[str]:
+    """Ask for a check of each partition once the current transaction commits.
+
+    A ``CheckRequest`` row is written in the caller's transaction (the outbox), and the task
+    is enqueued on commit. If the broker is down the enqueue fails quietly: the row stays and
+    ``dispatch_pending_checks`` (every minute) enqueues it again; a partition check deletes
+    the requests it has served.
+    """
+    from .tasks import check_partition
+
+    keys = set(keys)
+    if not keys:
+        return keys
+    now = timezone.now()
+    CheckRequest.objects.bulk_create([CheckRequest(key=key, requested_at=now) for key in keys])
+    for key in sorted(keys):
+        transaction.on_commit(partial(_enqueue, check_partition, key), robust=True)
+    return keys
+
+
+def _enqueue(task, *args) -> None:
+    try:
+        task.delay(*args)
+    except Exception:  # the broker is down: the CheckRequest outbox row stays for later
+        logger.warning("could not enqueue %s%r; it stays pending", task.name, args, exc_info=True)
+
+
+def checks_request_for(
+    *, place_ids: Iterable[int] = (), source_ids: Iterable[int] = ()
+) -> set[str]:
+    """Request checks of the partitions holding ``place_ids`` (claims saved, moved or deleted
+    there), and of the states whose self-report sources are among ``source_ids`` (their
+    overdue reports)."""
+    return checks_request(keys=selectors.partition_keys_for(place_ids, source_ids))
+
+
+def checks_request_all() -> set[str]:
+    """An obligation changed: every partition."""
+    return checks_request(keys=selectors.partition_keys())
