@@ -1,0 +1,362 @@
+"""The check engine against the database: the demo's flags, the upsert on the fingerprint,
+and how flags live (refresh, resolve, re-open, stay dismissed) across sweeps."""
+
+import datetime
+import threading
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from tests.factories import ClaimFactory, SourceFactory, country, obligation
+from tracker import checks, selectors
+from tracker.models import CheckRequest, CheckState, Claim, Flag, FlagEvent, Source
+from tracker.services import flags_acknowledge, flags_dismiss, flags_reopen
+
+pytestmark = pytest.mark.django_db
+
+TODAY = datetime.date(2026, 11, 24)
+
+
+@pytest.fixture
+def demo(db):
+    call_command("loaddemo")
+
+
+def flag_keys(**filters) -> set[tuple]:
+    """(kind, obligation code, place label, sorted claim refs) of the active flags."""
+    out = set()
+    for flag in Flag.objects.active().filter(**filters).prefetch_related("claims"):
+        refs = tuple(sorted(c.ref for c in flag.claims.all()))
+        place = flag.place.iso_code or flag.place.name_path
+        out.add((flag.kind, flag.obligation.code if flag.obligation else None, place, refs))
+    return out
+
+
+def two_counts(low_a, low_b, *, place=None, as_of=datetime.date(2019, 12, 1), **kwargs):
+    place = place or country("CN")
+    a = ClaimFactory(place=place, count_low=low_a, as_of=as_of, external_id="A", **kwargs)
+    b = ClaimFactory(place=place, count_low=low_b, as_of=as_of, external_id="B", **kwargs)
+    return a, b
+
+
+# --- the demo -----------------------------------------------------------------------------------
+
+
+def test_demo_data_raises_the_flags_the_articles_imply(demo):
+    outcome = checks.sweep(today=TODAY)
+    assert not outcome.failed
+    flags = flag_keys()
+    # KITA's 70–80,000 vs the institutes' 50,000 in China.
+    assert ("count_conflict", None, "CN", ("DEMO-RFA-02", "DEMO-RFA-05")) in flags
+    # NKDB's 60,000 in Northeast China vs 50,000 in all of China.
+    assert (
+        "scope_conflict", None, "China > Northeast China", ("DEMO-RFA-01", "DEMO-RFA-05")
+    ) in flags  # fmt: skip
+    # 20,000 in the northeast in 2017, 60,000 in 2019, after the 2017 cap.
+    assert (
+        "cap_signal", "UNSCR2371-OP11", "China > Northeast China", ("DEMO-RFA-01", "DEMO-SCMP-01")
+    ) in flags  # fmt: skip
+    # Nothing since 2019 on China and Russia; watched Gulf states never reported on.
+    assert ("stale", "UNSCR2397-OP8", "CN", ("DEMO-RFA-01",)) in flags
+    assert ("stale", "UNSCR2397-OP8", "RU", ("DEMO-RFA-09",)) in flags
+    assert {iso for kind, _, iso, _ in flags if kind == "stale"} >= {"CN", "RU", "QA", "KW"}
+    # Neither China nor Russia has a self-report for the 2397 reports.
+    assert ("overdue_report", "UNSCR2397-OP8-FINAL", "CN", ()) in flags
+    assert ("overdue_report", "UNSCR2397-OP8-MIDTERM", "RU", ()) in flags
+
+
+def test_demo_explanations_read_like_a_monitors_sentence(demo):
+    checks.sweep(today=TODAY)
+    scope = Flag.objects.get(kind="scope_conflict")
+    assert scope.explanation == (
+        "NKDB says 60,000 workers in Northeast China (as of 2019-12-23) but KINU and Sejong "
+        "Institute says 50,000 in all of China (as of 2019-12-23): the part cannot hold more "
+        "than the whole."
+    )
+    cap = Flag.objects.get(kind="cap_signal")
+    assert cap.explanation.startswith("Workers in Northeast China rose from 20,000")
+    assert cap.get_severity_display() == "high"
+
+
+def test_on_the_deadline_day_before_the_articles_there_is_no_staleness(demo):
+    checks.sweep(today=datetime.date(2019, 12, 23))
+    stale = {(key[1], key[2]) for key in flag_keys(kind="stale")}
+    assert ("UNSCR2397-OP8", "CN") not in stale
+    assert ("UNSCR2397-OP8", "RU") not in stale
+    # The 2017 cap's newest evidence on China is from 2017: stale even then.
+    assert ("UNSCR2371-OP11", "CN") in stale
+
+
+# --- idempotency ------------------------------------------------------------------------------
+
+
+def test_sweep_run_twice_gives_the_same_flags_and_no_new_events(demo):
+    first = checks.sweep(today=TODAY)
+    flags = flag_keys()
+    events = FlagEvent.objects.count()
+    second = checks.sweep(today=TODAY)
+    assert flag_keys() == flags
+    assert Flag.objects.count() == len(flags)
+    assert FlagEvent.objects.count() == events
+    assert second.total("opened") == 0
+    assert second.total("resolved") == 0
+    assert second.total("found") == first.total("found")
+
+
+def test_a_refound_flag_refreshes_last_seen_only(demo):
+    checks.sweep(today=TODAY)
+    flag = Flag.objects.get(kind="count_conflict")
+    checks.sweep(today=TODAY)
+    again = Flag.objects.get(pk=flag.pk)
+    assert again.last_seen > flag.last_seen
+    assert again.first_seen == flag.first_seen
+    assert again.status == Flag.Status.OPEN
+
+
+def test_each_partition_records_its_run(demo):
+    outcome = checks.sweep(today=TODAY, keys=["CN", "WORLD"])
+    state = CheckState.objects.get(key="CN")
+    assert state.last_as_of == TODAY
+    assert state.last_claims == outcome.partitions[0].claims > 0
+    assert state.last_found == Flag.objects.filter(country=country("CN")).count()
+    assert state.last_error == ""
+    assert CheckState.objects.filter(key="WORLD").exists()
+
+
+# --- the life of a flag -------------------------------------------------------------------------
+
+
+def test_dismissed_flag_stays_dismissed_for_same_evidence(editor):
+    two_counts(50_000, 80_000)
+    checks.sweep(today=TODAY, keys=["CN"])
+    flag = Flag.objects.get(kind="count_conflict")
+    flags_dismiss(flag_ids=[flag.pk], user=editor, reason="KITA counts dependants too.")
+    checks.sweep(today=TODAY, keys=["CN"])
+    flag.refresh_from_db()
+    assert flag.status == Flag.Status.DISMISSED
+    assert flag.status_note == "KITA counts dependants too."
+    assert flag.status_changed_by == editor
+    assert Flag.objects.filter(kind="count_conflict").count() == 1
+
+
+def test_new_evidence_against_a_dismissed_conflict_raises_a_new_flag(editor):
+    a, _ = two_counts(50_000, 80_000)
+    checks.sweep(today=TODAY, keys=["CN"])
+    dismissed = Flag.objects.get(kind="count_conflict")
+    flags_dismiss(flag_ids=[dismissed.pk], user=editor, reason="Different definitions.")
+    ClaimFactory(place=country("CN"), count_low=95_000, as_of=a.as_of, external_id="C")
+    checks.sweep(today=TODAY, keys=["CN"])
+    dismissed.refresh_from_db()
+    assert dismissed.status == Flag.Status.DISMISSED
+    fresh = Flag.objects.active().filter(kind="count_conflict")
+    assert fresh.count() == 2  # 50,000 and 80,000 against 95,000
+    assert all("C" in {c.ref for c in flag.claims.all()} for flag in fresh)
+
+
+def test_acknowledged_flag_stays_acknowledged_when_found_again(editor):
+    two_counts(50_000, 80_000)
+    checks.sweep(today=TODAY, keys=["CN"])
+    flag = Flag.objects.get(kind="count_conflict")
+    flags_acknowledge(flag_ids=[flag.pk], user=editor, note="Asking KITA.")
+    checks.sweep(today=TODAY, keys=["CN"])
+    flag.refresh_from_db()
+    assert flag.status == Flag.Status.ACKNOWLEDGED
+    assert list(flag.events.values_list("action", flat=True)) == ["opened", "acknowledged"]
+
+
+def test_new_evidence_resolves_a_stale_flag_by_itself():
+    old = ClaimFactory(
+        place=country("RU"), obligation=obligation("UNSCR2397-OP8"), as_of=datetime.date(2020, 1, 5)
+    )
+    checks.sweep(today=TODAY, keys=["RU"])
+    stale = Flag.objects.get(kind="stale", place=country("RU"), obligation__code="UNSCR2397-OP8")
+    assert stale.status == Flag.Status.OPEN
+    assert [c.pk for c in stale.claims.all()] == [old.pk]
+
+    ClaimFactory(
+        place=country("RU"),
+        obligation=obligation("UNSCR2397-OP8"),
+        as_of=TODAY - datetime.timedelta(days=10),
+        external_id="FRESH",
+    )
+    checks.sweep(today=TODAY, keys=["RU"])
+    stale.refresh_from_db()
+    assert stale.status == Flag.Status.RESOLVED
+    assert stale.resolved_at is not None
+    assert "FRESH" in stale.resolved_reason
+    assert stale.events.last().action == FlagEvent.Action.RESOLVED
+    assert not Flag.objects.active().filter(kind="stale", place=country("RU"))
+
+
+def test_a_resolved_flag_found_again_reopens_with_its_history():
+    a, _ = two_counts(50_000, 80_000)
+    checks.sweep(today=TODAY, keys=["CN"])
+    flag = Flag.objects.get(kind="count_conflict")
+    Claim.objects.filter(pk=a.pk).update(count_low=78_000, count_high=78_000)
+    checks.sweep(today=TODAY, keys=["CN"])
+    flag.refresh_from_db()
+    assert flag.status == Flag.Status.RESOLVED
+    assert "no longer differ beyond the 10% tolerance" in flag.resolved_reason
+
+    Claim.objects.filter(pk=a.pk).update(count_low=50_000, count_high=50_000)
+    checks.sweep(today=TODAY, keys=["CN"])
+    flag.refresh_from_db()
+    assert flag.status == Flag.Status.OPEN
+    assert flag.resolved_at is None
+    assert list(flag.events.values_list("action", flat=True)) == ["opened", "resolved", "reopened"]
+    assert Flag.objects.filter(kind="count_conflict").count() == 1
+
+
+def test_deleting_a_claim_resolves_its_flag_and_keeps_the_claim_ids():
+    a, b = two_counts(50_000, 80_000)
+    checks.sweep(today=TODAY, keys=["CN"])
+    flag = Flag.objects.get(kind="count_conflict")
+    b_id = b.pk
+    b.delete()
+    checks.sweep(today=TODAY, keys=["CN"])
+    flag.refresh_from_db()
+    assert flag.status == Flag.Status.RESOLVED
+    assert f"#{b_id} no longer exists" in flag.resolved_reason
+    assert sorted(flag.claim_ids) == sorted([a.pk, b_id])
+
+
+def test_moving_a_claim_to_another_country_resolves_the_flag_there():
+    a, _ = two_counts(50_000, 80_000)
+    checks.sweep(today=TODAY, keys=["CN"])
+    Claim.objects.filter(pk=a.pk).update(place=country("RU"))
+    checks.sweep(today=TODAY, keys=["CN", "RU"])
+    assert Flag.objects.get(kind="count_conflict").status == Flag.Status.RESOLVED
+
+
+def test_a_monitor_can_reopen_a_dismissed_flag(editor):
+    two_counts(50_000, 80_000)
+    checks.sweep(today=TODAY, keys=["CN"])
+    flag = Flag.objects.get(kind="count_conflict")
+    flags_dismiss(flag_ids=[flag.pk], user=editor, reason="Wrong.")
+    assert flags_reopen(flag_ids=[flag.pk], user=editor, note="It was right after all.") == 1
+    flag.refresh_from_db()
+    assert flag.status == Flag.Status.OPEN
+    assert flag.events.last().action == FlagEvent.Action.REOPENED_BY_USER
+
+
+def test_dismissing_without_a_reason_is_refused(editor):
+    from django.core.exceptions import ValidationError
+
+    two_counts(50_000, 80_000)
+    checks.sweep(today=TODAY, keys=["CN"])
+    flag = Flag.objects.get(kind="count_conflict")
+    with pytest.raises(ValidationError, match="reason"):
+        flags_dismiss(flag_ids=[flag.pk], user=editor, reason="   ")
+    flag.refresh_from_db()
+    assert flag.status == Flag.Status.OPEN
+
+
+def test_a_less_reliable_source_lowers_the_severity():
+    weak = SourceFactory(reliability="E")
+    two_counts(50_000, 80_000)
+    checks.sweep(today=TODAY, keys=["CN"])
+    strong = Flag.objects.get(kind="count_conflict").severity
+    Claim.objects.filter(external_id="A").update(attributed_to=weak)
+    checks.sweep(today=TODAY, keys=["CN"])
+    assert Flag.objects.get(kind="count_conflict").severity == strong - 1
+
+
+# --- confidential sources -----------------------------------------------------------------------
+
+
+def test_explanations_name_a_confidential_source_only_for_those_allowed(viewer, trusted_editor):
+    informant = SourceFactory(name="Canary Informant 7", confidential=True)
+    ClaimFactory(place=country("CN"), count_low=50_000, attributed_to=informant)
+    ClaimFactory(place=country("CN"), count_low=90_000)
+    checks.sweep(today=TODAY, keys=["CN"])
+    flag = Flag.objects.get(kind="count_conflict")
+    assert "Canary Informant 7" in flag.explanation_for(trusted_editor)
+    public = flag.explanation_for(viewer)
+    assert "Canary" not in public
+    assert "a confidential source" in public
+
+
+# --- requests, failures ---------------------------------------------------------------------------
+
+
+def test_a_check_serves_the_requests_made_before_it_and_keeps_later_ones(monkeypatch):
+    CheckRequest.objects.create(key="CN", requested_at=datetime.datetime.now(datetime.UTC))
+    real_load = selectors.partition_load
+
+    def load_then_request(key, **kwargs):
+        partition = real_load(key, **kwargs)
+        # A monitor saves while the check runs: that change must be checked again.
+        CheckRequest.objects.create(key="CN", requested_at=datetime.datetime.now(datetime.UTC))
+        return partition
+
+    monkeypatch.setattr(selectors, "partition_load", load_then_request)
+    checks.partition_check("CN", today=TODAY)
+    assert CheckRequest.objects.filter(key="CN").count() == 1
+
+
+def test_a_failing_partition_is_recorded_and_the_sweep_goes_on(monkeypatch):
+    two_counts(50_000, 80_000, place=country("RU"))
+    real_load = selectors.partition_load
+
+    def broken(key, **kwargs):
+        if key == "CN":
+            raise ValueError("corrupt row")
+        return real_load(key, **kwargs)
+
+    monkeypatch.setattr(selectors, "partition_load", broken)
+    outcome = checks.sweep(today=TODAY, keys=["CN", "RU"])
+    assert [p.key for p in outcome.failed] == ["CN"]
+    state = CheckState.objects.get(key="CN")
+    assert state.last_error == "ValueError: corrupt row"
+    assert state.failures == 1
+    assert Flag.objects.filter(kind="count_conflict", country=country("RU")).exists()
+
+    monkeypatch.setattr(selectors, "partition_load", real_load)
+    checks.sweep(today=TODAY, keys=["CN"])
+    state.refresh_from_db()
+    assert (state.last_error, state.failures) == ("", 0)
+
+
+# --- two sweeps at once on PostgreSQL ----------------------------------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_sweeps_leave_no_duplicate_flag():
+    assert connection.vendor == "postgresql"
+    call_command("loaddemo")
+    keys = ["CN", "RU", "WORLD", "QA", "KW"]
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def run():
+        from django.db import connections
+
+        try:
+            barrier.wait(timeout=10)
+            for _ in range(3):
+                outcome = checks.sweep(today=TODAY, keys=keys)
+                errors.extend(p.error for p in outcome.failed)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    by_fingerprint = {}
+    for flag in Flag.objects.all():
+        assert flag.fingerprint not in by_fingerprint
+        by_fingerprint[flag.fingerprint] = flag
+    # The same flags as one clean sweep, each opened exactly once.
+    clean = flag_keys()
+    assert len(clean) == len(by_fingerprint)
+    opened = FlagEvent.objects.filter(action="opened")
+    assert opened.count() == len(by_fingerprint)
+    assert not FlagEvent.objects.exclude(action="opened").exists()
+    assert Source.objects.filter(name="NKDB").count() == 1
