@@ -35,3 +35,22 @@ def viewer_client(client, viewer):
 def trusted_client(client, trusted_editor):
     client.force_login(trusted_editor)
     return client
+
+
+@pytest.fixture(scope="session")
+def live_worker(django_db_blocker):
+    """A real Celery worker (in a thread of this process) consuming from the configured broker.
+
+    One per session: stopping a worker costs seconds. Tests that use it need
+    ``django_db(transaction=True)`` so the worker's own connection sees their commits.
+    """
+    from celery.contrib.testing.worker import start_worker
+
+    from config.celery_app import app
+
+    with django_db_blocker.unblock():
+        app.control.purge()  # messages a previous run left behind are not this run's
+    with start_worker(
+        app, pool="solo", concurrency=1, perform_ping_check=False, shutdown_timeout=10
+    ) as worker:
+        yield worker

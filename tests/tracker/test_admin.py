@@ -6,6 +6,7 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
+from tests.admin_forms import admin_url, report_form
 from tests.factories import ClaimFactory, PlaceFactory, ReportFactory, SourceFactory, country
 from tracker.models import Claim, Report, Source
 
@@ -14,10 +15,6 @@ pytestmark = pytest.mark.django_db
 EVIDENCE = {"Resolution", "Obligation", "Place", "Source", "Report", "Claim", "Watch"}
 # The flag admin has its own tests (test_flag_admin.py): nobody adds or edits flags by hand.
 TRACKER_MODELS = [m for m in admin.site._registry if m.__name__ in EVIDENCE]
-
-
-def admin_url(model, view: str, *args) -> str:
-    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
 
 
 @pytest.fixture
@@ -193,37 +190,6 @@ def test_trusted_editor_sees_confidential_material(trusted_client, secrets_):
 
 
 # --- logging a report through the add form ----------------------------------------------------
-
-
-def report_form(publisher, claims: list[dict], **fields) -> dict:
-    data = {
-        "title": "NKDB survey of northeast China",
-        "url": "",
-        "publisher": publisher.pk,
-        "published_on": "2019-12-23",
-        "language": "en",
-        "notes": "",
-        "claims-TOTAL_FORMS": str(len(claims)),
-        "claims-INITIAL_FORMS": "0",
-        "claims-MIN_NUM_FORMS": "0",
-        "claims-MAX_NUM_FORMS": "1000",
-        "_save": "Save",
-        **fields,
-    }
-    for i, claim in enumerate(claims):
-        row = {
-            "stance": "unclear",
-            "measure": "",
-            "count_low": "",
-            "count_high": "",
-            "period_start": "",
-            "credibility": "3",
-            "summary": "",
-            "external_id": "",
-            **claim,
-        }
-        data.update({f"claims-{i}-{key}": value for key, value in row.items()})
-    return data
 
 
 def test_logging_a_report_with_three_claims_stores_all_three(editor_client, editor, demo):

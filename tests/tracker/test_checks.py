@@ -322,7 +322,7 @@ def test_a_failing_partition_is_recorded_and_the_sweep_goes_on(monkeypatch):
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_concurrent_sweeps_leave_no_duplicate_flag():
     assert connection.vendor == "postgresql"
     call_command("loaddemo")
