@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Max
+from django.db.models import F
 from django.utils import timezone
 
 from . import rules, selectors, services
@@ -42,6 +42,7 @@ class PartitionOutcome:
     refreshed: int = 0
     resolved: int = 0
     duration_ms: int = 0
+    targeted: bool = False
     error: str = ""
 
     def as_dict(self) -> dict:
@@ -61,8 +62,18 @@ class SweepOutcome:
         return sum(getattr(p, name) for p in self.partitions)
 
 
-def partition_check(key: str, *, today: datetime.date | None = None) -> PartitionOutcome:
+# A targeted check for more claims than this (an import) checks the whole country instead.
+FOCUS_LIMIT = 200
+
+
+def partition_check(
+    key: str, *, today: datetime.date | None = None, whole: bool = False
+) -> PartitionOutcome:
     """Check one partition as of ``today`` (default: the local date) and write its flags.
+
+    Whole, or targeted: when every pending request of a country names the claims a save
+    touched (and ``whole`` is not asked for), only the findings those claims can make or
+    unmake are judged (``rules.Focus``), which the full check would judge the same way.
 
     1. Lock the partition's ``CheckState`` row (SELECT ... FOR UPDATE; on SQLite the
        transaction's write lock): a second check of the same partition waits for this one and
@@ -79,23 +90,47 @@ def partition_check(key: str, *, today: datetime.date | None = None) -> Partitio
     CheckState.objects.bulk_create([CheckState(key=key)], ignore_conflicts=True)
     with transaction.atomic():
         state = CheckState.objects.select_for_update().get(key=key)
-        served = CheckRequest.objects.filter(key=key).aggregate(last=Max("id"))["last"]
-        partition = selectors.partition_load(key, today=today)
+        pending = list(
+            CheckRequest.objects.filter(key=key).values_list("id", "claim_id", "place_id")
+        )
+        served = max((row[0] for row in pending), default=None)
+        focus = None if whole or key == selectors.WORLD_KEY else _focus(pending)
+        partition = selectors.partition_load(
+            key, today=today, focus=focus, window_days=cfg.window_days
+        )
         found = rules.run_rules(partition, cfg)
         written = services.flags_write(partition=partition, found=found, settings=cfg, now=now)
         if served is not None:
             CheckRequest.objects.filter(key=key, id__lte=served).delete()
-        outcome = PartitionOutcome(key=key, claims=len(partition.claims), **written.as_dict())
+        outcome = PartitionOutcome(
+            key=key,
+            claims=len(partition.claims),
+            targeted=focus is not None,
+            **written.as_dict(),
+        )
         outcome.duration_ms = round((time.perf_counter() - started) * 1000)
         state.last_checked_at = now
         state.last_as_of = today
         state.last_duration_ms = outcome.duration_ms
-        state.last_claims = outcome.claims
-        state.last_found = outcome.found
+        if focus is None:  # a targeted check saw a part: keep the whole check's figures
+            state.last_claims = outcome.claims
+            state.last_found = outcome.found
         state.last_error = ""
         state.failures = 0
         state.save()
     return outcome
+
+
+def _focus(pending: list[tuple]) -> rules.Focus | None:
+    """The focus of the pending requests, or None (check whole) when one of them asks for the
+    whole partition, or there are none (a scheduled check), or too many claims."""
+    if not pending or any(claim_id is None for _, claim_id, _ in pending):
+        return None
+    claim_ids = frozenset(claim_id for _, claim_id, _ in pending)
+    if len(claim_ids) > FOCUS_LIMIT:
+        return None
+    places = frozenset(place_id for *_, place_id in pending if place_id is not None)
+    return rules.Focus(claim_ids=claim_ids, place_ids=places)
 
 
 def record_failure(key: str, error: BaseException) -> None:
@@ -120,7 +155,7 @@ def sweep(
     outcome = SweepOutcome(today=today)
     for key in keys if keys is not None else selectors.partition_keys():
         try:
-            result = partition_check(key, today=today)
+            result = partition_check(key, today=today, whole=True)
         except Exception as exc:
             logger.exception("check of partition %s failed", key)
             record_failure(key, exc)

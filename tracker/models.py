@@ -917,6 +917,11 @@ class CheckRequest(models.Model):
 
     key = models.CharField(max_length=8, help_text="ISO code, or WORLD.")
     requested_at = models.DateTimeField()
+    # A save names the claim it touched and the place it was or is at (two rows for a move),
+    # so the check can be targeted; a request without a claim asks for the whole partition.
+    # Plain ids, not foreign keys: the claim may be deleted by then.
+    claim_id = models.BigIntegerField(null=True, blank=True)
+    place_id = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["key", "id"], name="checkrequest_key_id")]

@@ -139,6 +139,22 @@ class CheckSettings:
 
 
 @dataclass(frozen=True)
+class Focus:
+    """What a targeted check is about: the claims a save touched (saved, moved or deleted),
+    and the places they were or are at.
+
+    Every rule but two is a relation between two claims, so a change to a claim can only make
+    or unmake findings that rest on it: a targeted check loads those claims, their neighbours
+    within the comparison window (same place, ancestors, places inside), the whole groups of
+    the places touched (cap signals), and the newest evidence per obligation (staleness), and
+    judges only the findings in ``in_scope``. The result is the full check's, for less.
+    """
+
+    claim_ids: frozenset[int]
+    place_ids: frozenset[int]
+
+
+@dataclass(frozen=True)
 class Partition:
     """What one check reads: a country and the places inside it, or the world-level places.
 
@@ -157,9 +173,26 @@ class Partition:
     state_claims: Sequence[ClaimRow] = ()
     obligations: Mapping[int, ObligationRow] = field(default_factory=dict)
     watches: Mapping[int, int | None] = field(default_factory=dict)  # obligation -> max age
+    focus: Focus | None = None  # None: the whole partition
 
     def place(self, place_id: int) -> PlaceRow:
         return self.places[place_id]
+
+
+PAIR_KINDS = frozenset({COUNT_CONFLICT, SCOPE_CONFLICT, STANCE_CONFLICT})
+
+
+def in_scope(focus: Focus | None, kind: str, place_id: int, claim_ids: Iterable[int]) -> bool:
+    """Whether a targeted check on ``focus`` judges a finding (or a flag) of this shape: pairs
+    that rest on a focus claim, cap signals of the places touched, and every staleness and
+    overdue-report finding (recomputed whole from the newest evidence)."""
+    if focus is None:
+        return True
+    if kind in PAIR_KINDS:
+        return not focus.claim_ids.isdisjoint(claim_ids)
+    if kind == CAP_SIGNAL:
+        return place_id in focus.place_ids
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -686,9 +719,11 @@ RULES = {
 def run_rules(partition: Partition, settings: CheckSettings) -> dict[str, Finding]:
     """Every finding of every rule, by fingerprint (a pair found twice counts once)."""
     found: dict[str, Finding] = {}
+    focus = partition.focus
     for rule in RULES.values():
         for finding in rule(partition, settings):
-            found.setdefault(finding.fingerprint, finding)
+            if in_scope(focus, finding.kind, finding.place_id, finding.claim_ids):
+                found.setdefault(finding.fingerprint, finding)
     return found
 
 

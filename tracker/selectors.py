@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable
 
-from django.db.models import Q
+from django.db.models import Count, Max, Q
 
 from . import rules
-from .models import Claim, Obligation, Place, Source, Watch
+from .models import ACTIVE_FLAG_STATUSES, Claim, Flag, Obligation, Place, Source, Watch
 
 WORLD_KEY = "WORLD"
 
@@ -46,15 +46,19 @@ def partition_keys() -> list[str]:
 def partition_keys_for(place_ids: Iterable[int], source_ids: Iterable[int] = ()) -> set[str]:
     """The partitions of the given places, and of the states whose self-report sources are
     among ``source_ids``, in at most three queries."""
-    keys = _partition_keys_for_places(set(place_ids) - {None})
+    return set(partition_key_by_place(place_ids).values()) | state_keys_of(source_ids)
+
+
+def state_keys_of(source_ids: Iterable[int]) -> set[str]:
+    """The states that the self-report sources among ``source_ids`` speak for."""
     source_ids = set(source_ids) - {None}
-    if source_ids:
-        keys |= set(
-            Source.objects.filter(pk__in=source_ids, kind=Source.Kind.SELF_REPORT)
-            .exclude(country=None)
-            .values_list("country__iso_code", flat=True)
-        )
-    return keys
+    if not source_ids:
+        return set()
+    return set(
+        Source.objects.filter(pk__in=source_ids, kind=Source.Kind.SELF_REPORT)
+        .exclude(country=None)
+        .values_list("country__iso_code", flat=True)
+    )
 
 
 def claim_place_ids(*, source_id: int) -> set[int]:
@@ -62,17 +66,23 @@ def claim_place_ids(*, source_id: int) -> set[int]:
     return set(Claim.objects.filter(attributed_to_id=source_id).values_list("place_id", flat=True))
 
 
-def _partition_keys_for_places(place_ids: set[int]) -> set[str]:
+def partition_key_by_place(place_ids: Iterable[int]) -> dict[int, str]:
+    """The partition of each place, in two queries."""
+    place_ids = set(place_ids) - {None}
     if not place_ids:
-        return set()
-    paths = Place.objects.filter(pk__in=place_ids).values_list("path", flat=True)
-    top_ids = {_top_id_of(path) for path in paths}
-    keys = {WORLD_KEY} if None in top_ids else set()
-    top_ids.discard(None)
+        return {}
+    top_of = {
+        pk: _top_id_of(path)
+        for pk, path in Place.objects.filter(pk__in=place_ids).values_list("pk", "path")
+    }
     # The place right under the world is a country, or a world-level region (WORLD).
-    for kind, iso_code in Place.objects.filter(pk__in=top_ids).values_list("kind", "iso_code"):
-        keys.add(iso_code if kind == Place.Kind.COUNTRY else WORLD_KEY)
-    return keys
+    key_of_top = {
+        pk: iso_code if kind == Place.Kind.COUNTRY else WORLD_KEY
+        for pk, kind, iso_code in Place.objects.filter(
+            pk__in=set(top_of.values()) - {None}
+        ).values_list("pk", "kind", "iso_code")
+    }
+    return {pk: WORLD_KEY if top is None else key_of_top[top] for pk, top in top_of.items()}
 
 
 def _top_id_of(path: str) -> int | None:
@@ -157,7 +167,13 @@ def obligation_rows() -> dict[int, rules.ObligationRow]:
     }
 
 
-def partition_load(key: str, *, today: datetime.date) -> rules.Partition:
+def partition_load(
+    key: str,
+    *,
+    today: datetime.date,
+    focus: rules.Focus | None = None,
+    window_days: int = 0,
+) -> rules.Partition:
     """Everything one partition's checks read, in a fixed handful of queries:
 
     1. the country (or the world) and the places the partition holds;
@@ -165,6 +181,9 @@ def partition_load(key: str, *, today: datetime.date) -> rules.Partition:
     3. for a country, the world's own stock counts and complying claims (scope, stance);
     4. for a country, claims its own self-report sources placed outside it (overdue reports);
     5. the obligations, and the country's watches.
+
+    With a ``focus`` (a country's targeted check after a save), step 2 loads only what the
+    findings in the focus's scope rest on: see ``_focused_claims``.
     """
     world = Place.objects.get(kind=Place.Kind.WORLD)
     in_time = Claim.objects.filter(as_of__lte=today)
@@ -190,7 +209,12 @@ def partition_load(key: str, *, today: datetime.date) -> rules.Partition:
 
     country = Place.objects.countries().get(iso_code=key)
     places = place_rows(Place.objects.filter(Q(path__startswith=country.path) | Q(pk=world.pk)))
-    claims = claim_rows(in_time.filter(place__path__startswith=country.path))
+    inside = in_time.filter(place__path__startswith=country.path)
+    obligations = obligation_rows()
+    if focus is None:
+        claims = claim_rows(inside)
+    else:
+        claims = _focused_claims(inside, country.id, places, obligations, focus, window=window_days)
     ancestor_claims = claim_rows(
         in_time.filter(place=world).filter(
             Q(measure__in=rules.STOCK_MEASURES, count_high__isnull=False)
@@ -198,11 +222,14 @@ def partition_load(key: str, *, today: datetime.date) -> rules.Partition:
         )
     )
     state_sources = Q(attributed_to__kind=rules.SELF_REPORT, attributed_to__country=country)
-    state_claims = [c for c in claims if c.source_kind == rules.SELF_REPORT] + claim_rows(
-        in_time.filter(state_sources, obligation__isnull=False).exclude(
-            place__path__startswith=country.path
+    if focus is None:
+        state_claims = [c for c in claims if c.source_kind == rules.SELF_REPORT] + claim_rows(
+            in_time.filter(state_sources, obligation__isnull=False).exclude(
+                place__path__startswith=country.path
+            )
         )
-    )
+    else:
+        state_claims = claim_rows(in_time.filter(state_sources, obligation__isnull=False))
     watches = dict(
         Watch.objects.filter(place=country).values_list("obligation_id", "max_evidence_age_days")
     )
@@ -214,6 +241,109 @@ def partition_load(key: str, *, today: datetime.date) -> rules.Partition:
         claims=claims,
         ancestor_claims=ancestor_claims,
         state_claims=state_claims,
-        obligations=obligation_rows(),
+        obligations=obligations,
         watches=watches,
+        focus=focus,
     )
+
+
+def _focused_claims(
+    inside,
+    country_id: int,
+    places: dict[int, rules.PlaceRow],
+    obligations: dict[int, rules.ObligationRow],
+    focus: rules.Focus,
+    *,
+    window: int,
+) -> list[rules.ClaimRow]:
+    """The claims of a country that the findings in ``focus``'s scope rest on:
+
+    1. the focus claims still in the country, and every claim at their place, above it or
+       inside it dated within ``window`` days of one (the pairs they can form);
+    2. the claims of the in-scope flags (to say why one no longer holds);
+    3. every stock count at the places touched (their cap signals, judged whole);
+    4. per obligation, the newest claim, and the newest new-work-permit grants (staleness).
+    """
+    focused = claim_rows(inside.filter(pk__in=focus.claim_ids))
+    span = datetime.timedelta(days=window)
+    near = Q(pk__in=[c.id for c in focused])
+    for claim in focused:
+        place = places[claim.place_id]
+        path = "/" + "/".join(str(i) for i in (*place.ancestor_ids, place.id)) + "/"
+        near |= (Q(place_id__in=place.ancestor_ids) | Q(place__path__startswith=path)) & Q(
+            as_of__range=(claim.as_of - span, claim.as_of + span)
+        )
+    partners = {i for row in flag_rows(country_id, focus) for i in row[7]}
+    caps = [
+        o.effective_from for o in obligations.values() if o.kind in (rules.CAP, rules.PROHIBITION)
+    ]
+    touched = Q(
+        place_id__in=focus.place_ids & places.keys(),
+        measure__in=rules.STOCK_MEASURES,
+        count_low__isnull=False,
+        as_of__gte=min(caps, default=datetime.date.min),
+    )
+    newest = dict(
+        inside.filter(obligation__isnull=False)
+        .values("obligation_id")
+        .order_by()
+        .annotate(newest=Max("as_of"))
+        .values_list("obligation_id", "newest")
+    )
+    latest = Q(pk__in=[])
+    for obligation_id, day in newest.items():
+        latest |= Q(obligation_id=obligation_id, as_of=day)
+    for obligation in obligations.values():
+        if obligation.kind == rules.PROHIBITION:
+            granted = (
+                inside.filter(
+                    measure=rules.NEW_WORK_PERMITS,
+                    count_low__gt=0,
+                    period_start__gte=obligation.effective_from,
+                )
+                .order_by("-as_of", "-id")
+                .values_list("pk", flat=True)
+                .first()
+            )
+            if granted is not None:
+                latest |= Q(pk=granted)
+    return claim_rows(inside.filter(near | Q(pk__in=partners) | touched | latest))
+
+
+# The columns of a flag that the engine compares a finding with.
+FLAG_COLUMNS = (
+    "id",
+    "fingerprint",
+    "status",
+    "kind",
+    "obligation_id",
+    "place_id",
+    "country_id",
+    "claim_ids",
+    "severity",
+    "explanation",
+    "explanation_public",
+)
+
+
+def flag_rows(country_id: int | None, focus: rules.Focus | None = None) -> list[tuple]:
+    """The flags of a partition (``FLAG_COLUMNS``), or those in a targeted check's scope."""
+    flags = Flag.objects.filter(country_id=country_id)
+    if focus is None:
+        return list(flags.values_list(*FLAG_COLUMNS))
+    paired = (*rules.PAIR_KINDS, rules.CAP_SIGNAL)
+    # A flag that lost a claim (deleted: its link row went with it) is found through the count.
+    orphaned = (
+        flags.filter(kind__in=paired, status__in=ACTIVE_FLAG_STATUSES)
+        .annotate(links=Count("claims"))
+        .filter(links__lt=2)
+        .values("pk")
+    )
+    candidates = flags.filter(
+        Q(kind__in=(rules.STALE, rules.OVERDUE_REPORT))
+        | Q(kind=rules.CAP_SIGNAL, place_id__in=focus.place_ids)
+        | Q(kind__in=paired, claims__in=focus.claim_ids)
+        | Q(pk__in=orphaned)
+    )
+    rows = {row[0]: row for row in candidates.values_list(*FLAG_COLUMNS)}
+    return [row for row in rows.values() if rules.in_scope(focus, row[3], row[5], row[7])]

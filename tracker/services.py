@@ -54,21 +54,6 @@ class WriteOutcome:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-_EXISTING_COLUMNS = (
-    "id",
-    "fingerprint",
-    "status",
-    "kind",
-    "obligation_id",
-    "place_id",
-    "country_id",
-    "claim_ids",
-    "severity",
-    "explanation",
-    "explanation_public",
-)
-
-
 def flags_write(
     *,
     partition: rules.Partition,
@@ -86,20 +71,22 @@ def flags_write(
     4. an open or acknowledged flag of the partition that was not found is resolved, with the
        reason in one sentence.
 
+    For a targeted check (``partition.focus``) only the flags in the focus's scope are
+    compared (``rules.in_scope``); the others were not judged and stay as they are.
+
     The caller holds the partition's lock (see ``checks.partition_check``).
     """
     country_id = partition.country.id if partition.country else None
-    existing = {
-        row[1]: row
-        for row in Flag.objects.filter(country_id=country_id).values_list(*_EXISTING_COLUMNS)
-    }
+    existing = {row[1]: row for row in selectors.flag_rows(country_id, partition.focus)}
     # A finding may already be a flag of another partition when a place moved between
     # countries: adopt it rather than insert a duplicate.
     elsewhere = [fp for fp in found if fp not in existing]
     for chunk in _chunks(elsewhere):
         existing.update(
             (row[1], row)
-            for row in Flag.objects.filter(fingerprint__in=chunk).values_list(*_EXISTING_COLUMNS)
+            for row in Flag.objects.filter(fingerprint__in=chunk).values_list(
+                *selectors.FLAG_COLUMNS
+            )
         )
 
     outcome = WriteOutcome(found=len(found))
@@ -286,24 +273,31 @@ def flags_reopen(*, flag_ids: Iterable[int], user, note: str = "") -> int:
 # --------------------------------------------------------------------------------------------
 
 
-def checks_request(*, keys: Iterable[str]) -> set[str]:
-    """Ask for a check of each partition once the current transaction commits.
+def checks_request(
+    *, keys: Iterable[str] = (), targets: Iterable[tuple[str, int, int | None]] = ()
+) -> set[str]:
+    """Ask for a check of each partition once the current transaction commits: of the whole
+    partition for ``keys``, targeted at the claim for each (key, claim id, place id) of
+    ``targets``.
 
     A ``CheckRequest`` row is written in the caller's transaction (the outbox), and the task
-    is enqueued on commit. If the broker is down the enqueue fails quietly: the row stays and
-    ``dispatch_pending_checks`` (every minute) enqueues it again; a partition check deletes
-    the requests it has served.
+    is enqueued on commit, once per partition. If the broker is down the enqueue fails
+    quietly: the rows stay and ``dispatch_pending_checks`` (every minute) enqueues them again;
+    a partition check deletes the requests it has served.
     """
     from .tasks import check_partition
 
-    keys = set(keys)
-    if not keys:
-        return keys
     now = timezone.now()
-    CheckRequest.objects.bulk_create([CheckRequest(key=key, requested_at=now) for key in keys])
-    for key in sorted(keys):
+    rows = [CheckRequest(key=key, requested_at=now) for key in set(keys)]
+    rows += [
+        CheckRequest(key=key, requested_at=now, claim_id=claim_id, place_id=place_id)
+        for key, claim_id, place_id in set(targets)
+    ]
+    CheckRequest.objects.bulk_create(rows)
+    requested = {row.key for row in rows}
+    for key in sorted(requested):
         transaction.on_commit(partial(_enqueue, check_partition, key), robust=True)
-    return keys
+    return requested
 
 
 def _enqueue(task, *args) -> None:
@@ -314,12 +308,27 @@ def _enqueue(task, *args) -> None:
 
 
 def checks_request_for(
-    *, place_ids: Iterable[int] = (), source_ids: Iterable[int] = ()
+    *,
+    place_ids: Iterable[int] = (),
+    source_ids: Iterable[int] = (),
+    claims: Iterable[tuple[int, int]] = (),
 ) -> set[str]:
-    """Request checks of the partitions holding ``place_ids`` (claims saved, moved or deleted
-    there), and of the states whose self-report sources are among ``source_ids`` (their
-    overdue reports)."""
-    return checks_request(keys=selectors.partition_keys_for(place_ids, source_ids))
+    """Request checks after a change.
+
+    ``claims`` are (claim id, place id) pairs a save touched, as they were and as they are:
+    the partition of each place gets a check targeted at those claims, and so does the state
+    of each self-report source among ``source_ids`` (its overdue reports). Without claims, the
+    partitions of ``place_ids`` and of those states are checked whole.
+    """
+    claims = set(claims)
+    if not claims:
+        return checks_request(keys=selectors.partition_keys_for(place_ids, source_ids))
+    by_place = selectors.partition_key_by_place(place for _, place in claims)
+    targets = {(by_place[place], claim, place) for claim, place in claims if place in by_place}
+    targets |= {
+        (key, claim, None) for key in selectors.state_keys_of(source_ids) for claim, _ in claims
+    }
+    return checks_request(keys=selectors.partition_keys_for(place_ids), targets=targets)
 
 
 def checks_request_all() -> set[str]:

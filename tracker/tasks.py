@@ -37,14 +37,15 @@ def ping() -> str:
     retry_backoff_max=60,
     max_retries=5,
 )
-def check_partition(key: str, today: str | None = None) -> dict:
-    """Check one partition (an ISO code or WORLD) and write its flags."""
+def check_partition(key: str, today: str | None = None, whole: bool = False) -> dict:
+    """Check one partition (an ISO code or WORLD) and write its flags: targeted at the claims
+    its pending requests name, or whole (``whole``, or a request asks for it)."""
     if key not in selectors.partition_keys():
         logger.warning("no partition %r: nothing to check", key)
         return {"key": key, "error": "unknown partition"}
     as_of = datetime.date.fromisoformat(today) if today else None
     try:
-        return checks.partition_check(key, today=as_of).as_dict()
+        return checks.partition_check(key, today=as_of, whole=whole).as_dict()
     except TRANSIENT:
         raise  # retried with backoff
     except Exception as exc:  # a bug or a bad row: record it on the state row, no retry loop
@@ -72,7 +73,7 @@ def run_sweep(today: str | None = None) -> int:
         return 0
     keys = selectors.partition_keys()
     for key in keys:
-        check_partition.delay(key, today)
+        check_partition.delay(key, today, True)
     return len(keys)
 
 

@@ -53,6 +53,9 @@ def test_saving_a_report_in_the_admin_requests_a_check_of_its_countries_on_commi
         assert response.status_code == 302
         assert enqueued == []  # nothing before the commit
     assert set(CheckRequest.objects.values_list("key", flat=True)) == {"CN", "RU"}
+    # Targeted at the new claims: each request names its claim and where it is.
+    requested = set(CheckRequest.objects.values_list("claim_id", "place_id"))
+    assert requested == set(Claim.objects.values_list("pk", "place_id"))
     for callback in callbacks:
         callback()
     assert sorted(enqueued) == [("CN",), ("RU",)]
@@ -157,7 +160,7 @@ def test_run_sweep_fans_out_once_per_tick_window(enqueued):
     with time_machine.travel(datetime.datetime(2026, 11, 24, 2, 30, tzinfo=datetime.UTC)):
         count = tasks.run_sweep()
         assert count == len(enqueued) > 190  # every member state and WORLD
-        assert ("WORLD", None) in enqueued
+        assert ("WORLD", None, True) in enqueued  # a sweep checks each partition whole
         assert tasks.run_sweep() == 0  # a duplicated beat tick
     with time_machine.travel(datetime.datetime(2026, 11, 24, 2, 41, tzinfo=datetime.UTC)):
         assert tasks.run_sweep() == count

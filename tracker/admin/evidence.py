@@ -8,6 +8,8 @@ its names replaced, cannot be opened, and cannot be found by searching for the h
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from django.contrib import admin
 from django.db import models
 from django.db.models import (
@@ -49,40 +51,55 @@ class TrackerAdmin(SimpleHistoryAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
+@dataclass
+class Touched:
+    """What a change concerns, for the checks: places and self-report sources (their
+    partitions are checked whole), and claims as (claim id, place id) pairs (their partitions
+    get a check targeted at those claims)."""
+
+    places: set[int] = field(default_factory=set)
+    sources: set[int] = field(default_factory=set)
+    claims: set[tuple[int, int]] = field(default_factory=set)
+
+    def __or__(self, other: Touched) -> Touched:
+        return Touched(
+            self.places | other.places, self.sources | other.sources, self.claims | other.claims
+        )
+
+    def request_checks(self) -> None:
+        services.checks_request_for(
+            place_ids=self.places, source_ids=self.sources, claims=self.claims
+        )
+
+
 class ChecksOnChangeMixin:
     """After a save or a delete, request checks (on commit) of every partition the change
     touched, before and after: a claim moved from China to Russia re-checks both.
 
-    Subclasses say which places and sources an object concerns, read from the database, so
-    that the call before the save sees the old values.
+    Subclasses say what an object concerns, read from the database, so that the call before
+    the save sees the old values.
     """
 
-    def touched(self, obj) -> tuple[set[int], set[int]]:
-        """(place ids, source ids) the object concerns, as stored now."""
+    def touched(self, obj) -> Touched:
+        """What the object concerns, as stored now."""
         raise NotImplementedError
 
-    def _keys(self, objs) -> set[str]:
-        places, sources = set(), set()
-        for obj in objs:
-            more_places, more_sources = self.touched(obj)
-            places |= more_places
-            sources |= more_sources
-        return selectors.partition_keys_for(places, sources)
-
     def save_model(self, request, obj, form, change: bool) -> None:
-        before = self._keys([obj]) if change else set()
+        before = self.touched(obj) if change else Touched()
         super().save_model(request, obj, form, change)
-        services.checks_request(keys=before | self._keys([obj]))
+        (before | self.touched(obj)).request_checks()
 
     def delete_model(self, request, obj) -> None:
-        keys = self._keys([obj])
+        touched = self.touched(obj)
         super().delete_model(request, obj)
-        services.checks_request(keys=keys)
+        touched.request_checks()
 
     def delete_queryset(self, request, queryset) -> None:
-        keys = self._keys(queryset)
+        touched = Touched()
+        for obj in queryset:
+            touched |= self.touched(obj)
         super().delete_queryset(request, queryset)
-        services.checks_request(keys=keys)
+        touched.request_checks()
 
 
 class HiddenWhenConfidentialMixin:
@@ -163,7 +180,7 @@ class PlaceAdmin(ChecksOnChangeMixin, TrackerAdmin):
         return obj.n_claims
 
     def touched(self, obj: Place):
-        return {obj.pk}, set()
+        return Touched(places={obj.pk})
 
 
 # --------------------------------------------------------------------------------------------
@@ -202,7 +219,7 @@ class SourceAdmin(ChecksOnChangeMixin, HiddenWhenConfidentialMixin, TrackerAdmin
         return obj.n_claims
 
     def touched(self, obj: Source):
-        return selectors.claim_place_ids(source_id=obj.pk), {obj.pk}
+        return Touched(places=selectors.claim_place_ids(source_id=obj.pk), sources={obj.pk})
 
 
 class ClaimInline(admin.TabularInline):
@@ -299,21 +316,23 @@ class ReportAdmin(ChecksOnChangeMixin, HiddenWhenConfidentialMixin, TrackerAdmin
         super(ChecksOnChangeMixin, self).save_model(request, obj, form, change)
 
     def save_related(self, request, form, formsets, change: bool) -> None:
-        # What the claims were before this save: the inline forms' initial values.
-        places, sources = set(), set()
+        # What the claims were before this save (deleted rows included): the inline forms'
+        # initial values.
+        before = Touched()
         for formset in formsets:
             for inline_form in formset.initial_forms:
-                places.add(inline_form.initial.get("place"))
-                sources.add(inline_form.initial.get("attributed_to"))
+                initial = inline_form.initial
+                before.claims.add((inline_form.instance.pk, initial.get("place")))
+                before.sources.add(initial.get("attributed_to"))
         super().save_related(request, form, formsets, change)
-        more_places, more_sources = self.touched(form.instance)
-        services.checks_request_for(
-            place_ids=places | more_places, source_ids=sources | more_sources
-        )
+        (before | self.touched(form.instance)).request_checks()
 
     def touched(self, obj: Report):
-        rows = obj.claims.values_list("place_id", "attributed_to_id")
-        return {place for place, _ in rows}, {source for _, source in rows}
+        rows = obj.claims.values_list("pk", "place_id", "attributed_to_id")
+        return Touched(
+            sources={source for *_, source in rows},
+            claims={(pk, place) for pk, place, _ in rows},
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -406,7 +425,8 @@ class ClaimAdmin(ChecksOnChangeMixin, HiddenWhenConfidentialMixin, TrackerAdmin)
 
     def touched(self, obj: Claim):
         row = Claim.objects.filter(pk=obj.pk).values_list("place_id", "attributed_to_id").first()
-        return {row[0] if row else obj.place_id}, {row[1] if row else obj.attributed_to_id}
+        place, source = row or (obj.place_id, obj.attributed_to_id)
+        return Touched(sources={source}, claims={(obj.pk, place)})
 
     @admin.display(description="grade")
     def grade(self, obj: Claim) -> str:
@@ -437,4 +457,4 @@ class WatchAdmin(ChecksOnChangeMixin, TrackerAdmin):
 
     def touched(self, obj: Watch):
         place_id = Watch.objects.filter(pk=obj.pk).values_list("place_id", flat=True).first()
-        return {place_id, obj.place_id}, set()
+        return Touched(places={place_id, obj.place_id})

@@ -1,0 +1,452 @@
+"""Benchmark of the full check sweep (issue "The checks"): ``make bench-checks``.
+
+For each N it loads synthetic evidence into PostgreSQL with COPY (the 193 member states of the
+reference data, a few thousand sub-places, 500 sources, N claims spread over 2017-2026), then in
+fresh processes measures:
+
+* ``floor``: one SELECT reading the sweep's columns of every claim, in the sweep's order, through
+  the same ORM path the sweep uses (the sweep cannot beat reading its input once);
+* ``cold``: a full sweep with no flags yet (every finding is a new flag);
+* ``warm``: the nightly case, the same sweep again (every flag refreshed, none new);
+* the SQL queries of one sweep, the process's peak memory (ru_maxrss) and, after saving one
+  new claim, the time of the check of its country (the incremental check a save enqueues).
+
+Each measurement process runs ``--repeat`` times; the medians are printed. Usage:
+
+    python bench/checks.py [--sizes 10000,100000,1000000] [--repeat 3]
+
+The data is synthetic but shaped like real evidence: most claims about a place agree within
+the tolerance, 0.2% are outliers, stances mostly agree within a country, so the
+flags are a small fraction of the claims, as they are in practice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DB_NAME = os.environ.get("BENCH_DB", "tracker_bench")
+DB_URL = os.environ.get("BENCH_DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/{DB_NAME}")
+TODAY = datetime.date(2026, 11, 24)
+START, END = datetime.date(2017, 1, 1), datetime.date(2026, 11, 1)
+SUB_PLACES, SOURCES = 3000, 500
+
+
+def child_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CELERY_"))}
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings.local",
+        DJANGO_READ_DOT_ENV_FILE="false",
+        DATABASE_URL=DB_URL,
+        TRACKER_VAR_DIR=str(BASE_DIR / "var" / "bench"),
+        REDIS_URL="",
+        CELERY_BROKER_URL="memory://",
+        CELERY_RESULT_BACKEND="cache+memory://",
+        DJANGO_LOG_LEVEL="WARNING",
+    )
+    return env
+
+
+def setup_django() -> None:
+    sys.path.insert(0, str(BASE_DIR))
+    os.environ.update(child_env())
+    import django
+
+    django.setup()
+
+
+# --------------------------------------------------------------------------------------------
+# Loading synthetic data
+# --------------------------------------------------------------------------------------------
+
+
+def load(n: int, seed: int = 2017) -> dict:
+    from django.db import connection, transaction
+
+    from tracker.models import Obligation, Place
+
+    rng = random.Random(seed)
+    started = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE tracker_flag_claims, tracker_flagevent, tracker_flag, tracker_checkstate, "
+            "tracker_checkrequest, tracker_claim, tracker_report, tracker_watch RESTART IDENTITY"
+        )
+        cursor.execute("DELETE FROM tracker_source")
+        cursor.execute("DELETE FROM tracker_place WHERE kind NOT IN ('world', 'country')")
+        world = Place.objects.get(kind="world")
+        countries = list(Place.objects.filter(kind="country").order_by("iso_code"))
+        pg = cursor.connection
+        next_id = _max_id(cursor, "tracker_place") + 1
+
+        # Sub-places: most in a few dozen countries that host workers, two levels deep.
+        weights = [1 / (rank + 1) ** 1.1 for rank in range(len(countries))]
+        # The states known to host the most workers first, then the others in random order.
+        known = ["CN", "RU", "AE", "QA", "KW", "OM", "MN", "PL", "MY", "NG", "AO", "LA", "VN"]
+        hosts = sorted(countries, key=lambda c: (c.iso_code not in known, rng.random()))
+        hosts.sort(key=lambda c: known.index(c.iso_code) if c.iso_code in known else len(known))
+        places = []  # (id, name, kind, iso, path, name_path, parent_id)
+        children: dict[int, list[int]] = {}
+        for i in range(SUB_PLACES):
+            if i < SUB_PLACES * 2 // 3 or not places:
+                parent = rng.choices(hosts, weights)[0]
+                parent_id, path, name_path = parent.id, parent.path, parent.name_path
+            else:
+                parent_id, _, _, _, path, name_path, _ = rng.choice(places[: SUB_PLACES // 2])
+            pid = next_id + i
+            places.append(
+                (
+                    pid,
+                    f"Region {i}",
+                    "region",
+                    None,
+                    f"{path}{pid}/",
+                    f"{name_path} > Region {i}",
+                    parent_id,
+                )  # fmt: skip
+            )
+            children.setdefault(parent_id, []).append(pid)
+        with cursor.copy(
+            "COPY tracker_place (id, name, kind, iso_code, path, name_path, parent_id) FROM STDIN"
+        ) as copy:
+            for row in places:
+                copy.write_row(row)
+        cursor.execute(
+            "SELECT setval(pg_get_serial_sequence('tracker_place', 'id'), "
+            "(SELECT max(id) FROM tracker_place))"
+        )
+
+        # Sources: NGOs, newspapers, institutes, the UN, governments and their self-reports.
+        kinds = ["ngo"] * 4 + ["news"] * 6 + ["research"] * 3 + ["un", "government", "self_report"]
+        sources = []
+        for i in range(SOURCES):
+            kind = rng.choice(kinds)
+            state = (
+                rng.choices(hosts, weights)[0].id if kind in ("government", "self_report") else None
+            )
+            sources.append(
+                (
+                    i + 1,
+                    f"Source {i}",
+                    kind,
+                    rng.choice("AABBBCCCDEF"),
+                    rng.random() < 0.02,
+                    "",
+                    "",
+                    state,
+                )  # fmt: skip
+            )
+        with cursor.copy(
+            "COPY tracker_source (id, name, kind, reliability, confidential, url, notes, "
+            "country_id) FROM STDIN"
+        ) as copy:
+            for row in sources:
+                copy.write_row(row)
+        cursor.execute(
+            "SELECT setval(pg_get_serial_sequence('tracker_source', 'id'), %s)", [SOURCES]
+        )
+        publishers = [s[0] for s in sources if s[2] in ("news", "ngo", "research", "un")]
+
+        # Reports: about five claims each.
+        now = datetime.datetime.now(datetime.UTC)
+        n_reports = max(1, n // 5)
+        report_dates = []
+        with cursor.copy(
+            "COPY tracker_report (id, title, url, published_on, language, notes, confidential, "
+            "created_at, updated_at, publisher_id) FROM STDIN"
+        ) as copy:
+            for i in range(n_reports):
+                day = _day(rng)
+                report_dates.append(day)
+                copy.write_row(
+                    (
+                        i + 1,
+                        f"Report {i}",
+                        "",
+                        day,
+                        "en",
+                        "",
+                        rng.random() < 0.01,
+                        now,
+                        now,
+                        rng.choice(publishers),
+                    )  # fmt: skip
+                )
+        cursor.execute(
+            "SELECT setval(pg_get_serial_sequence('tracker_report', 'id'), %s)", [n_reports]
+        )
+
+        # Claims: per (place, measure) a true level that drifts; claims agree with it within a
+        # few per cent, 1% are outliers; a sub-place holds a share of its parent's level.
+        obligations = {o.code: o.id for o in Obligation.objects.all()}
+        stance_of = {
+            c.id: rng.choice(["violating", "violating", "complying", "partial", "unclear"])
+            for c in countries
+        }
+        country_of = {c.id: c.id for c in countries}
+        for pid, *_, parent_id in places:
+            country_of[pid] = country_of[parent_id]
+        level: dict[int, float] = {c.id: rng.lognormvariate(7.5, 1.5) for c in countries}
+        for pid, *_, parent_id in places:
+            level[pid] = level[parent_id] * rng.uniform(0.05, 0.3)
+        level[world.id] = sum(level[c.id] for c in countries) * 1.5
+        rank_weight = {c.id: w for c, w in zip(hosts, weights, strict=True)}
+        place_choices = [c.id for c in hosts] + [p[0] for p in places]
+        place_weights = [w * 4 for w in weights] + [rank_weight[country_of[p[0]]] for p in places]
+        codes = ["UNSCR2397-OP8"] * 5 + ["UNSCR2371-OP11"] * 2 + ["UNSCR2375-OP17"] + [None] * 2
+        measures = ["workers"] * 14 + ["work_permits"] * 3 + ["new_work_permits"] + [""] * 2
+        span = (END - START).days
+        batch = rng.choices(place_choices, place_weights, k=n)
+        with cursor.copy(
+            "COPY tracker_claim (stance, measure, count_low, count_high, period_start, as_of, "
+            "credibility, summary, external_id, created_at, updated_at, obligation_id, place_id, "
+            "report_id, attributed_to_id) FROM STDIN"
+        ) as copy:
+            for i in range(n):
+                place_id = world.id if rng.random() < 0.0005 else batch[i]
+                report = rng.randrange(n_reports)
+                as_of = min(report_dates[report], START + datetime.timedelta(rng.randrange(span)))
+                measure = rng.choice(measures)
+                low = high = period_start = None
+                if measure in ("workers", "work_permits"):
+                    years = (as_of - START).days / 365
+                    value = level[place_id] * (1 - 0.05 * years)
+                    if measure == "work_permits":
+                        value *= 0.8
+                    if rng.random() < 0.002:
+                        value *= rng.uniform(1.6, 3)
+                    low = max(0, round(value * rng.uniform(0.97, 1.03)))
+                    high = round(low * 1.05) if rng.random() < 0.3 else low
+                elif measure == "new_work_permits":
+                    period_start = as_of - datetime.timedelta(days=90)
+                    low = high = 0 if rng.random() < 0.9 else rng.randrange(1, 200)
+                code = rng.choice(codes)
+                stance = stance_of[country_of.get(place_id, countries[0].id)]
+                if rng.random() < 0.0005:
+                    stance = "complying" if stance == "violating" else "violating"
+                copy.write_row(
+                    (
+                        stance if code else "unclear",
+                        measure,
+                        low,
+                        high,
+                        period_start,
+                        as_of,
+                        rng.choice((1, 2, 2, 3, 3, 3, 4, 5, 6)),
+                        "",
+                        None,
+                        now,
+                        now,
+                        obligations[code] if code else None,
+                        place_id,
+                        report + 1,
+                        rng.randrange(1, SOURCES + 1),
+                    )  # fmt: skip
+                )
+        cursor.execute("ANALYZE")
+    return {"n": n, "load_s": round(time.perf_counter() - started, 1)}
+
+
+def _day(rng: random.Random) -> datetime.date:
+    return START + datetime.timedelta(rng.randrange((END - START).days))
+
+
+def _max_id(cursor, table: str) -> int:
+    cursor.execute(f"SELECT coalesce(max(id), 0) FROM {table}")  # noqa: S608 (a constant)
+    return cursor.fetchone()[0]
+
+
+# --------------------------------------------------------------------------------------------
+# Measuring
+# --------------------------------------------------------------------------------------------
+
+
+class QueryCounter:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.count += 1
+        return execute(sql, params, many, context)
+
+
+def measure() -> dict:
+    from django.db import connection
+
+    from tracker import checks, selectors
+    from tracker.models import Claim, Flag, Place
+
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE tracker_flag_claims, tracker_flagevent, tracker_flag")
+        cursor.execute("DELETE FROM tracker_claim WHERE external_id LIKE 'BENCH-INC-%%'")
+    rss_before = _rss_mb()
+
+    # The floor: one SELECT of the same columns, in the sweep's order, through the same path.
+    started = time.perf_counter()
+    rows = 0
+    queryset = (
+        Claim.objects.filter(as_of__lte=TODAY)
+        .order_by("place__path", "as_of", "id")
+        .values_list(*selectors.CLAIM_COLUMNS)
+    )
+    for _ in queryset.iterator(chunk_size=5000):
+        rows += 1
+    floor = time.perf_counter() - started
+
+    counter = QueryCounter()
+    with connection.execute_wrapper(counter):
+        started = time.perf_counter()
+        cold = checks.sweep(today=TODAY)
+        cold_s = time.perf_counter() - started
+    cold_queries = counter.count
+    flags = Flag.objects.count()
+
+    counter = QueryCounter()
+    with connection.execute_wrapper(counter):
+        started = time.perf_counter()
+        warm = checks.sweep(today=TODAY)
+        warm_s = time.perf_counter() - started
+    assert not cold.failed and not warm.failed, [p.error for p in cold.failed + warm.failed]
+    assert warm.total("opened") == 0 and warm.total("resolved") == 0
+
+    # The incremental check: one new claim in the busiest country, then that country's check.
+    busiest = (
+        Claim.objects.filter(place__kind="country")
+        .values("place_id")
+        .order_by()
+        .annotate(n=__import__("django.db.models", fromlist=["Count"]).Count("id"))
+        .order_by("-n")
+        .first()
+    )
+    country = Place.objects.get(pk=busiest["place_id"])
+    template = Claim.objects.filter(place=country).order_by("-as_of").first()
+    incremental = []
+    for i in range(5):
+        template.pk = None
+        template.external_id = f"BENCH-INC-{i}"
+        template.count_low = template.count_high = (template.count_low or 0) * 3 + 1000
+        template.measure = "workers"
+        template.save()
+        started = time.perf_counter()
+        checks.partition_check(country.iso_code, today=TODAY)
+        incremental.append(time.perf_counter() - started)
+
+    return {
+        "claims": rows,
+        "flags": flags,
+        "floor_s": floor,
+        "cold_s": cold_s,
+        "warm_s": warm_s,
+        "queries_cold": cold_queries,
+        "queries_warm": counter.count,
+        "incremental_s": statistics.median(incremental),
+        "incremental_country": country.iso_code,
+        "incremental_claims": Claim.objects.filter(place__path__startswith=country.path).count(),
+        "rss_before_mb": rss_before,
+        "peak_rss_mb": _rss_mb(),
+    }
+
+
+def _rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+# --------------------------------------------------------------------------------------------
+# Driver
+# --------------------------------------------------------------------------------------------
+
+
+def run_child(*args: str) -> dict:
+    result = subprocess.run(
+        [sys.executable, __file__, *args],
+        cwd=BASE_DIR,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode:
+        sys.exit(f"bench child {args} failed:\n{result.stderr}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def prepare_database() -> None:
+    import psycopg
+
+    admin_url = DB_URL.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME]).fetchone():
+            conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
+        cwd=BASE_DIR,
+        env=child_env(),
+        check=True,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--child", choices=["load", "measure"])
+    parser.add_argument("--n", type=int)
+    args = parser.parse_args()
+
+    if args.child:
+        setup_django()
+        out = load(args.n) if args.child == "load" else measure()
+        print(json.dumps(out))
+        return
+
+    prepare_database()
+    results = []
+    for n in (int(s) for s in args.sizes.split(",")):
+        loaded = run_child("--child", "load", "--n", str(n))
+        runs = [run_child("--child", "measure") for _ in range(args.repeat)]
+        med = {
+            k: statistics.median(r[k] for r in runs)
+            for k in runs[0]
+            if isinstance(runs[0][k], int | float)
+        }
+        med.update(n=n, load_s=loaded["load_s"], country=runs[0]["incremental_country"])
+        results.append(med)
+        print(_line(med), flush=True)
+
+    print("\nmedians of", args.repeat, "runs each; times in seconds, memory in MB (peak RSS)")
+    print(
+        f"{'N':>9} {'flags':>7} {'floor':>7} {'cold':>7} {'warm':>7} {'warm/floor':>10} "
+        f"{'queries':>8} {'peak MB':>8} {'incr (claims)':>18}"
+    )
+    for r in results:
+        print(
+            f"{r['n']:>9,} {r['flags']:>7,.0f} {r['floor_s']:>7.2f} {r['cold_s']:>7.2f} "
+            f"{r['warm_s']:>7.2f} {r['warm_s'] / r['floor_s']:>10.1f} {r['queries_warm']:>8,.0f} "
+            f"{r['peak_rss_mb']:>8.0f} {r['incremental_s']:>8.3f} ({r['incremental_claims']:,.0f} "
+            f"in {r['country']})"
+        )
+    by_n = {r["n"]: r for r in results}
+    if 100_000 in by_n and 1_000_000 in by_n:
+        print(
+            "time(1M)/time(100k): cold "
+            f"{by_n[1_000_000]['cold_s'] / by_n[100_000]['cold_s']:.1f}, warm "
+            f"{by_n[1_000_000]['warm_s'] / by_n[100_000]['warm_s']:.1f}"
+        )
+
+
+def _line(r: dict) -> str:
+    return ", ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in r.items())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+"""A targeted check (after a save) must leave exactly the flags a whole check leaves.
+
+Random evidence about China and its provinces, then random edits (a claim added, recounted,
+redated, moved, restanced, deleted); after each edit the targeted check runs, and a whole check
+right after it must change nothing.
+"""
+
+import datetime
+import random
+
+import pytest
+
+from tests.factories import PlaceFactory, ReportFactory, SourceFactory, country, obligation
+from tracker import checks, services
+from tracker.models import CheckRequest, Claim, Flag, Source
+
+pytestmark = pytest.mark.django_db
+
+TODAY = datetime.date(2026, 11, 24)
+CODES = ["UNSCR2397-OP8", "UNSCR2371-OP11", "UNSCR2375-OP17", "UNSCR2397-OP8-FINAL", None]
+
+
+@pytest.fixture
+def world_of_china():
+    china = country("CN")
+    northeast = PlaceFactory(name="Northeast China", parent=china)
+    places = [
+        china,
+        northeast,
+        PlaceFactory(name="Liaoning", parent=northeast),
+        PlaceFactory(name="Jilin", parent=northeast),
+        PlaceFactory(name="Fujian", parent=china),
+    ]
+    sources = [SourceFactory(reliability=r) for r in "ABCE"]
+    sources.append(SourceFactory(kind=Source.Kind.SELF_REPORT, country=china, name="PRC"))
+    return places, sources, ReportFactory()
+
+
+def random_claim_fields(rng: random.Random, places, sources) -> dict:
+    measure = rng.choice(["workers", "workers", "work_permits", "new_work_permits", ""])
+    fields = {
+        "place": rng.choice(places),
+        "attributed_to": rng.choice(sources),
+        "as_of": datetime.date(2018, 6, 1) + datetime.timedelta(days=rng.randrange(900)),
+        "stance": rng.choice(["complying", "violating", "partial", "unclear"]),
+        "credibility": rng.choice([1, 2, 3, 6]),
+        "measure": measure,
+        "count_low": None,
+        "count_high": None,
+        "period_start": None,
+    }
+    code = rng.choice(CODES)
+    fields["obligation"] = obligation(code) if code else None
+    if measure in ("workers", "work_permits"):
+        low = rng.choice([20_000, 45_000, 50_000, 54_000, 60_000, 80_000])
+        fields["count_low"] = low
+        fields["count_high"] = rng.choice([low, low + 5_000, None])
+    elif measure == "new_work_permits":
+        fields["count_low"] = fields["count_high"] = rng.choice([0, 300])
+        fields["period_start"] = fields["as_of"] - datetime.timedelta(days=60)
+    return fields
+
+
+def active_flags() -> dict[str, tuple]:
+    return {
+        f.fingerprint: (f.kind, f.status, f.severity, f.explanation, f.resolved_reason)
+        for f in Flag.objects.all()
+    }
+
+
+def edit(rng: random.Random, places, sources, report) -> str:
+    """One random change through the same request path the admin uses."""
+    claims = list(Claim.objects.order_by("pk"))
+    op = rng.choice(["add", "add", "recount", "redate", "move", "restance", "delete"])
+    if op == "add" or not claims:
+        claim = Claim.objects.create(report=report, **random_claim_fields(rng, places, sources))
+        services.checks_request_for(
+            claims={(claim.pk, claim.place_id)}, source_ids={claim.attributed_to_id}
+        )
+        return f"add #{claim.pk}"
+    claim = rng.choice(claims)
+    before = {(claim.pk, claim.place_id)}
+    sources_touched = {claim.attributed_to_id}
+    if op == "delete":
+        claim.delete()
+        services.checks_request_for(claims=before, source_ids=sources_touched)
+        return "delete"
+    if op == "recount" and claim.count_low is not None and claim.measure:
+        claim.count_low = claim.count_high = rng.choice([30_000, 52_000, 90_000])
+    elif op == "redate":
+        claim.as_of = datetime.date(2018, 6, 1) + datetime.timedelta(days=rng.randrange(900))
+        if claim.period_start:
+            claim.period_start = claim.as_of - datetime.timedelta(days=60)
+    elif op == "move":
+        claim.place = rng.choice(places)
+    else:
+        claim.stance = rng.choice(["complying", "violating"])
+    claim.save()
+    services.checks_request_for(
+        claims=before | {(claim.pk, claim.place_id)},
+        source_ids=sources_touched | {claim.attributed_to_id},
+    )
+    return f"{op} #{claim.pk}"
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_a_targeted_check_leaves_the_flags_a_whole_check_leaves(world_of_china, seed):
+    places, sources, report = world_of_china
+    rng = random.Random(seed)
+    for _ in range(60):
+        Claim.objects.create(report=report, **random_claim_fields(rng, places, sources))
+    checks.partition_check("CN", today=TODAY, whole=True)
+    assert Flag.objects.exists()
+
+    for step in range(8):
+        what = edit(rng, places, sources, report)
+        outcome = checks.partition_check("CN", today=TODAY)
+        assert outcome.targeted, what
+        assert not CheckRequest.objects.filter(key="CN").exists()
+        after_targeted = active_flags()
+        checks.partition_check("CN", today=TODAY, whole=True)
+        assert active_flags() == after_targeted, f"seed {seed}, step {step}: {what}"
+
+
+def test_a_targeted_check_reads_far_fewer_claims_than_the_whole_country(world_of_china):
+    places, sources, report = world_of_china
+    rng = random.Random(7)
+    for _ in range(300):
+        Claim.objects.create(report=report, **random_claim_fields(rng, places[1:], sources))
+    checks.partition_check("CN", today=TODAY, whole=True)
+    fields = random_claim_fields(rng, places, sources)
+    fields.update(place=places[2], as_of=datetime.date(2025, 3, 1))  # Liaoning
+    claim = Claim.objects.create(report=report, **fields)
+    services.checks_request_for(claims={(claim.pk, claim.place_id)})
+    outcome = checks.partition_check("CN", today=TODAY)
+    assert outcome.targeted
+    assert outcome.claims < 301 / 2
+
+
+def test_a_request_for_the_whole_country_is_not_narrowed(world_of_china):
+    places, sources, report = world_of_china
+    claim = Claim.objects.create(
+        report=report, **random_claim_fields(random.Random(1), places, sources)
+    )
+    services.checks_request_for(claims={(claim.pk, claim.place_id)})
+    services.checks_request_for(place_ids={places[0].pk})  # a place renamed, say
+    assert not checks.partition_check("CN", today=TODAY).targeted
