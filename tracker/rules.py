@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import math
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left, bisect_right, insort
 from collections import defaultdict, deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -294,35 +294,44 @@ def evidence(claims: Iterable[ClaimRow], obligations: Mapping[int, ObligationRow
 
 
 class _Window:
-    """Claims whose day lies in a moving interval, with their smallest upper bound and largest
-    lower bound kept in monotonic deques (amortised O(1) per claim). Claims enter and leave in
-    day order."""
+    """Claims whose day lies in a moving interval, kept sorted by upper bound and by lower
+    bound, so that the claims a newcomer conflicts with are a run at one end of a list:
+    O(log w) to find, plus the conflicts themselves. Claims enter and leave in day order."""
 
-    __slots__ = ("items", "max_low", "min_high")
+    __slots__ = ("by_high", "by_low", "items")
 
     def __init__(self) -> None:
         self.items: deque[ClaimRow] = deque()
-        self.min_high: deque[ClaimRow] = deque()
-        self.max_low: deque[ClaimRow] = deque()
+        self.by_high: list[tuple[int, int, ClaimRow]] = []  # claims with an upper bound
+        self.by_low: list[tuple[int, int, ClaimRow]] = []
 
     def push(self, claim: ClaimRow) -> None:
         self.items.append(claim)
         if claim.high is not None:
-            while self.min_high and self.min_high[-1].high >= claim.high:
-                self.min_high.pop()
-            self.min_high.append(claim)
-        while self.max_low and self.max_low[-1].low <= claim.low:
-            self.max_low.pop()
-        self.max_low.append(claim)
+            insort(self.by_high, (claim.high, claim.id, claim))
+        insort(self.by_low, (claim.low, claim.id, claim))
 
     def drop_before(self, day: int) -> None:
         items = self.items
         while items and items[0].day < day:
             gone = items.popleft()
-            if self.min_high and self.min_high[0] is gone:
-                self.min_high.popleft()
-            if self.max_low and self.max_low[0] is gone:
-                self.max_low.popleft()
+            if gone.high is not None:
+                del self.by_high[bisect_left(self.by_high, (gone.high, gone.id))]
+            del self.by_low[bisect_left(self.by_low, (gone.low, gone.id))]
+
+    def below(self, claim: ClaimRow, tol: Fraction) -> Iterator[ClaimRow]:
+        """The claims ``claim`` lies above beyond the tolerance, smallest upper bound first."""
+        for _, _, other in self.by_high:
+            if not _above(claim, other, tol):
+                return
+            yield other
+
+    def above(self, claim: ClaimRow, tol: Fraction) -> Iterator[ClaimRow]:
+        """The claims lying above ``claim`` beyond the tolerance, largest lower bound first."""
+        for _, _, other in reversed(self.by_low):
+            if not _above(other, claim, tol):
+                return
+            yield other
 
 
 def _above(upper: ClaimRow, lower: ClaimRow, tol: Fraction) -> bool:
@@ -354,16 +363,12 @@ def count_conflicts(partition: Partition, settings: CheckSettings) -> Iterator[F
         window = _Window()
         for claim in group:
             window.drop_before(claim.day - width)
-            below = window.min_high and _above(claim, window.min_high[0], tol)
-            above = window.max_low and _above(window.max_low[0], claim, tol)
-            if below or above:
-                for other in window.items:
-                    if other.source_id == claim.source_id:
-                        continue
-                    if _above(claim, other, tol):
-                        yield _count_conflict(partition, place_id, low=other, high=claim)
-                    elif _above(other, claim, tol):
-                        yield _count_conflict(partition, place_id, low=claim, high=other)
+            for other in window.below(claim, tol):
+                if other.source_id != claim.source_id:
+                    yield _count_conflict(partition, place_id, low=other, high=claim)
+            for other in window.above(claim, tol):
+                if other.source_id != claim.source_id:
+                    yield _count_conflict(partition, place_id, low=claim, high=other)
             window.push(claim)
 
 
@@ -424,10 +429,9 @@ def scope_conflicts(partition: Partition, settings: CheckSettings) -> Iterator[F
                 window.push(wholes[entered])
                 entered += 1
             window.drop_before(part.day - width)
-            if window.min_high and _above(part, window.min_high[0], tol):
-                for whole in window.items:
-                    if whole.source_id != part.source_id and _above(part, whole, tol):
-                        yield _scope_conflict(partition, part=part, whole=whole)
+            for whole in window.below(part, tol):
+                if whole.source_id != part.source_id:
+                    yield _scope_conflict(partition, part=part, whole=whole)
 
 
 def _scope_conflict(partition: Partition, *, part: ClaimRow, whole: ClaimRow) -> Finding:
