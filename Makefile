@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: run test install install-dev lint format migrate demo clean
+.PHONY: run test install install-dev lint format migrate demo clean bench-checks
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,14 @@ run: install
 ## make test: install what the tests need and run them (see scripts/test.sh).
 test: install-dev
 	VENV=$(VENV) scripts/test.sh $(ARGS)
+
+## make bench-checks: the full check sweep at 10k, 100k and 1M claims on PostgreSQL
+## (bench/checks.py; BENCH_ARGS="--sizes 10000 --repeat 1" for a quick run).
+BENCH_ARGS ?=
+bench-checks: install-dev
+	mkdir -p var
+	scripts/ensure-services.sh postgres
+	$(BIN)/python bench/checks.py $(BENCH_ARGS); status=$$?; scripts/stop-services.sh; exit $$status
 
 lint: install-dev
 	$(BIN)/ruff check .
