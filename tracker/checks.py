@@ -67,7 +67,11 @@ FOCUS_LIMIT = 200
 
 
 def partition_check(
-    key: str, *, today: datetime.date | None = None, whole: bool = False
+    key: str,
+    *,
+    today: datetime.date | None = None,
+    whole: bool = False,
+    shared: selectors.Shared | None = None,
 ) -> PartitionOutcome:
     """Check one partition as of ``today`` (default: the local date) and write its flags.
 
@@ -96,7 +100,7 @@ def partition_check(
         served = max((row[0] for row in pending), default=None)
         focus = None if whole or key == selectors.WORLD_KEY else _focus(pending)
         partition = selectors.partition_load(
-            key, today=today, focus=focus, window_days=cfg.window_days
+            key, today=today, focus=focus, window_days=cfg.window_days, shared=shared
         )
         found = rules.run_rules(partition, cfg)
         written = services.flags_write(partition=partition, found=found, settings=cfg, now=now)
@@ -153,9 +157,10 @@ def sweep(
     """
     today = today or timezone.localdate()
     outcome = SweepOutcome(today=today)
+    shared = selectors.Shared.load(today)
     for key in keys if keys is not None else selectors.partition_keys():
         try:
-            result = partition_check(key, today=today, whole=True)
+            result = partition_check(key, today=today, whole=True, shared=shared)
         except Exception as exc:
             logger.exception("check of partition %s failed", key)
             record_failure(key, exc)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import partial
 
 from django.db.models import Count, Max, Q
@@ -109,8 +110,12 @@ def restricted_report_ids() -> frozenset[int]:
     return frozenset(own) | frozenset(published)
 
 
-def claim_rows(queryset, *, restricted_reports: frozenset[int]) -> list[rules.ClaimRow]:
-    """Plain rows of the claims of ``queryset`` in (as_of, id) order."""
+def claim_rows(
+    queryset, *, restricted_reports: frozenset[int], stream: bool = False
+) -> list[rules.ClaimRow]:
+    """Plain rows of the claims of ``queryset`` in (as_of, id) order; ``stream`` reads a large
+    result in chunks (a server-side cursor on PostgreSQL) instead of all at once."""
+    values = queryset.order_by("as_of", "id").values_list(*CLAIM_COLUMNS)
     rows = []
     append = rows.append
     ClaimRow = rules.ClaimRow
@@ -133,7 +138,7 @@ def claim_rows(queryset, *, restricted_reports: frozenset[int]) -> list[rules.Cl
         period_start,
         as_of,
         credibility,
-    ) in queryset.order_by("as_of", "id").values_list(*CLAIM_COLUMNS).iterator(chunk_size=20000):
+    ) in values.iterator(chunk_size=20000) if stream else values:
         append(
             ClaimRow(
                 pk,
@@ -184,12 +189,37 @@ def obligation_rows() -> dict[int, rules.ObligationRow]:
     }
 
 
+@dataclass(frozen=True)
+class Shared:
+    """What every partition's check reads the same: loaded once per sweep. (A report made
+    confidential during a sweep is seen by the checks its save requests.)"""
+
+    world_id: int
+    obligations: dict[int, rules.ObligationRow]
+    restricted_reports: frozenset[int]
+    world_claims: list[rules.ClaimRow]  # the world's own stock counts and complying claims
+
+    @classmethod
+    def load(cls, today: datetime.date) -> Shared:
+        world_id = Place.objects.get(kind=Place.Kind.WORLD).pk
+        restricted = restricted_report_ids()
+        world_claims = claim_rows(
+            Claim.objects.filter(as_of__lte=today, place_id=world_id).filter(
+                Q(measure__in=rules.STOCK_MEASURES, count_high__isnull=False)
+                | Q(stance=rules.COMPLYING, obligation__isnull=False)
+            ),
+            restricted_reports=restricted,
+        )
+        return cls(world_id, obligation_rows(), restricted, world_claims)
+
+
 def partition_load(
     key: str,
     *,
     today: datetime.date,
     focus: rules.Focus | None = None,
     window_days: int = 0,
+    shared: Shared | None = None,
 ) -> rules.Partition:
     """Everything one partition's checks read, in a fixed handful of queries:
 
@@ -202,53 +232,48 @@ def partition_load(
     With a ``focus`` (a country's targeted check after a save), step 2 loads only what the
     findings in the focus's scope rest on: see ``_focused_claims``.
     """
-    world = Place.objects.get(kind=Place.Kind.WORLD)
+    shared = shared or Shared.load(today)
+    world_id = shared.world_id
     in_time = Claim.objects.filter(as_of__lte=today)
-    rows = partial(claim_rows, restricted_reports=restricted_report_ids())
+    rows = partial(claim_rows, restricted_reports=shared.restricted_reports)
+    obligations = shared.obligations
     if key == WORLD_KEY:
         regions = list(
-            Place.objects.filter(parent=world)
+            Place.objects.filter(parent_id=world_id)
             .exclude(kind=Place.Kind.COUNTRY)
             .values_list("path", flat=True)
         )
-        inside = Q(pk=world.pk)
+        inside = Q(pk=world_id)
         for path in regions:
             inside |= Q(path__startswith=path)
         places = place_rows(Place.objects.filter(inside))
-        claims = rows(in_time.filter(place_id__in=list(places)))
+        claims = rows(in_time.filter(place_id__in=list(places)), stream=True)
         return rules.Partition(
             key=key,
             country=None,
             today=today,
             places=places,
             claims=claims,
-            obligations=obligation_rows(),
+            obligations=obligations,
         )
 
     country = Place.objects.countries().get(iso_code=key)
-    places = place_rows(Place.objects.filter(Q(path__startswith=country.path) | Q(pk=world.pk)))
+    places = place_rows(Place.objects.filter(Q(path__startswith=country.path) | Q(pk=world_id)))
+    own_places = [pk for pk in places if pk != world_id]
     # By the ids of its places, not a join on their paths: the planner then reads the claims
     # of each place from an index instead of scanning every claim once per country.
-    inside = in_time.filter(place_id__in=[pk for pk in places if pk != world.pk])
-    obligations = obligation_rows()
+    inside = in_time.filter(place_id__in=own_places)
     if focus is None:
-        claims = rows(inside)
+        claims = rows(inside, stream=True)
     else:
         claims = _focused_claims(
             inside, rows, country.id, places, obligations, focus, window=window_days
         )
-    ancestor_claims = rows(
-        in_time.filter(place=world).filter(
-            Q(measure__in=rules.STOCK_MEASURES, count_high__isnull=False)
-            | Q(stance=rules.COMPLYING, obligation__isnull=False)
-        )
-    )
+    ancestor_claims = shared.world_claims
     state_sources = Q(attributed_to__kind=rules.SELF_REPORT, attributed_to__country=country)
     if focus is None:
         state_claims = [c for c in claims if c.source_kind == rules.SELF_REPORT] + rows(
-            in_time.filter(state_sources, obligation__isnull=False).exclude(
-                place_id__in=[pk for pk in places if pk != world.pk]
-            )
+            in_time.filter(state_sources, obligation__isnull=False).exclude(place_id__in=own_places)
         )
     else:
         state_claims = rows(in_time.filter(state_sources, obligation__isnull=False))
