@@ -174,6 +174,8 @@ class Partition:
     obligations: Mapping[int, ObligationRow] = field(default_factory=dict)
     watches: Mapping[int, int | None] = field(default_factory=dict)  # obligation -> max age
     focus: Focus | None = None  # None: the whole partition
+    # For a targeted check, the stored flags in its scope (read once, compared by the engine).
+    scope_flags: Sequence[tuple] = ()
 
     def place(self, place_id: int) -> PlaceRow:
         return self.places[place_id]

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import partial
 
+from django.db import connection
 from django.db.models import Count, Max, Q
 
 from . import rules
@@ -266,8 +267,9 @@ def partition_load(
     if focus is None:
         claims = rows(inside, stream=True)
     else:
+        scope_flags = flag_rows(country.id, focus)
         claims = _focused_claims(
-            inside, rows, country.id, places, obligations, focus, window=window_days
+            inside, rows, scope_flags, places, obligations, focus, window=window_days
         )
     ancestor_claims = shared.world_claims
     state_sources = Q(attributed_to__kind=rules.SELF_REPORT, attributed_to__country=country)
@@ -291,13 +293,14 @@ def partition_load(
         obligations=obligations,
         watches=watches,
         focus=focus,
+        scope_flags=scope_flags if focus is not None else (),
     )
 
 
 def _focused_claims(
     inside,
     rows,
-    country_id: int,
+    scope_flags: list[tuple],
     places: dict[int, rules.PlaceRow],
     obligations: dict[int, rules.ObligationRow],
     focus: rules.Focus,
@@ -320,7 +323,7 @@ def _focused_claims(
         family = [*place.ancestor_ids, place.id]
         family += [pk for pk, row in places.items() if place.id in row.ancestor_ids]
         near |= Q(place_id__in=family, as_of__range=(claim.as_of - span, claim.as_of + span))
-    partners = {i for row in flag_rows(country_id, focus) for i in row[7]}
+    partners = {i for row in scope_flags for i in row[7]}
     caps = [
         o.effective_from for o in obligations.values() if o.kind in (rules.CAP, rules.PROHIBITION)
     ]
@@ -379,18 +382,22 @@ def flag_rows(country_id: int | None, focus: rules.Focus | None = None) -> list[
     if focus is None:
         return list(flags.values_list(*FLAG_COLUMNS))
     paired = (*rules.PAIR_KINDS, rules.CAP_SIGNAL)
-    # A flag that lost a claim (deleted: its link row went with it) is found through the count.
-    orphaned = (
-        flags.filter(kind__in=paired, status__in=ACTIVE_FLAG_STATUSES)
-        .annotate(links=Count("claims"))
-        .filter(links__lt=2)
-        .values("pk")
-    )
-    candidates = flags.filter(
+    candidates = (
         Q(kind__in=(rules.STALE, rules.OVERDUE_REPORT))
         | Q(kind=rules.CAP_SIGNAL, place_id__in=focus.place_ids)
         | Q(kind__in=paired, claims__in=focus.claim_ids)
-        | Q(pk__in=orphaned)
     )
-    rows = {row[0]: row for row in candidates.values_list(*FLAG_COLUMNS)}
+    deleted = focus.claim_ids - set(
+        Claim.objects.filter(pk__in=focus.claim_ids).values_list("pk", flat=True)
+    )
+    if deleted:
+        # A deleted claim's link rows went with it; its id stays in the flag's snapshot.
+        active = flags.filter(kind__in=paired, status__in=ACTIVE_FLAG_STATUSES)
+        if connection.features.supports_json_field_contains:
+            for claim_id in deleted:
+                candidates |= Q(pk__in=active.filter(claim_ids__contains=[claim_id]).values("pk"))
+        else:  # SQLite: the flags left with fewer than their two claims
+            orphaned = active.annotate(links=Count("claims")).filter(links__lt=2)
+            candidates |= Q(pk__in=orphaned.values("pk"))
+    rows = {row[0]: row for row in flags.filter(candidates).values_list(*FLAG_COLUMNS)}
     return [row for row in rows.values() if rules.in_scope(focus, row[3], row[5], row[7])]

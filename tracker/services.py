@@ -77,7 +77,8 @@ def flags_write(
     The caller holds the partition's lock (see ``checks.partition_check``).
     """
     country_id = partition.country.id if partition.country else None
-    existing = {row[1]: row for row in selectors.flag_rows(country_id, partition.focus)}
+    rows = partition.scope_flags if partition.focus else selectors.flag_rows(country_id)
+    existing = {row[1]: row for row in rows}
     # A finding may already be a flag of another partition when a place moved between
     # countries: adopt it rather than insert a duplicate.
     elsewhere = [fp for fp in found if fp not in existing]
