@@ -83,7 +83,7 @@ def partition_key_by_place(place_ids: Iterable[int]) -> dict[int, str]:
     if not place_ids:
         return {}
     top_of = {
-        pk: _top_id_of(path)
+        pk: top_id_of(path)
         for pk, path in Place.objects.filter(pk__in=place_ids).values_list("pk", "path")
     }
     # The place right under the world is a country, or a world-level region (WORLD).
@@ -96,7 +96,7 @@ def partition_key_by_place(place_ids: Iterable[int]) -> dict[int, str]:
     return {pk: WORLD_KEY if top is None else key_of_top[top] for pk, top in top_of.items()}
 
 
-def _top_id_of(path: str) -> int | None:
+def top_id_of(path: str) -> int | None:
     """The id right under the world in a path, or None for the world itself."""
     parts = path.strip("/").split("/")
     return int(parts[1]) if len(parts) > 1 else None

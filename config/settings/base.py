@@ -186,6 +186,13 @@ EMAIL_TIMEOUT = env_number("EMAIL_TIMEOUT", int, 30)
 DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="tracker@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
+# --- summaries --------------------------------------------------------------------------------
+# Links in the summaries point here (the admin, the archive).
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+SUMMARY_SEND_ATTEMPTS = env_number("SUMMARY_SEND_ATTEMPTS", int, 5)
+SUMMARY_RETRY_BACKOFF = env_number("SUMMARY_RETRY_BACKOFF", float, 30.0)  # seconds, doubled
+SUMMARY_SENDING_STUCK_MINUTES = env_number("SUMMARY_SENDING_STUCK_MINUTES", int, 15)
+
 # --- the domain -------------------------------------------------------------------------------
 # Two claims are comparable when their as_of dates lie within this many days (DESIGN.md §3).
 TRACKER_COMPARISON_WINDOW_DAYS = env_number("TRACKER_COMPARISON_WINDOW_DAYS", int, 180)
