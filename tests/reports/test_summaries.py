@@ -1,0 +1,309 @@
+"""Summaries built, stored and sent at most once, against a real SMTP server on loopback."""
+
+import datetime
+import io
+
+import pytest
+import time_machine
+from django.core.management import call_command
+from django.urls import reverse
+
+from reports import sending, tasks
+from reports.models import Subscription, Summary
+from tests.factories import ClaimFactory, SourceFactory, UserFactory, country
+from tracker import checks
+from tracker.models import Place
+
+pytestmark = pytest.mark.django_db
+
+CANARY = "Canary Informant 7"
+# Tuesday: the last complete week is Monday 16 to Sunday 22 November 2026.
+NOW = datetime.datetime(2026, 11, 24, 9, 0, tzinfo=datetime.UTC)
+WEEK = (datetime.date(2026, 11, 16), datetime.date(2026, 11, 22))
+
+
+@pytest.fixture
+def evidence(db):
+    """The demo data logged, a confidential informant's claim, and the checks run, all during
+    the week the summary covers."""
+    with time_machine.travel(datetime.datetime(2026, 11, 18, 10, tzinfo=datetime.UTC)):
+        call_command("loaddemo", stdout=io.StringIO())
+        informant = SourceFactory(name=CANARY, confidential=True)
+        ClaimFactory(
+            place=country("RU"),
+            attributed_to=informant,
+            count_low=90_000,
+            as_of=datetime.date(2019, 12, 20),
+        )
+        ClaimFactory(place=country("RU"), count_low=30_000, as_of=datetime.date(2019, 12, 23))
+        checks.sweep(today=datetime.date(2026, 11, 18))
+
+
+@pytest.fixture
+def weekly(evidence, viewer):
+    subscription = Subscription.objects.create(
+        name="Weekly: China and Russia", cadence="weekly", addresses="partner@example.org"
+    )
+    subscription.users.add(viewer)
+    subscription.countries.add(country("CN"), country("RU"))
+    return subscription
+
+
+def send(subscription) -> Summary:
+    summary = sending.summary_create(
+        subscription=subscription, period_start=WEEK[0], period_end=WEEK[1], enqueue=False
+    )
+    sending.summary_deliver(summary.pk)
+    summary.refresh_from_db()
+    return summary
+
+
+def parts(message) -> tuple[str, str, list]:
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    html = message.get_body(preferencelist=("html",)).get_content()
+    attachments = [p for p in message.walk() if p.get_content_maintype() == "image"]
+    return text, html, attachments
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_weekly_summary_arrives_with_subject_text_html_and_inline_chart(smtp, weekly, viewer):
+    summary = send(weekly)
+    assert summary.status == "sent"
+    assert len(smtp.messages) == 1
+    recipients, message = smtp.messages[0]
+    assert set(recipients) >= {viewer.email, "partner@example.org"}
+    assert message["Subject"].startswith(
+        "[Compliance tracker] Weekly: China and Russia, 2026-11-16 to 2026-11-22: "
+    )
+    assert "new contradiction" in message["Subject"]
+    assert viewer.email not in message["To"]  # recipients do not see each other
+    text, html, images = parts(message)
+    assert "opened #" in text and "KINU and Sejong Institute says 50,000 workers" in text
+    assert "STATUS CHANGES" not in text  # the first summary has nothing to compare with
+    assert "China (CN)" in text and "Russia (RU)" in text
+    assert "UNSCR2397-OP8-FINAL (reporting) due 2020-03-22: passed" in text
+    assert f"https://tracker.example.org/summaries/{summary.pk}/" in text
+    assert "Northeast China" in text
+    assert 'src="cid:chart"' in html
+    assert len(images) == 1
+    assert images[0]["Content-ID"] == "<chart>"
+    assert images[0].get_content()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert text.replace("\r\n", "\n").strip() == summary.body_text.strip()  # as archived
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_next_summary_says_what_changed(smtp, weekly):
+    first = send(weekly)
+    assert first.statuses["CN UNSCR2397-OP8"] in {"contested", "stale", "violating"}
+    Summary.objects.filter(pk=first.pk).update(statuses={**first.statuses, "CN UNSCR2397-OP8": "x"})
+    with time_machine.travel(NOW + datetime.timedelta(days=7), tick=False):
+        second = sending.summary_create(
+            subscription=weekly,
+            period_start=WEEK[0] + datetime.timedelta(days=7),
+            period_end=WEEK[1] + datetime.timedelta(days=7),
+            enqueue=False,
+        )
+    assert "STATUS CHANGES\n- CN UNSCR2397-OP8: x ->" in second.body_text
+
+
+@time_machine.travel(NOW, tick=False)
+def test_sending_twice_sends_one_email(smtp, weekly):
+    summary = send(weekly)
+    assert sending.summary_deliver(summary.pk) == sending.SKIPPED
+    assert (
+        sending.summary_create(
+            subscription=weekly, period_start=WEEK[0], period_end=WEEK[1], enqueue=False
+        )
+        is None
+    )
+    call_command("sendsummaries", stdout=io.StringIO())
+    assert len(smtp.messages) == 1
+    assert Summary.objects.count() == 1
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_server_refusing_the_first_two_attempts_still_gets_exactly_one(smtp, weekly):
+    smtp.refuse = 2
+    summary = send(weekly)
+    assert (summary.status, summary.attempts) == ("sent", 3)
+    assert smtp.refused == 2
+    assert len(smtp.messages) == 1
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_server_that_is_down_marks_the_summary_failed_and_loses_nothing(
+    smtp_down, settings, weekly, editor_client
+):
+    settings.SUMMARY_SEND_ATTEMPTS = 2
+    summary = send(weekly)
+    assert summary.status == "failed"
+    assert summary.attempts == 2
+    assert "ConnectionRefusedError" in summary.last_error
+    assert summary.body_html and summary.chart_png  # stored before sending
+    page = editor_client.get(reverse("admin:reports_summary_changelist"))
+    assert "ConnectionRefusedError" in page.content.decode()
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_failed_summary_is_sent_again_only_by_a_deliberate_action(
+    smtp_down, settings, weekly, editor_client, monkeypatch, django_capture_on_commit_callbacks
+):
+    settings.SUMMARY_SEND_ATTEMPTS = 1
+    summary = send(weekly)
+    assert summary.status == "failed"
+    assert sending.summary_deliver(summary.pk) == sending.SKIPPED  # no automatic re-send
+    sent = []
+    monkeypatch.setattr(tasks.send_summary, "delay", lambda pk: sent.append(pk))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = editor_client.post(
+            reverse("admin:reports_summary_changelist"),
+            {"action": "resend", "_selected_action": [summary.pk]},
+        )
+    assert response.status_code == 302
+    summary.refresh_from_db()
+    assert (summary.status, sent) == ("queued", [summary.pk])
+    assert "re-sent by editor" in summary.last_error
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_confidential_source_never_reaches_a_recipient_without_the_permission(smtp, weekly):
+    summary = send(weekly)
+    text, html, images = parts(smtp.messages[0][1])
+    for part in (text, html, summary.subject, summary.body_text, summary.body_html):
+        assert CANARY not in part
+    assert all(CANARY.encode() not in image.get_content() for image in images)
+    assert "a confidential source" in text  # the flag is reported, its source is not named
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_confidential_subscription_names_the_source_to_permitted_users(smtp, evidence):
+    trusted = UserFactory(username="trusted", confidential=True)
+    subscription = Subscription.objects.create(name="Trusted", include_confidential=True)
+    subscription.users.add(trusted)
+    summary = send(subscription)
+    assert CANARY in summary.body_text
+    assert summary.confidential
+
+
+def test_confidential_material_to_a_plain_address_is_refused(evidence):
+    subscription = Subscription.objects.create(
+        name="Leaky", include_confidential=True, addresses="someone@example.org"
+    )
+    with pytest.raises(sending.ConfidentialRecipientsError, match="plain addresses"):
+        sending.summary_create(
+            subscription=subscription, period_start=WEEK[0], period_end=WEEK[1], enqueue=False
+        )
+    assert not Summary.objects.exists()
+
+
+def test_the_admin_refuses_confidential_material_for_a_recipient_without_permission(
+    admin_client, viewer
+):
+    response = admin_client.post(
+        reverse("admin:reports_subscription_add"),
+        {
+            "name": "Leaky",
+            "cadence": "weekly",
+            "active": "on",
+            "users": [viewer.pk],
+            "addresses": "",
+            "include_confidential": "on",
+        },
+    )
+    assert response.status_code == 200
+    assert "these recipients lack it: viewer" in response.content.decode()
+    assert not Subscription.objects.exists()
+
+
+@time_machine.travel(NOW, tick=False)
+def test_dispatch_twice_creates_one_summary_and_sends_one_email(
+    smtp, weekly, monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(tasks.send_summary, "delay", lambda pk: sending.summary_deliver(pk))
+    with django_capture_on_commit_callbacks(execute=True):
+        first = tasks.dispatch_summaries()
+    with django_capture_on_commit_callbacks(execute=True):
+        second = tasks.dispatch_summaries()
+    assert len(first) == 1 and second == []
+    assert len(smtp.messages) == 1
+
+
+@pytest.mark.parametrize("n", [1, 50])
+def test_building_a_summary_runs_the_same_queries_for_1_and_50_countries(
+    evidence, django_assert_num_queries, n
+):
+    from reports import summaries
+
+    subscription = Subscription.objects.create(name=f"{n} countries")
+    subscription.countries.add(*Place.objects.countries().order_by("-iso_code")[: n - 1])
+    subscription.countries.add(country("CN"))
+    with django_assert_num_queries(9):
+        summaries.build(subscription, *WEEK, previous=None)
+
+
+# --- the archive ------------------------------------------------------------------------------
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_recipient_reads_the_summary_as_emailed_with_its_chart(smtp, weekly, viewer, client):
+    summary = send(weekly)
+    client.force_login(viewer)
+    listing = client.get(reverse("reports:list"))
+    assert summary.headline in listing.content.decode()
+    page = client.get(reverse("reports:detail", args=[summary.pk])).content.decode()
+    assert f'src="/summaries/{summary.pk}/chart.png"' in page
+    chart = client.get(reverse("reports:chart", args=[summary.pk]))
+    assert chart["Content-Type"] == "image/png"
+
+
+@time_machine.travel(NOW, tick=False)
+def test_who_may_read_the_archive(smtp, weekly, client, evidence):
+    summary = send(weekly)
+    outsider = UserFactory(username="outsider")  # staff, in no group, not a recipient
+    detail = reverse("reports:detail", args=[summary.pk])
+    assert client.get(detail).status_code == 302  # anonymous: to the login page
+    client.force_login(outsider)
+    assert client.get(detail).status_code == 404
+    assert client.get(reverse("reports:chart", args=[summary.pk])).status_code == 404
+    trusted_only = Subscription.objects.create(name="Trusted", include_confidential=True)
+    secret = send(trusted_only)
+    client.force_login(UserFactory(username="v2", groups=["Viewers"]))
+    assert client.get(detail).status_code == 200  # Viewers read the archive...
+    assert client.get(reverse("reports:detail", args=[secret.pk])).status_code == 404  # ...not this
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_preview_renders_without_sending_or_storing(smtp, weekly, editor_client, viewer):
+    page = editor_client.get(reverse("reports:preview", args=[weekly.pk]))
+    assert page.status_code == 200
+    assert "data:image/png;base64," in page.content.decode()
+    assert not Summary.objects.exists()
+    assert smtp.messages == []
+
+
+def test_sendsummaries_refuses_a_bad_date():
+    from django.core.management import CommandError
+
+    with pytest.raises(CommandError, match="is not a date: write it as YYYY-MM-DD"):
+        call_command("sendsummaries", "--period-end", "22/11/2026")
+
+
+# --- through a real worker --------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_scheduled_dispatch_through_a_real_worker_sends_one_email(live_worker, smtp, viewer):
+    import time
+
+    subscription = Subscription.objects.create(name="Daily", cadence="daily")
+    subscription.users.add(viewer)
+    tasks.dispatch_summaries.delay()
+    tasks.dispatch_summaries.delay()  # a duplicated tick
+    deadline = time.monotonic() + 30
+    while not Summary.objects.filter(status="sent").exists():
+        assert time.monotonic() < deadline, "no summary sent 30 s after the tick"
+        time.sleep(0.2)
+    time.sleep(1)  # room for a wrong second email to arrive
+    assert len(smtp.messages) == 1
+    assert Summary.objects.count() == 1
