@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: run test install install-dev lint format migrate demo clean bench-checks
+.PHONY: run test install install-dev lint format migrate demo clean bench-checks bench-summaries
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,12 @@ bench-checks: install-dev
 	mkdir -p var
 	scripts/ensure-services.sh postgres
 	$(BIN)/python bench/checks.py $(BENCH_ARGS); status=$$?; scripts/stop-services.sh; exit $$status
+
+## make bench-summaries: build a summary of 193 countries x 5 obligations over 100k claims.
+bench-summaries: install-dev
+	mkdir -p var
+	scripts/ensure-services.sh postgres
+	$(BIN)/python bench/summaries.py $(BENCH_ARGS); status=$$?; scripts/stop-services.sh; exit $$status
 
 lint: install-dev
 	$(BIN)/ruff check .

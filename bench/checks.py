@@ -391,8 +391,12 @@ def _rss_mb() -> float:
 
 
 def run_child(*args: str) -> dict:
+    return run_child_of(__file__, *args)
+
+
+def run_child_of(script: str, *args: str) -> dict:
     result = subprocess.run(
-        [sys.executable, __file__, *args],
+        [sys.executable, script, *args],
         cwd=BASE_DIR,
         env=child_env(),
         capture_output=True,

@@ -113,13 +113,11 @@ def status_matrix(
             if top in country_ids:
                 country_of[pk] = top
     obligation_rows = {o.pk: _obligation_row(o) for o in obligation_list}
-    claims = selectors.claim_rows(
+    claims = _claim_rows(
         Claim.objects.filter(as_of__lte=today, place_id__in=list(country_of)).filter(
             Q(obligation_id__in=list(obligation_rows))
             | Q(measure=rules.NEW_WORK_PERMITS, count_low__gt=0)
-        ),
-        restricted_reports=frozenset(),  # names are not shown here
-        stream=True,
+        )
     )
     evidence: dict[tuple[int, int], list[rules.Evidence]] = defaultdict(list)
     for item in rules.evidence(claims, obligation_rows):
@@ -143,6 +141,65 @@ def status_matrix(
                 flags.get(country.pk, []),
             )
     return StatusMatrix(country_list, obligation_list, cells, today, set(country_of))
+
+
+def _claim_rows(queryset) -> list[rules.ClaimRow]:
+    """The claims as the rules' rows, with only what a status reads (no names: a status
+    names no source)."""
+    ClaimRow = rules.ClaimRow
+    return [
+        ClaimRow(
+            pk,
+            external_id or f"#{pk}",
+            source_id,
+            "",
+            kind,
+            None,
+            reliability,
+            False,
+            place_id,
+            obligation_id,
+            stance,
+            measure,
+            low,
+            high,
+            period_start,
+            as_of,
+            credibility,
+            as_of.toordinal(),
+        )
+        for (
+            pk,
+            external_id,
+            source_id,
+            kind,
+            reliability,
+            place_id,
+            obligation_id,
+            stance,
+            measure,
+            low,
+            high,
+            period_start,
+            as_of,
+            credibility,
+        ) in queryset.values_list(
+            "id",
+            "external_id",
+            "attributed_to_id",
+            "attributed_to__kind",
+            "attributed_to__reliability",
+            "place_id",
+            "obligation_id",
+            "stance",
+            "measure",
+            "count_low",
+            "count_high",
+            "period_start",
+            "as_of",
+            "credibility",
+        ).order_by("as_of", "id")
+    ]
 
 
 def _obligation_row(o: Obligation) -> rules.ObligationRow:

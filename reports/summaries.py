@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -292,23 +293,31 @@ def chart(content: Content) -> bytes:
         if o.kind in (Obligation.Kind.CAP, Obligation.Kind.PROHIBITION)
     ]
     figure = Figure(figsize=(8, 2.2 * len(ranked)), dpi=90)
+    figure.subplots_adjust(left=0.1, right=0.98, top=0.95, bottom=0.05, hspace=0.45)
     axes = figure.subplots(len(ranked), 1, squeeze=False)[:, 0]
     for ax, (iso, measures) in zip(axes, ranked, strict=True):
         for measure, series in sorted(measures.items()):
-            days, values = zip(*series, strict=True)
-            ax.plot(days, values, marker="o", markersize=3, label=measure.replace("_", " "))
+            days, values = zip(*_monthly(series), strict=True)
+            ax.plot(days, values, marker="o", markersize=2, label=measure.replace("_", " "))
         for day, code in marks:
             ax.axvline(day, color="grey", linestyle="--", linewidth=0.8)
             ax.annotate(code, (day, 1), xycoords=("data", "axes fraction"), fontsize=6,
                         rotation=90, va="top", ha="right", color="grey")  # fmt: skip
-        ax.set_title(f"{names.get(iso, iso)}: estimates", fontsize=9)
+        ax.set_title(f"{names.get(iso, iso)}: estimates (monthly median)", fontsize=9)
         ax.yaxis.set_major_formatter(lambda value, _: f"{value:,.0f}")
         ax.tick_params(labelsize=7)
         ax.legend(fontsize=7, loc="upper left")
-    figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", metadata={"Software": None})
     return buffer.getvalue()
+
+
+def _monthly(series: list[tuple[datetime.date, int]]) -> list[tuple[datetime.date, float]]:
+    """The median estimate of each month, dated the 15th: a readable line at any volume."""
+    by_month: dict[datetime.date, list[int]] = defaultdict(list)
+    for day, value in series:
+        by_month[day.replace(day=15)].append(value)
+    return [(month, statistics.median(values)) for month, values in sorted(by_month.items())]
 
 
 def render(content: Content, *, summary_id: int) -> tuple[str, str, str]:
