@@ -248,7 +248,7 @@ def partition_load(
         for path in regions:
             inside |= Q(path__startswith=path)
         places = place_rows(Place.objects.filter(inside))
-        claims = rows(in_time.filter(place_id__in=list(places)), stream=True)
+        claims = rows(in_time.filter(place_id__in=list(places)))
         return rules.Partition(
             key=key,
             country=None,
@@ -265,7 +265,7 @@ def partition_load(
     # of each place from an index instead of scanning every claim once per country.
     inside = in_time.filter(place_id__in=own_places)
     if focus is None:
-        claims = rows(inside, stream=True)
+        claims = rows(inside)
     else:
         scope_flags = flag_rows(country.id, focus)
         claims = _focused_claims(
