@@ -200,6 +200,9 @@ SUMMARY_SENDING_STUCK_MINUTES = env_number("SUMMARY_SENDING_STUCK_MINUTES", int,
 TRACKER_COMPARISON_WINDOW_DAYS = env_number("TRACKER_COMPARISON_WINDOW_DAYS", int, 180)
 # Relative tolerance before two counts are said to disagree (DESIGN.md §3).
 TRACKER_COUNT_TOLERANCE = env_number("TRACKER_COUNT_TOLERANCE", float, 0.10)
+# Spreadsheet imports: the largest file, and the longest cell, accepted.
+TRACKER_IMPORT_MAX_BYTES = env_number("TRACKER_IMPORT_MAX_BYTES", int, 20_000_000)
+TRACKER_IMPORT_MAX_CELL = env_number("TRACKER_IMPORT_MAX_CELL", int, 10_000)
 
 # --- logging ----------------------------------------------------------------------------------
 LOGGING = {

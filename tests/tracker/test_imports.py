@@ -1,0 +1,196 @@
+"""Importing claims from CSV and XLSX: all or nothing, every error with its row and column."""
+
+import datetime
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from tests.factories import ClaimFactory, SourceFactory, country
+from tracker import imports, tasks
+from tracker.models import CheckRequest, Claim, Place, Report, Source
+
+pytestmark = pytest.mark.django_db
+
+HEADER = (
+    "external_id,report_title,report_url,publisher,published_on,claim_source,source_kind,"
+    "source_country,country,place,obligation,stance,measure,count_low,count_high,"
+    "period_start,as_of,credibility,summary"
+)
+GOOD = [
+    "NK-1,NKDB survey,https://example.org/nkdb,Radio Free Asia,2019-12-23,NKDB,ngo,,CN,"
+    "Northeast China > Liaoning > Dandong,UNSCR2397-OP8,violating,workers,60000,60000,,"
+    "2019-12-23,2,Workers still in the three provinces",
+    "NK-2,NKDB survey,https://example.org/nkdb,Radio Free Asia,2019-12-23,KITA,research,,CN,,"
+    ",unclear,workers,70000,80000,,2019-08-31,3,",
+    "NK-3,Statement,,Foreign Ministry,2019-12-20,Russian government,government,RU,RU,,"
+    "UNSCR2397-OP8,complying,,,,,2019-12-20,4,",
+]
+
+
+def csv_bytes(*lines: str, bom: bool = False) -> bytes:
+    text = "\n".join([HEADER, *lines]) + "\n"
+    return ("\ufeff" if bom else "").encode() + text.encode()
+
+
+def run(data: bytes, name: str = "claims.csv", **kwargs):
+    rows = imports.read_rows(data, name)
+    plan = imports.plan(rows)
+    return plan, (imports.apply(plan, **kwargs) if plan.ok else None)
+
+
+def test_a_csv_with_a_bom_lands_whole():
+    plan, keys = run(csv_bytes(*GOOD, bom=True))
+    assert plan.ok, plan.errors
+    assert (len(plan.to_add), len(plan.new_reports), len(plan.new_places)) == (3, 2, 3)
+    dandong = Place.objects.get(name="Dandong")
+    assert dandong.name_path == "China > Northeast China > Liaoning > Dandong"
+    claim = Claim.objects.get(external_id="NK-1")
+    assert (claim.place, claim.count_low, claim.attributed_to.name) == (dandong, 60000, "NKDB")
+    assert Claim.objects.get(external_id="NK-2").report == claim.report  # one report
+    assert Source.objects.get(name="Russian government").country == country("RU")
+    assert keys == {"CN", "RU"}
+
+
+def test_an_empty_count_high_means_at_least():
+    line = GOOD[1].replace(",70000,80000,", ",2000,,")
+    run(csv_bytes(line))
+    claim = Claim.objects.get(external_id="NK-2")
+    assert (claim.count_low, claim.count_high) == (2000, None)
+
+
+def test_an_xlsx_workbook_lands_like_the_csv():
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(HEADER.split(","))
+    for line in GOOD:
+        cells = line.split(",")
+        cells[4] = datetime.date.fromisoformat(cells[4])  # a real date cell
+        cells[13] = int(cells[13]) if cells[13] else None  # a real number cell
+        sheet.append(cells)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    plan, _ = run(buffer.getvalue(), "claims.xlsx")
+    assert plan.ok, plan.errors
+    assert Claim.objects.get(external_id="NK-1").count_low == 60000
+    assert Report.objects.get(title="Statement").published_on == datetime.date(2019, 12, 20)
+
+
+def test_reimporting_a_known_external_id_updates_it():
+    run(csv_bytes(*GOOD))
+    changed = GOOD[0].replace(",60000,60000,", ",65000,65000,")
+    plan, _ = run(csv_bytes(changed))
+    assert (len(plan.to_add), len(plan.to_update)) == (0, 1)
+    assert Claim.objects.filter(external_id="NK-1").count() == 1
+    claim = Claim.objects.get(external_id="NK-1")
+    assert claim.count_low == 65000
+    assert claim.history.count() == 2
+
+
+def test_sources_are_matched_by_name_whatever_the_case():
+    SourceFactory(name="NKDB", kind="ngo")
+    run(csv_bytes(GOOD[0].replace(",NKDB,", ",nkdb,")))
+    assert Source.objects.filter(name__iexact="nkdb").count() == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "column", "message"),
+    [
+        ((",60000,60000,", ",80000,70000,"), "count_high",
+         "The upper bound (70,000) is below the lower bound (80,000)."),
+        ((",CN,", ",XX,"), "country", "'XX' is not the ISO code of a UN member state, nor WORLD."),
+        ((",2019-12-23,2,", ",23/12/2019,2,"), "as_of",
+         "'23/12/2019' is not a date: write it as YYYY-MM-DD."),
+        ((",violating,", ",maybe,"), "stance",
+         "'maybe' is not one of complying, violating, partial, unclear."),
+        ((",UNSCR2397-OP8,", ",OP9,"), "obligation", "'OP9' is not an obligation code"),
+        ((",2019-12-23,2,", ",2019-12-23,9,"), "credibility", "Credibility 9 is not a grade"),
+        ((",workers,60000", ",,60000"), "measure", "A count needs a measure"),
+        ((",NKDB,ngo,", ",NKDB,government,"), "source_country",
+         "A government source speaks for a state: choose its country."),
+        ((",2019-12-23,2,", ",2099-01-01,2,"), "as_of", "in the future"),
+        ((",Workers still", ",=HYPERLINK(\"http://x\")"), "summary",
+         "begins with '=', which a spreadsheet would run as a formula"),
+    ],
+)  # fmt: skip
+def test_a_bad_row_says_where_and_why_and_nothing_is_written(change, column, message):
+    bad = GOOD[0].replace(*change)
+    assert bad != GOOD[0]
+    before = (Claim.objects.count(), Report.objects.count(), Source.objects.count())
+    plan, _ = run(csv_bytes(GOOD[1], bad, GOOD[2]))
+    assert not plan.ok
+    assert [(e.row, e.column) for e in plan.errors] == [(3, column)]
+    assert message in plan.errors[0].message
+    assert (Claim.objects.count(), Report.objects.count(), Source.objects.count()) == before
+
+
+def test_a_duplicated_external_id_names_both_rows():
+    plan, _ = run(csv_bytes(GOOD[0], GOOD[0]))
+    assert [str(e) for e in plan.errors] == ["row 3, column external_id: 'NK-1' is also on row 2."]
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "message"),
+    [
+        (csv_bytes(*GOOD).decode().encode("utf-16"), "claims.csv", "is not a text CSV file"),
+        ("Émile".encode("latin-1") + b",x\n", "claims.csv", "is not UTF-8 text"),
+        (b"title,foo\nx,y\n", "claims.csv", "Unknown column(s) title, foo"),
+        (b"external_id\nx\n", "claims.csv", "Missing required column(s): report_title"),
+        (b"%PDF-1.4", "claims.pdf", "only .csv and .xlsx files can be imported"),
+        (b"not a zip", "claims.xlsx", "is not an XLSX workbook"),
+        (csv_bytes("x" * 200_000), "claims.csv", "Row 2:"),
+    ],
+)
+def test_an_unreadable_file_is_refused_clearly(data, name, message):
+    with pytest.raises(
+        imports.ImportFileError, match=message.replace("(", r"\(").replace(")", r"\)")
+    ):
+        imports.read_rows(data, name)
+
+
+def test_a_file_over_the_limit_is_refused(settings):
+    settings.TRACKER_IMPORT_MAX_BYTES = 100
+    with pytest.raises(imports.ImportFileError, match="the limit is 0 MB"):
+        imports.read_rows(csv_bytes(*GOOD), "claims.csv")
+
+
+def test_checks_are_requested_once_per_country_not_per_row(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    sent = []
+    monkeypatch.setattr(tasks.check_partition, "delay", lambda *args: sent.append(args))
+    lines = [GOOD[0].replace("NK-1", f"NK-{i}") for i in range(10, 40)]
+    with django_capture_on_commit_callbacks(execute=True):
+        run(csv_bytes(*lines, GOOD[2]))
+    assert sorted(sent) == [("CN",), ("RU",)]
+    assert CheckRequest.objects.filter(key="CN").count() == 1
+
+
+def test_the_command_imports_and_reports(tmp_path):
+    path = tmp_path / "claims.csv"
+    path.write_bytes(csv_bytes(*GOOD))
+    out = io.StringIO()
+    call_command("importclaims", str(path), "--dry-run", stdout=out)
+    assert "3 claims to add" in out.getvalue() and not Claim.objects.exists()
+    call_command("importclaims", str(path), stdout=out)
+    assert Claim.objects.count() == 3
+    assert "checks requested for 2 partition(s): CN, RU" in out.getvalue()
+
+
+def test_the_command_lists_the_errors_and_writes_nothing(tmp_path):
+    path = tmp_path / "claims.csv"
+    path.write_bytes(csv_bytes(GOOD[0].replace(",CN,", ",XX,")))
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="1 error"):
+        call_command("importclaims", str(path), stdout=io.StringIO(), stderr=err)
+    assert "row 2, column country" in err.getvalue()
+    assert not Claim.objects.exists()
+
+
+def test_existing_claims_are_untouched_by_a_failed_import():
+    kept = ClaimFactory(external_id="NK-1", count_low=1)
+    run(csv_bytes(GOOD[0].replace(",60000,60000,", ",5,4,")))
+    kept.refresh_from_db()
+    assert kept.count_low == 1

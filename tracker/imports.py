@@ -1,0 +1,452 @@
+"""Importing claims from a spreadsheet (CSV or XLSX), in two steps: ``plan`` reads and checks
+every row and says what would change; ``apply`` writes a clean plan in one transaction.
+
+A file with any error writes nothing; each error names its row (as a spreadsheet numbers it:
+the header is row 1), its column and what is wrong, with the models' own messages.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+
+from . import selectors, services
+from .models import Claim, Measure, Obligation, Place, PlaceKind, Report, Source, SourceKind, Stance
+
+COLUMNS = (
+    "external_id",
+    "report_title",
+    "report_url",
+    "publisher",
+    "published_on",
+    "publisher_kind",
+    "claim_source",
+    "source_kind",
+    "source_country",
+    "country",
+    "place",
+    "obligation",
+    "stance",
+    "measure",
+    "count_low",
+    "count_high",
+    "period_start",
+    "as_of",
+    "credibility",
+    "summary",
+)
+REQUIRED = ("report_title", "publisher", "published_on", "claim_source", "source_kind",
+            "country", "stance", "as_of")  # fmt: skip
+TEXT_COLUMNS = ("external_id", "report_title", "report_url", "publisher", "claim_source",
+                "place", "summary")  # fmt: skip
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+PLACE_KINDS_BY_DEPTH = (PlaceKind.REGION, PlaceKind.PROVINCE, PlaceKind.CITY)
+# Where a model field's error shows in the file.
+FIELD_COLUMN = {
+    "attributed_to": "claim_source",
+    "place": "place",
+    "report": "report_title",
+    "title": "report_title",
+    "url": "report_url",
+}
+BATCH = 2000
+
+
+class ImportFileError(ValueError):
+    """The file as a whole cannot be read (type, size, encoding, header)."""
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int
+    column: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"row {self.row}, column {self.column}: {self.message}"
+
+
+@dataclass
+class Plan:
+    rows: int = 0
+    to_add: list[Claim] = field(default_factory=list)
+    to_update: list[Claim] = field(default_factory=list)
+    new_sources: list[Source] = field(default_factory=list)
+    new_reports: list[Report] = field(default_factory=list)
+    new_places: list[Place] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def summary(self) -> str:
+        return (
+            f"{self.rows} rows: {len(self.to_add)} claims to add, {len(self.to_update)} to "
+            f"update; {len(self.new_reports)} reports, {len(self.new_sources)} sources and "
+            f"{len(self.new_places)} places to create; {len(self.errors)} errors"
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Reading the file
+# --------------------------------------------------------------------------------------------
+
+
+def read_rows(data: bytes, filename: str) -> list[dict[str, str]]:
+    """The rows of a CSV (UTF-8, with or without BOM) or XLSX file as dicts by column name."""
+    limit = settings.TRACKER_IMPORT_MAX_BYTES
+    if len(data) > limit:
+        raise ImportFileError(
+            f"The file is {len(data) / 1e6:.1f} MB; the limit is {limit / 1e6:.0f} MB."
+        )
+    name = filename.lower()
+    if name.endswith(".xlsx"):
+        if not data.startswith(b"PK"):
+            raise ImportFileError(f"{filename} is not an XLSX workbook.")
+        table = _xlsx_rows(data)
+    elif name.endswith(".csv"):
+        if data.startswith(b"PK") or b"\x00" in data[:4096]:
+            raise ImportFileError(f"{filename} is not a text CSV file.")
+        table = _csv_rows(data)
+    else:
+        raise ImportFileError(f"{filename}: only .csv and .xlsx files can be imported.")
+    if not table:
+        raise ImportFileError("The file is empty: it needs a header row and one row a claim.")
+    header = [str(h or "").strip().lower() for h in table[0]]
+    unknown = [h for h in header if h and h not in COLUMNS]
+    if unknown:
+        raise ImportFileError(
+            f"Unknown column(s) {', '.join(unknown)}; the columns are {', '.join(COLUMNS)}."
+        )
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        raise ImportFileError(f"Missing required column(s): {', '.join(missing)}.")
+    rows = []
+    for values in table[1:]:
+        cells = ["" if v is None else str(v).strip() for v in values]
+        if any(cells):
+            rows.append(dict(zip(header, cells, strict=False)))
+        else:
+            rows.append({})
+    return rows
+
+
+def _csv_rows(data: bytes) -> list[list[str]]:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        bad = data[error.start : error.start + 1]
+        raise ImportFileError(
+            f"The file is not UTF-8 text (byte {error.start:,} is {bad!r}); save it as "
+            "'CSV UTF-8' and try again."
+        ) from None
+    max_cell = settings.TRACKER_IMPORT_MAX_CELL
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows = []
+    try:
+        for row in reader:
+            for cell in row:
+                if len(cell) > max_cell:
+                    raise ImportFileError(
+                        f"Row {reader.line_num}: a cell of {len(cell):,} characters; the limit "
+                        f"is {max_cell:,}."
+                    )
+            rows.append(row)
+    except csv.Error as error:
+        raise ImportFileError(f"Row {reader.line_num}: not valid CSV ({error}).") from None
+    return rows
+
+
+def _xlsx_rows(data: bytes) -> list[list]:
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as error:  # openpyxl raises many kinds for a broken file
+        raise ImportFileError(f"The workbook cannot be read: {error}.") from None
+    sheet = workbook.worksheets[0]
+    rows = [[_xlsx_cell(v) for v in values] for values in sheet.iter_rows(values_only=True)]
+    workbook.close()
+    return rows
+
+
+def _xlsx_cell(value) -> str:
+    if isinstance(value, datetime.datetime):
+        return value.date().isoformat()
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return "" if value is None else str(value)
+
+
+# --------------------------------------------------------------------------------------------
+# Checking every row
+# --------------------------------------------------------------------------------------------
+
+
+class _Resolver:
+    """Finds or plans the sources, places and reports that rows name, so that rows naming the
+    same one share it."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.countries = {p.iso_code: p for p in Place.objects.countries()}
+        self.world = Place.objects.get(kind=PlaceKind.WORLD)
+        self.sources = {s.name.casefold(): s for s in Source.objects.all()}
+        self.obligations = {o.code: o for o in Obligation.objects.all()}
+        self.children: dict[tuple[int | str, str], Place] = {
+            (p.parent_id, p.name.casefold()): p
+            for p in Place.objects.exclude(kind__in=[PlaceKind.WORLD, PlaceKind.COUNTRY])
+        }
+        self.reports: dict[tuple, Report] = {
+            (r.title, r.url, r.publisher_id, r.published_on): r
+            for r in Report.objects.only("id", "title", "url", "publisher_id", "published_on")
+        }
+
+    def source(self, name: str, kind: str, country: Place | None) -> Source:
+        found = self.sources.get(name.casefold())
+        if found is None:
+            found = Source(name=name, kind=kind, country=country, reliability="F")
+            found.full_clean(exclude=["country"] if country is None else None)
+            self.sources[name.casefold()] = found
+            self.plan.new_sources.append(found)
+        return found
+
+    def place(self, country: Place, path: str) -> Place:
+        place = country
+        parts = [p.strip() for p in path.split(">") if p.strip()]
+        if len(parts) > len(PLACE_KINDS_BY_DEPTH):
+            raise ValidationError(
+                {"place": f"At most {len(PLACE_KINDS_BY_DEPTH)} levels below a country."}
+            )
+        for depth, name in enumerate(parts):
+            key = (place.pk or id(place), name.casefold())
+            child = self.children.get(key)
+            if child is None:
+                child = Place(name=name, kind=PLACE_KINDS_BY_DEPTH[depth], parent=place)
+                self.children[key] = child
+                self.plan.new_places.append(child)
+            place = child
+        return place
+
+    def report(self, title: str, url: str, publisher: Source, published_on) -> Report:
+        key = (title, url, publisher.pk or id(publisher), published_on)
+        found = self.reports.get(key)
+        if found is None:
+            found = Report(title=title, url=url, publisher=publisher, published_on=published_on)
+            found.full_clean(exclude=["publisher", "logged_by"])
+            self.reports[key] = found
+            self.plan.new_reports.append(found)
+        return found
+
+
+def plan(rows: list[dict[str, str]], *, progress: Callable[[int], None] | None = None) -> Plan:
+    """Check every row and say what an import would do; write nothing."""
+    result = Plan(rows=len(rows))
+    resolve = _Resolver(result)
+    existing = {
+        c.external_id: c
+        for c in Claim.objects.filter(
+            external_id__in=[r.get("external_id") for r in rows if r.get("external_id")]
+        )
+    }
+    seen_ids: dict[str, int] = {}
+    for index, row in enumerate(rows):
+        number = index + 2  # the header is row 1
+        if not row:
+            continue
+        errors = _row_errors(number, row, resolve, existing, seen_ids, result)
+        result.errors.extend(errors)
+        if progress is not None and number % BATCH == 0:
+            progress(number)
+    return result
+
+
+def _row_errors(number, row, resolve, existing, seen_ids, result) -> list[RowError]:
+    errors: list[RowError] = []
+
+    def fail(column: str, message: str) -> None:
+        errors.append(RowError(number, column, message))
+
+    for column in REQUIRED:
+        if not row.get(column):
+            fail(column, "required, but empty.")
+    for column in TEXT_COLUMNS:
+        value = row.get(column, "")
+        if value.startswith(FORMULA_STARTS):
+            fail(
+                column,
+                f"begins with {value[0]!r}, which a spreadsheet would run as a formula; "
+                "remove the character (or the formula) and import again.",
+            )
+    if errors:
+        return errors
+
+    dates = {}
+    for column in ("published_on", "period_start", "as_of"):
+        if row.get(column):
+            try:
+                dates[column] = datetime.date.fromisoformat(row[column])
+            except ValueError:
+                fail(column, f"{row[column]!r} is not a date: write it as YYYY-MM-DD.")
+    numbers = {}
+    for column in ("count_low", "count_high", "credibility"):
+        raw = row.get(column, "").replace(",", "").replace(" ", "")
+        if raw:
+            if not raw.isdigit():
+                fail(column, f"{row[column]!r} is not a whole number of zero or more.")
+            else:
+                numbers[column] = int(raw)
+    choices = {
+        "source_kind": SourceKind.values,
+        "publisher_kind": SourceKind.values,
+        "stance": Stance.values,
+        "measure": Measure.values,
+    }
+    for column, allowed in choices.items():
+        value = row.get(column, "").lower()
+        if value and value not in allowed:
+            fail(column, f"{row[column]!r} is not one of {', '.join(allowed)}.")
+    iso = row.get("country", "").upper()
+    country = resolve.world if iso == "WORLD" else resolve.countries.get(iso)
+    if iso and country is None:
+        fail("country", f"{row['country']!r} is not the ISO code of a UN member state, nor WORLD.")
+    state = None
+    if row.get("source_country"):
+        state = resolve.countries.get(row["source_country"].upper())
+        if state is None:
+            fail("source_country", f"{row['source_country']!r} is not a member state's ISO code.")
+    obligation = None
+    if row.get("obligation"):
+        obligation = resolve.obligations.get(row["obligation"].upper())
+        if obligation is None:
+            fail(
+                "obligation",
+                f"{row['obligation']!r} is not an obligation code; the codes are "
+                f"{', '.join(sorted(resolve.obligations))}.",
+            )
+    external_id = row.get("external_id") or None
+    if external_id:
+        if external_id in seen_ids:
+            fail("external_id", f"{external_id!r} is also on row {seen_ids[external_id]}.")
+        seen_ids[external_id] = number
+    if errors:
+        return errors
+
+    try:
+        publisher = resolve.source(
+            row["publisher"], row.get("publisher_kind", "").lower() or SourceKind.NEWS, None
+        )
+    except ValidationError as error:
+        return [RowError(number, "publisher_kind", m) for m in error.messages]
+    try:
+        source = resolve.source(row["claim_source"], row["source_kind"].lower(), state)
+    except ValidationError as error:
+        column = "source_country" if "country" in error.message_dict else "source_kind"
+        return [RowError(number, column, m) for m in error.messages]
+    try:
+        place = resolve.place(country, row.get("place", "")) if row.get("place") else country
+        report = resolve.report(
+            row["report_title"], row.get("report_url", ""), publisher, dates["published_on"]
+        )
+    except ValidationError as error:
+        return [
+            RowError(number, FIELD_COLUMN.get(f, f), m)
+            for f, messages in error.message_dict.items()
+            for m in messages
+        ]
+
+    claim = existing.get(external_id) if external_id else None
+    values = {
+        "report": report,
+        "attributed_to": source,
+        "place": place,
+        "obligation": obligation,
+        "stance": row["stance"].lower(),
+        "measure": row.get("measure", "").lower(),
+        "count_low": numbers.get("count_low"),
+        "count_high": numbers.get("count_high"),  # empty: "at least count_low"
+        "period_start": dates.get("period_start"),
+        "as_of": dates["as_of"],
+        "credibility": numbers.get("credibility", 6),
+        "summary": row.get("summary", ""),
+        "external_id": external_id,
+    }
+    target = claim or Claim()
+    for name, value in values.items():
+        setattr(target, name, value)
+    try:
+        target.clean_fields(exclude=["report", "attributed_to", "place", "obligation",
+                                     "external_id"])  # fmt: skip
+        target.clean()
+    except ValidationError as error:
+        return [
+            RowError(number, FIELD_COLUMN.get(f, f), m)
+            for f, messages in error.message_dict.items()
+            for m in messages
+        ]
+    (result.to_update if claim else result.to_add).append(target)
+    return []
+
+
+# --------------------------------------------------------------------------------------------
+# Writing
+# --------------------------------------------------------------------------------------------
+
+
+def apply(
+    import_plan: Plan, *, user=None, progress: Callable[[str], None] | None = None
+) -> set[str]:
+    """Write a clean plan in one transaction; request the checks of the countries touched,
+    once each. Returns the partitions requested."""
+    if not import_plan.ok:
+        raise ValueError("A plan with errors cannot be applied.")
+    say = progress or (lambda message: None)
+    with transaction.atomic():
+        for source in import_plan.new_sources:
+            source.save()
+        # Parents were planned before their children; saving one gives its children the id.
+        for place in import_plan.new_places:
+            place.save()
+        for report in import_plan.new_reports:
+            report.logged_by = user
+        Report.objects.bulk_create(import_plan.new_reports, batch_size=BATCH)
+        before = _places_of(c.pk for c in import_plan.to_update)
+        for start in range(0, len(import_plan.to_add), BATCH):
+            bulk_create_with_history(
+                import_plan.to_add[start : start + BATCH], Claim, default_user=user
+            )
+            say(f"added {min(start + BATCH, len(import_plan.to_add)):,} claims")
+        for start in range(0, len(import_plan.to_update), BATCH):
+            bulk_update_with_history(
+                import_plan.to_update[start : start + BATCH],
+                Claim,
+                _CLAIM_FIELDS,
+                default_user=user,
+            )
+            say(f"updated {min(start + BATCH, len(import_plan.to_update)):,} claims")
+        places = before | {c.place_id for c in (*import_plan.to_add, *import_plan.to_update)}
+        keys = selectors.partition_keys_for(
+            places, {c.attributed_to_id for c in (*import_plan.to_add, *import_plan.to_update)}
+        )
+        return services.checks_request(keys=keys)
+
+
+_CLAIM_FIELDS = [
+    "report", "attributed_to", "place", "obligation", "stance", "measure",
+    "count_low", "count_high", "period_start", "as_of", "credibility", "summary",
+]  # fmt: skip
+
+
+def _places_of(claim_ids: Iterable[int]) -> set[int]:
+    return set(Claim.objects.filter(pk__in=list(claim_ids)).values_list("place_id", flat=True))
