@@ -194,3 +194,57 @@ def test_existing_claims_are_untouched_by_a_failed_import():
     run(csv_bytes(GOOD[0].replace(",60000,60000,", ",5,4,")))
     kept.refresh_from_db()
     assert kept.count_low == 1
+
+
+# --- the admin's two steps ----------------------------------------------------------------------
+
+
+def upload(client, data: bytes, name: str = "claims.csv"):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return client.post(
+        "/admin/tracker/claim/import/", {"file": SimpleUploadedFile(name, data, "text/csv")}
+    )
+
+
+def test_the_admin_previews_then_imports_on_confirmation(editor_client, editor):
+    page = upload(editor_client, csv_bytes(*GOOD))
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "3 claims to add" in text and "Dandong (city)" in text
+    assert not Claim.objects.exists()  # a preview writes nothing
+    token = page.context["token"]
+    done = editor_client.post("/admin/tracker/claim/import/", {"token": token})
+    assert done.status_code == 302
+    assert Claim.objects.count() == 3
+    assert Claim.objects.get(external_id="NK-1").history.first().history_user == editor
+    again = editor_client.post("/admin/tracker/claim/import/", {"token": token})
+    assert again.status_code == 302 and Claim.objects.count() == 3  # a token works once
+
+
+def test_the_admin_preview_lists_every_error_and_offers_no_import(editor_client):
+    page = upload(editor_client, csv_bytes(GOOD[0].replace(",CN,", ",XX,"), GOOD[1]))
+    text = page.content.decode()
+    assert "Nothing will be imported" in text
+    assert "is not the ISO code of a UN member state" in text
+    assert 'name="token"' not in text
+
+
+def test_the_admin_refuses_a_file_of_the_wrong_type(editor_client):
+    page = upload(editor_client, b"%PDF", "claims.pdf")
+    assert "Only .csv and .xlsx files can be imported." in page.content.decode()
+
+
+def test_another_users_token_imports_nothing(editor_client, client):
+    token = upload(editor_client, csv_bytes(*GOOD)).context["token"]
+    from tests.factories import UserFactory
+
+    client.force_login(UserFactory(username="editor2", groups=["Editors"]))
+    client.post("/admin/tracker/claim/import/", {"token": token})
+    assert not Claim.objects.exists()
+
+
+def test_a_viewer_cannot_import(viewer_client):
+    assert viewer_client.get("/admin/tracker/claim/import/").status_code == 403
+    assert upload(viewer_client, csv_bytes(*GOOD)).status_code == 403
+    assert not Claim.objects.exists()

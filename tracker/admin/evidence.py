@@ -42,6 +42,7 @@ from ..models import (
     Watch,
     can_see_confidential,
 )
+from .imports import ImportClaimsMixin
 
 
 class TrackerAdmin(SimpleHistoryAdmin):
@@ -372,7 +373,7 @@ SEARCH_FIELDS_GUARDED = ["search_source", "search_report", "search_summary"]
 
 
 @admin.register(Claim)
-class ClaimAdmin(ChecksOnChangeMixin, HiddenWhenConfidentialMixin, TrackerAdmin):
+class ClaimAdmin(ImportClaimsMixin, ChecksOnChangeMixin, HiddenWhenConfidentialMixin, TrackerAdmin):
     list_display = ["claim", "obligation", "stance", "grade", "report_link"]
     list_filter = [
         "obligation",
