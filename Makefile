@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: run test install install-dev lint format migrate demo clean bench-checks bench-summaries
+.PHONY: run test install install-dev lint format migrate demo clean bench-checks bench-summaries bench-import
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,12 @@ bench-summaries: install-dev
 	mkdir -p var
 	scripts/ensure-services.sh postgres
 	$(BIN)/python bench/summaries.py $(BENCH_ARGS); status=$$?; scripts/stop-services.sh; exit $$status
+
+## make bench-import: import 100k spreadsheet rows, then re-import them as updates.
+bench-import: install-dev
+	mkdir -p var
+	scripts/ensure-services.sh postgres
+	$(BIN)/python bench/imports.py $(BENCH_ARGS); status=$$?; scripts/stop-services.sh; exit $$status
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+from django.db import connection, transaction
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
 
 from . import selectors, services
 from .models import Claim, Measure, Obligation, Place, PlaceKind, Report, Source, SourceKind, Stance
@@ -428,12 +429,7 @@ def apply(
             )
             say(f"added {min(start + BATCH, len(import_plan.to_add)):,} claims")
         for start in range(0, len(import_plan.to_update), BATCH):
-            bulk_update_with_history(
-                import_plan.to_update[start : start + BATCH],
-                Claim,
-                _CLAIM_FIELDS,
-                default_user=user,
-            )
+            _update(import_plan.to_update[start : start + BATCH], user)
             say(f"updated {min(start + BATCH, len(import_plan.to_update)):,} claims")
         places = before | {c.place_id for c in (*import_plan.to_add, *import_plan.to_update)}
         keys = selectors.partition_keys_for(
@@ -446,6 +442,24 @@ _CLAIM_FIELDS = [
     "report", "attributed_to", "place", "obligation", "stance", "measure",
     "count_low", "count_high", "period_start", "as_of", "credibility", "summary",
 ]  # fmt: skip
+
+
+def _update(claims: list[Claim], user) -> None:
+    """UPDATE the claims' columns, one parameterised statement run for many rows (Django's
+    bulk_update builds a CASE per field and row, far slower), then their history rows."""
+    now = timezone.now()
+    columns = [Claim._meta.get_field(name) for name in _CLAIM_FIELDS]
+    table = connection.ops.quote_name(Claim._meta.db_table)
+    assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in columns)
+    sql = f"UPDATE {table} SET {assignments}, updated_at = %s WHERE id = %s"  # noqa: S608 (names from the model)
+    params = []
+    for claim in claims:
+        claim.updated_at = now
+        values = [f.get_db_prep_save(getattr(claim, f.attname), connection) for f in columns]
+        params.append([*values, now, claim.pk])
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
+    Claim.history.bulk_history_create(claims, update=True, default_user=user)
 
 
 def _places_of(claim_ids: Iterable[int]) -> set[int]:
