@@ -248,3 +248,69 @@ def test_a_viewer_cannot_import(viewer_client):
     assert viewer_client.get("/admin/tracker/claim/import/").status_code == 403
     assert upload(viewer_client, csv_bytes(*GOOD)).status_code == 403
     assert not Claim.objects.exists()
+
+
+# --- exports ------------------------------------------------------------------------------------
+
+
+def export(client, action: str, claims) -> bytes:
+    response = client.post(
+        "/admin/tracker/claim/",
+        {"action": action, "_selected_action": [c.pk for c in claims]},
+    )
+    assert response.status_code == 200, response.content[:500]
+    return response.content
+
+
+def comparable() -> set[tuple]:
+    return set(
+        Claim.objects.values_list(
+            "external_id", "report__title", "report__url", "report__publisher__name",
+            "report__published_on", "attributed_to__name", "attributed_to__kind",
+            "place__name_path", "obligation__code", "stance", "measure", "count_low",
+            "count_high", "period_start", "as_of", "credibility", "summary",
+        )
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(("action", "name"), [("export_csv", "x.csv"), ("export_xlsx", "x.xlsx")])
+def test_an_export_imports_back_to_the_same_data(trusted_client, action, name):
+    run(csv_bytes(*GOOD))
+    before = comparable()
+    data = export(trusted_client, action, Claim.objects.all())
+    Claim.objects.all().delete()
+    Report.objects.all().delete()
+    plan, _ = run(data, name)
+    assert plan.ok, plan.errors
+    assert comparable() == before
+
+
+def test_an_export_escapes_cells_a_spreadsheet_would_run(trusted_client):
+    run(csv_bytes(*GOOD))
+    Claim.objects.filter(external_id="NK-1").update(summary='=HYPERLINK("http://evil")')
+    text = export(trusted_client, "export_csv", Claim.objects.all()).decode("utf-8-sig")
+    assert "'=HYPERLINK" in text
+    assert ",=HYPERLINK" not in text
+
+
+def test_an_export_names_no_confidential_source_to_a_viewer(viewer_client, trusted_editor):
+    from django.test import Client
+
+    informant = SourceFactory(name="Canary Informant 7", confidential=True)
+    ClaimFactory(attributed_to=informant, summary="what the informant saw")
+    assert b"Canary" not in export(viewer_client, "export_csv", Claim.objects.all())
+    assert "Canary" not in xlsx_text(export(viewer_client, "export_xlsx", Claim.objects.all()))
+    text = export(viewer_client, "export_csv", Claim.objects.all()).decode("utf-8-sig")
+    assert "confidential source" in text
+    trusted = Client()
+    trusted.force_login(trusted_editor)
+    assert b"Canary" in export(trusted, "export_csv", Claim.objects.all())
+    assert "Canary" in xlsx_text(export(trusted, "export_xlsx", Claim.objects.all()))
+
+
+def xlsx_text(data: bytes) -> str:
+    """Every cell of a workbook (its bytes are compressed: searching them proves nothing)."""
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(io.BytesIO(data), read_only=True).worksheets[0]
+    return " ".join(str(v) for row in sheet.iter_rows(values_only=True) for v in row if v)

@@ -25,12 +25,13 @@ from django.db.models import (
     When,
 )
 from django.db.models.lookups import StartsWith
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
-from .. import selectors, services
+from .. import exports, selectors, services
 from ..models import (
     CONFIDENTIAL_REPORT_LABEL,
     Claim,
@@ -385,6 +386,7 @@ class ClaimAdmin(ImportClaimsMixin, ChecksOnChangeMixin, HiddenWhenConfidentialM
         "credibility",
     ]
     list_select_related = ["attributed_to", "place", "obligation", "report__publisher"]
+    actions = ["export_csv", "export_xlsx"]
     search_fields = SEARCH_FIELDS_ALWAYS + SEARCH_FIELDS_GUARDED
     date_hierarchy = "as_of"
     autocomplete_fields = ["report", "attributed_to", "place", "obligation"]
@@ -424,6 +426,14 @@ class ClaimAdmin(ImportClaimsMixin, ChecksOnChangeMixin, HiddenWhenConfidentialM
     def claim(self, obj: Claim) -> str:
         return obj.headline(show_confidential=obj.show_confidential)
 
+    @admin.action(description="Export selected claims as CSV", permissions=["view"])
+    def export_csv(self, request, queryset):
+        return _download(exports.as_csv(exports.claim_export_rows(queryset, request.user)), "csv")
+
+    @admin.action(description="Export selected claims as XLSX", permissions=["view"])
+    def export_xlsx(self, request, queryset):
+        return _download(exports.as_xlsx(exports.claim_export_rows(queryset, request.user)), "xlsx")
+
     def touched(self, obj: Claim):
         row = Claim.objects.filter(pk=obj.pk).values_list("place_id", "attributed_to_id").first()
         place, source = row or (obj.place_id, obj.attributed_to_id)
@@ -459,3 +469,14 @@ class WatchAdmin(ChecksOnChangeMixin, TrackerAdmin):
     def touched(self, obj: Watch):
         place_id = Watch.objects.filter(pk=obj.pk).values_list("place_id", flat=True).first()
         return Touched(places={place_id, obj.place_id})
+
+
+def _download(content: bytes, extension: str) -> HttpResponse:
+    types = {
+        "csv": "text/csv; charset=utf-8",
+        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    }
+    response = HttpResponse(content, content_type=types[extension])
+    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="claims-{stamp}.{extension}"'
+    return response
