@@ -336,6 +336,13 @@ class _Window:
             yield other
 
 
+def _judged(partition: Partition, first: ClaimRow, second: ClaimRow) -> bool:
+    """Whether a pair is judged by this check: always, or, in a targeted check, when it rests
+    on a focus claim (the others are out of scope: no need to build their sentences)."""
+    focus = partition.focus
+    return focus is None or first.id in focus.claim_ids or second.id in focus.claim_ids
+
+
 def _above(upper: ClaimRow, lower: ClaimRow, tol: Fraction) -> bool:
     """True when ``upper``'s range lies above ``lower``'s by more than the tolerance."""
     high = lower.high
@@ -366,10 +373,10 @@ def count_conflicts(partition: Partition, settings: CheckSettings) -> Iterator[F
         for claim in group:
             window.drop_before(claim.day - width)
             for other in window.below(claim, tol):
-                if other.source_id != claim.source_id:
+                if other.source_id != claim.source_id and _judged(partition, claim, other):
                     yield _count_conflict(partition, place_id, low=other, high=claim)
             for other in window.above(claim, tol):
-                if other.source_id != claim.source_id:
+                if other.source_id != claim.source_id and _judged(partition, claim, other):
                     yield _count_conflict(partition, place_id, low=claim, high=other)
             window.push(claim)
 
@@ -432,7 +439,7 @@ def scope_conflicts(partition: Partition, settings: CheckSettings) -> Iterator[F
                 entered += 1
             window.drop_before(part.day - width)
             for whole in window.below(part, tol):
-                if whole.source_id != part.source_id:
+                if whole.source_id != part.source_id and _judged(partition, part, whole):
                     yield _scope_conflict(partition, part=part, whole=whole)
 
 
@@ -487,7 +494,7 @@ def stance_conflicts(partition: Partition, settings: CheckSettings) -> Iterator[
             start = bisect_left(days[key], claim.day - width)
             stop = bisect_right(days[key], claim.day + width)
             for other in candidates[start:stop]:
-                if other.source_id != claim.source_id:
+                if other.source_id != claim.source_id and _judged(partition, claim, other):
                     yield _stance_conflict(
                         partition, item.obligation_id, complying=other, violating=claim
                     )

@@ -382,11 +382,17 @@ def flag_rows(country_id: int | None, focus: rules.Focus | None = None) -> list[
     if focus is None:
         return list(flags.values_list(*FLAG_COLUMNS))
     paired = (*rules.PAIR_KINDS, rules.CAP_SIGNAL)
-    candidates = (
-        Q(kind__in=(rules.STALE, rules.OVERDUE_REPORT))
-        | Q(kind=rules.CAP_SIGNAL, place_id__in=focus.place_ids)
-        | Q(kind__in=paired, claims__in=focus.claim_ids)
-    )
+    # Separate queries, each through its own index, rather than one OR across a join.
+    queries = [
+        flags.filter(kind__in=(rules.STALE, rules.OVERDUE_REPORT)),
+        flags.filter(kind=rules.CAP_SIGNAL, place_id__in=focus.place_ids),
+        flags.filter(
+            pk__in=Flag.claims.through.objects.filter(claim_id__in=focus.claim_ids).values(
+                "flag_id"
+            ),
+            kind__in=paired,
+        ),
+    ]
     deleted = focus.claim_ids - set(
         Claim.objects.filter(pk__in=focus.claim_ids).values_list("pk", flat=True)
     )
@@ -394,10 +400,11 @@ def flag_rows(country_id: int | None, focus: rules.Focus | None = None) -> list[
         # A deleted claim's link rows went with it; its id stays in the flag's snapshot.
         active = flags.filter(kind__in=paired, status__in=ACTIVE_FLAG_STATUSES)
         if connection.features.supports_json_field_contains:
+            lost = Q()
             for claim_id in deleted:
-                candidates |= Q(pk__in=active.filter(claim_ids__contains=[claim_id]).values("pk"))
+                lost |= Q(claim_ids__contains=[claim_id])
+            queries.append(active.filter(lost))
         else:  # SQLite: the flags left with fewer than their two claims
-            orphaned = active.annotate(links=Count("claims")).filter(links__lt=2)
-            candidates |= Q(pk__in=orphaned.values("pk"))
-    rows = {row[0]: row for row in flags.filter(candidates).values_list(*FLAG_COLUMNS)}
+            queries.append(active.annotate(links=Count("claims")).filter(links__lt=2))
+    rows = {row[0]: row for query in queries for row in query.values_list(*FLAG_COLUMNS)}
     return [row for row in rows.values() if rules.in_scope(focus, row[3], row[5], row[7])]
