@@ -8,6 +8,9 @@ import csv
 import io
 from collections.abc import Iterable, Iterator
 
+from django.http import HttpResponse
+from django.utils import timezone
+
 from . import selectors
 from .imports import COLUMNS
 from .models import (
@@ -84,6 +87,17 @@ def _place_columns(place, countries: dict[int, str]) -> tuple[str, str]:
     return "WORLD", " > ".join(parts)
 
 
+def download(content: bytes, what: str, extension: str) -> HttpResponse:
+    types = {
+        "csv": "text/csv; charset=utf-8",
+        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    }
+    response = HttpResponse(content, content_type=types[extension])
+    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="{what}-{stamp}.{extension}"'
+    return response
+
+
 def as_csv(rows: Iterable[list[str]]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -101,3 +115,45 @@ def as_xlsx(rows: Iterable[list[str]]) -> bytes:
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+FLAG_COLUMNS = ("id", "kind", "status", "severity", "obligation", "country", "place", "claims",
+                "explanation", "first_seen", "last_seen", "resolved_at", "resolved_reason",
+                "status_note")  # fmt: skip
+
+
+def flag_export_rows(queryset, user) -> Iterator[list[str]]:
+    """The header, then one row a flag; the explanation names confidential sources only for
+    a user allowed to see them, and a confidential claim is listed by number only."""
+    show = can_see_confidential(user)
+    yield list(FLAG_COLUMNS)
+    flags = (
+        queryset.select_related("obligation", "country", "place")
+        .prefetch_related("claims__attributed_to", "claims__report__publisher")
+        .order_by("pk")
+    )
+    for flag in flags:
+        claims = {c.pk: c for c in flag.claims.all()}
+        refs = []
+        for claim_id in flag.claim_ids:
+            claim = claims.get(claim_id)
+            refs.append(
+                f"#{claim_id}" if claim is None or (claim.is_restricted and not show) else claim.ref
+            )
+        row = [
+            str(flag.pk),
+            flag.kind,
+            flag.status,
+            flag.get_severity_display(),
+            flag.obligation.code if flag.obligation else "",
+            flag.country.iso_code if flag.country else "WORLD",
+            flag.place.name_path or flag.place.name,
+            " ".join(refs),
+            flag.explanation_for(user),
+            flag.first_seen.isoformat(),
+            flag.last_seen.isoformat(),
+            flag.resolved_at.isoformat() if flag.resolved_at else "",
+            flag.resolved_reason,
+            flag.status_note,
+        ]
+        yield [escape_cell(cell) for cell in row]

@@ -178,11 +178,24 @@ def test_editor_reopens_a_dismissed_flag(editor_client, conflict):
     assert conflict.events.last().action == FlagEvent.Action.REOPENED_BY_USER
 
 
-def test_a_viewer_has_no_actions_and_cannot_post_one(viewer_client, conflict):
+def test_a_viewer_can_only_export_and_cannot_post_a_status_change(viewer_client, conflict):
     page = viewer_client.get(admin_url(Flag, "changelist"))
-    assert page.context["action_form"] is None
+    offered = {name for name, _ in page.context["action_form"].fields["action"].choices if name}
+    assert offered == {"export_csv", "export_xlsx"}
     act(viewer_client, "dismiss", [conflict], apply="1", reason="I should not be able to.")
     act(viewer_client, "acknowledge", [conflict])
     conflict.refresh_from_db()
     assert conflict.status == Flag.Status.OPEN
     assert conflict.events.count() == 1
+
+
+def test_a_flag_export_names_no_confidential_source_to_a_viewer(viewer_client, conflict):
+    data = act(viewer_client, "export_csv", [conflict]).content.decode("utf-8-sig")
+    assert "count_conflict" in data and "a confidential source" in data
+    assert CANARY not in data
+    assert "X-1" not in data  # the confidential claim is listed by number only
+
+
+def test_a_flag_export_is_complete_for_a_permitted_user(trusted_client, conflict):
+    data = act(trusted_client, "export_csv", [conflict]).content.decode("utf-8-sig")
+    assert CANARY in data and "X-1 X-2" in data

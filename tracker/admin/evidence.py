@@ -25,9 +25,8 @@ from django.db.models import (
     When,
 )
 from django.db.models.lookups import StartsWith
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -428,11 +427,13 @@ class ClaimAdmin(ImportClaimsMixin, ChecksOnChangeMixin, HiddenWhenConfidentialM
 
     @admin.action(description="Export selected claims as CSV", permissions=["view"])
     def export_csv(self, request, queryset):
-        return _download(exports.as_csv(exports.claim_export_rows(queryset, request.user)), "csv")
+        rows = exports.claim_export_rows(queryset, request.user)
+        return exports.download(exports.as_csv(rows), "claims", "csv")
 
     @admin.action(description="Export selected claims as XLSX", permissions=["view"])
     def export_xlsx(self, request, queryset):
-        return _download(exports.as_xlsx(exports.claim_export_rows(queryset, request.user)), "xlsx")
+        rows = exports.claim_export_rows(queryset, request.user)
+        return exports.download(exports.as_xlsx(rows), "claims", "xlsx")
 
     def touched(self, obj: Claim):
         row = Claim.objects.filter(pk=obj.pk).values_list("place_id", "attributed_to_id").first()
@@ -469,14 +470,3 @@ class WatchAdmin(ChecksOnChangeMixin, TrackerAdmin):
     def touched(self, obj: Watch):
         place_id = Watch.objects.filter(pk=obj.pk).values_list("place_id", flat=True).first()
         return Touched(places={place_id, obj.place_id})
-
-
-def _download(content: bytes, extension: str) -> HttpResponse:
-    types = {
-        "csv": "text/csv; charset=utf-8",
-        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    }
-    response = HttpResponse(content, content_type=types[extension])
-    stamp = timezone.now().strftime("%Y%m%d-%H%M")
-    response["Content-Disposition"] = f'attachment; filename="claims-{stamp}.{extension}"'
-    return response

@@ -17,7 +17,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from .. import services
+from .. import exports, services
 from ..models import (
     CheckState,
     Claim,
@@ -72,7 +72,7 @@ class FlagAdmin(admin.ModelAdmin):
     ]
     list_select_related = ["obligation", "place", "country"]
     date_hierarchy = "last_seen"
-    actions = ["acknowledge", "dismiss", "reopen"]
+    actions = ["acknowledge", "dismiss", "reopen", "export_csv", "export_xlsx"]
     show_full_result_count = False
     list_per_page = 100
     fieldsets = [
@@ -258,6 +258,16 @@ class FlagAdmin(admin.ModelAdmin):
         self.message_user(
             request, f"{changed} flag(s) re-opened (only acknowledged or dismissed flags change)."
         )
+
+    @admin.action(description="Export selected flags as CSV", permissions=["view"])
+    def export_csv(self, request, queryset):
+        rows = exports.flag_export_rows(queryset, request.user)
+        return exports.download(exports.as_csv(rows), "flags", "csv")
+
+    @admin.action(description="Export selected flags as XLSX", permissions=["view"])
+    def export_xlsx(self, request, queryset):
+        rows = exports.flag_export_rows(queryset, request.user)
+        return exports.download(exports.as_xlsx(rows), "flags", "xlsx")
 
 
 def _ids(queryset) -> list[int]:
