@@ -314,3 +314,52 @@ def xlsx_text(data: bytes) -> str:
 
     sheet = load_workbook(io.BytesIO(data), read_only=True).worksheets[0]
     return " ".join(str(v) for row in sheet.iter_rows(values_only=True) for v in row if v)
+
+
+# --- the evidence dossier -----------------------------------------------------------------------
+
+
+def test_the_dossier_holds_claims_flags_and_a_manifest_that_verifies(viewer_client):
+    import hashlib
+    import zipfile
+
+    from tracker import checks
+    from tracker.models import Obligation
+
+    run(csv_bytes(*GOOD))
+    informant = SourceFactory(name="Canary Informant 7", confidential=True)
+    ClaimFactory(
+        attributed_to=informant,
+        obligation=Obligation.objects.get(code="UNSCR2397-OP8"),
+        stance="complying",
+        as_of=datetime.date(2019, 12, 24),
+        measure="",
+        count_low=None,
+        count_high=None,
+    )
+    checks.sweep(today=datetime.date(2026, 11, 24), keys=["CN"])
+    response = viewer_client.get(
+        "/admin/tracker/claim/dossier/",
+        {
+            "country": country("CN").pk,
+            "obligation": Obligation.objects.get(code="UNSCR2397-OP8").pk,
+        },
+    )
+    assert response["Content-Type"] == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    assert sorted(archive.namelist()) == [
+        "MANIFEST.sha256",
+        "claims.csv",
+        "dossier.html",
+        "flags.csv",
+    ]
+    for line in archive.read("MANIFEST.sha256").decode().splitlines():
+        digest, name = line.split("  ")
+        assert hashlib.sha256(archive.read(name)).hexdigest() == digest
+    claims_csv = archive.read("claims.csv").decode("utf-8-sig")
+    assert "NK-1" in claims_csv and "NK-3" not in claims_csv  # Russia's claim is not China's
+    html = archive.read("dossier.html").decode()
+    assert "Evidence dossier: China (CN), UNSCR2397-OP8" in html
+    assert "stance_conflict" in archive.read("flags.csv").decode("utf-8-sig")
+    for name in archive.namelist():
+        assert b"Canary" not in archive.read(name)

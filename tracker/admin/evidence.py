@@ -42,6 +42,7 @@ from ..models import (
     Watch,
     can_see_confidential,
 )
+from .dossier import DossierMixin
 from .imports import ImportClaimsMixin
 
 
@@ -373,7 +374,13 @@ SEARCH_FIELDS_GUARDED = ["search_source", "search_report", "search_summary"]
 
 
 @admin.register(Claim)
-class ClaimAdmin(ImportClaimsMixin, ChecksOnChangeMixin, HiddenWhenConfidentialMixin, TrackerAdmin):
+class ClaimAdmin(
+    DossierMixin,
+    ImportClaimsMixin,
+    ChecksOnChangeMixin,
+    HiddenWhenConfidentialMixin,
+    TrackerAdmin,
+):
     list_display = ["claim", "obligation", "stance", "grade", "report_link"]
     list_filter = [
         "obligation",

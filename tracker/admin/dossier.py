@@ -1,0 +1,48 @@
+"""*Evidence dossier* in the claim admin: choose a country and an obligation, get the ZIP."""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path
+
+from .. import dossier
+from ..models import Obligation, Place
+
+
+class DossierForm(forms.Form):
+    country = forms.ModelChoiceField(Place.objects.countries().order_by("name"))
+    obligation = forms.ModelChoiceField(Obligation.objects.order_by("code"))
+
+
+class DossierMixin:
+    def get_urls(self):
+        return [
+            path(
+                "dossier/",
+                self.admin_site.admin_view(self.dossier_view),
+                name="tracker_claim_dossier",
+            ),
+            *super().get_urls(),
+        ]
+
+    def dossier_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = DossierForm(request.GET or None)
+        if form.is_valid():
+            name, data = dossier.build(
+                form.cleaned_data["country"], form.cleaned_data["obligation"], request.user
+            )
+            response = HttpResponse(data, content_type="application/zip")
+            response["Content-Disposition"] = f'attachment; filename="{name}"'
+            return response
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Evidence dossier",
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/tracker/claim/dossier.html", context)
