@@ -2,7 +2,9 @@
 
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView
+
+from reports import pages
+from tracker import views
 
 admin.site.site_header = "Sanctions-deadline compliance tracker"
 admin.site.site_title = "Compliance tracker"
@@ -11,5 +13,9 @@ admin.site.index_title = "Evidence on DPRK workers abroad"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("summaries/", include("reports.urls")),
-    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+    path("", pages.dashboard, name="dashboard"),
+    path("claims/", views.claim_list, name="claims"),
+    path("flags/", views.flag_list, name="flags"),
+    path("countries/<str:iso>/", pages.country_detail, name="country"),
+    path("countries/<str:iso>/chart.png", pages.country_chart, name="country-chart"),
 ]

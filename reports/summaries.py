@@ -209,7 +209,7 @@ def build(
         dismissed=lines["dismissed"],
         deadlines=deadlines,
         reports=reports,
-        estimates=_estimates(matrix.countries, period_end),
+        estimates=estimates(matrix.countries, period_end),
     )
     content.chart_png = chart(content)
     return content
@@ -245,7 +245,7 @@ def _new_reports(
     return out
 
 
-def _estimates(countries: list[Place], until: datetime.date):
+def estimates(countries: list[Place], until: datetime.date):
     """Per country (ISO code) and stock measure, the (as_of, midpoint) of every count about
     the country as a whole, oldest first."""
     by_id = {c.pk: c.iso_code for c in countries}
@@ -269,13 +269,8 @@ def _estimates(countries: list[Place], until: datetime.date):
 
 
 def chart(content: Content) -> bytes:
-    """A PNG: worker estimates over time for the countries with the most recent largest
-    counts, one panel each, one line per measure, the deadlines as dashed lines."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
+    """A PNG: worker estimates over time for the countries with the largest counts, one panel
+    each, one line per measure, the deadlines and caps as dashed lines."""
     if not content.estimates:
         return b""
     ranked = sorted(
@@ -283,19 +278,29 @@ def chart(content: Content) -> bytes:
         key=lambda item: -max(v for series in item[1].values() for _, v in series),
     )[:CHART_COUNTRIES]
     names = {c.iso_code: c.name for c in content.matrix.countries}
+    panels = [(names.get(iso, iso), measures) for iso, measures in ranked]
+    return estimates_chart(panels, content.matrix.obligations)
+
+
+def estimates_chart(panels, obligations) -> bytes:
+    """A PNG of one panel per (title, {measure: [(day, value), ...]}), monthly medians, with
+    the obligations' deadlines and start dates marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
     marks = [
-        (o.due_on, o.code)
-        for o in content.matrix.obligations
-        if o.kind == Obligation.Kind.DEADLINE and o.due_on
+        (o.due_on, o.code) for o in obligations if o.kind == Obligation.Kind.DEADLINE and o.due_on
     ] + [
         (o.effective_from, o.code)
-        for o in content.matrix.obligations
+        for o in obligations
         if o.kind in (Obligation.Kind.CAP, Obligation.Kind.PROHIBITION)
     ]
-    figure = Figure(figsize=(8, 2.2 * len(ranked)), dpi=90)
+    figure = Figure(figsize=(8, 2.2 * len(panels)), dpi=90)
     figure.subplots_adjust(left=0.1, right=0.98, top=0.95, bottom=0.05, hspace=0.45)
-    axes = figure.subplots(len(ranked), 1, squeeze=False)[:, 0]
-    for ax, (iso, measures) in zip(axes, ranked, strict=True):
+    axes = figure.subplots(len(panels), 1, squeeze=False)[:, 0]
+    for ax, (title, measures) in zip(axes, panels, strict=True):
         for measure, series in sorted(measures.items()):
             days, values = zip(*_monthly(series), strict=True)
             ax.plot(days, values, marker="o", markersize=2, label=measure.replace("_", " "))
@@ -303,7 +308,7 @@ def chart(content: Content) -> bytes:
             ax.axvline(day, color="grey", linestyle="--", linewidth=0.8)
             ax.annotate(code, (day, 1), xycoords=("data", "axes fraction"), fontsize=6,
                         rotation=90, va="top", ha="right", color="grey")  # fmt: skip
-        ax.set_title(f"{names.get(iso, iso)}: estimates (monthly median)", fontsize=9)
+        ax.set_title(f"{title}: estimates (monthly median)", fontsize=9)
         ax.yaxis.set_major_formatter(lambda value, _: f"{value:,.0f}")
         ax.tick_params(labelsize=7)
         ax.legend(fontsize=7, loc="upper left")

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "tracker",
     "reports",
+    "django_filters",
 ]
 
 MIDDLEWARE = [

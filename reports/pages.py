@@ -1,0 +1,74 @@
+"""The dashboard and the country pages: the status matrix, deadlines, open flags, and one
+country's claims, estimates and flags."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required, permission_required
+from django.db.models import Count
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+
+from tracker.models import Claim, Flag, Obligation, Place, can_see_confidential
+
+from . import summaries
+from .status import status_matrix
+
+
+@login_required
+@permission_required(["tracker.view_claim", "tracker.view_flag"], raise_exception=True)
+def dashboard(request):
+    today = timezone.localdate()
+    matrix = status_matrix(today=today)
+    obligations = list(Obligation.objects.order_by("effective_from", "code"))
+    deadlines = [(o, (o.due_on - today).days) for o in obligations if o.due_on is not None]
+    flags = Flag.objects.active().values("kind").annotate(n=Count("id")).order_by("-n", "kind")
+    return render(
+        request,
+        "reports/dashboard.html",
+        {
+            "matrix": matrix,
+            "rows": [(c, list(zip(cells, matrix.obligations, strict=True))) for c, cells in matrix],
+            "counts": matrix.counts(),
+            "deadlines": deadlines,
+            "flags": list(flags),
+            "today": today,
+        },
+    )
+
+
+@login_required
+@permission_required(["tracker.view_claim", "tracker.view_flag"], raise_exception=True)
+def country_detail(request, iso: str):
+    country = get_object_or_404(Place.objects.countries(), iso_code=iso.upper())
+    show = can_see_confidential(request.user)
+    claims = (
+        Claim.objects.inside(country)
+        .select_related("attributed_to", "place", "obligation", "report__publisher")
+        .order_by("-as_of", "-pk")[:500]
+    )
+    flags = Flag.objects.active().filter(country=country).select_related("place", "obligation")
+    matrix = status_matrix(countries=[country])
+    return render(
+        request,
+        "reports/country.html",
+        {
+            "country": country,
+            "cells": list(zip(next(iter(matrix))[1], matrix.obligations, strict=True)),
+            "claims": [
+                (c, c.headline(show_confidential=show or not c.is_restricted)) for c in claims
+            ],
+            "flags": [(f, f.explanation_for(request.user)) for f in flags],
+        },
+    )
+
+
+@login_required
+@permission_required("tracker.view_claim", raise_exception=True)
+def country_chart(request, iso: str):
+    country = get_object_or_404(Place.objects.countries(), iso_code=iso.upper())
+    series = summaries.estimates([country], timezone.localdate()).get(country.iso_code)
+    if not series:
+        return HttpResponse(status=204)
+    png = summaries.estimates_chart([(country.name, series)], Obligation.objects.all())
+    return HttpResponse(png, content_type="image/png")

@@ -1,0 +1,98 @@
+"""The filters of the claim and flag pages (and, later, of the API): django-filter sets."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Q
+
+from .models import (
+    Claim,
+    Flag,
+    FlagKind,
+    FlagStatus,
+    Measure,
+    Obligation,
+    Place,
+    Reliability,
+    Source,
+    SourceKind,
+    Stance,
+    can_see_confidential,
+)
+
+
+def _countries(request):
+    return Place.objects.countries().order_by("name")
+
+
+class ClaimFilter(django_filters.FilterSet):
+    country = django_filters.ModelChoiceFilter(
+        queryset=_countries,
+        to_field_name="iso_code",
+        method="inside",
+        label="Country (and everything inside it)",
+    )
+    place = django_filters.ModelChoiceFilter(
+        queryset=Place.objects.order_by("name_path"), method="inside", label="Place (and inside)"
+    )
+    obligation = django_filters.ModelChoiceFilter(
+        queryset=Obligation.objects.order_by("code"), to_field_name="code"
+    )
+    stance = django_filters.ChoiceFilter(choices=Stance.choices)
+    measure = django_filters.ChoiceFilter(choices=Measure.choices)
+    source = django_filters.ModelChoiceFilter(
+        queryset=lambda request: Source.objects.visible_to(request.user).order_by("name"),
+        field_name="attributed_to",
+    )
+    source_kind = django_filters.ChoiceFilter(
+        choices=SourceKind.choices, field_name="attributed_to__kind"
+    )
+    reliability = django_filters.ChoiceFilter(
+        choices=Reliability.choices, field_name="attributed_to__reliability"
+    )
+    as_of = django_filters.DateFromToRangeFilter(
+        widget=django_filters.widgets.DateRangeWidget(attrs={"type": "date"}),
+        label="As of (from – to)",
+    )
+    q = django_filters.CharFilter(method="search", label="Text")
+    sort = django_filters.OrderingFilter(
+        fields=(("as_of", "as_of"), ("place__name_path", "place"), ("count_low", "count")),
+    )
+
+    class Meta:
+        model = Claim
+        fields: list[str] = []
+
+    def inside(self, queryset, name, value):
+        return queryset.inside(value) if value else queryset
+
+    def search(self, queryset, name, value):
+        words = Q(place__name_path__icontains=value) | Q(obligation__code__icontains=value)
+        named = Q(attributed_to__name__icontains=value) | Q(summary__icontains=value)
+        if not can_see_confidential(self.request.user):
+            # A hidden name or summary must not be found by searching for it.
+            named &= ~Claim.objects.restricted_q()
+        return queryset.filter(words | named)
+
+
+class FlagFilter(django_filters.FilterSet):
+    kind = django_filters.ChoiceFilter(choices=FlagKind.choices)
+    status = django_filters.ChoiceFilter(choices=FlagStatus.choices)
+    country = django_filters.ModelChoiceFilter(
+        queryset=_countries, to_field_name="iso_code", field_name="country"
+    )
+    obligation = django_filters.ModelChoiceFilter(
+        queryset=Obligation.objects.order_by("code"), to_field_name="code"
+    )
+    q = django_filters.CharFilter(method="search", label="Text")
+    sort = django_filters.OrderingFilter(
+        fields=(("last_seen", "last_seen"), ("severity", "severity"), ("kind", "kind"))
+    )
+
+    class Meta:
+        model = Flag
+        fields: list[str] = []
+
+    def search(self, queryset, name, value):
+        field = "explanation" if can_see_confidential(self.request.user) else "explanation_public"
+        return queryset.filter(**{f"{field}__icontains": value})

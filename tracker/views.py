@@ -1,0 +1,78 @@
+"""The claim and flag pages: filtered, paginated, sortable, exportable lists for logged-in
+staff (the dashboard and the country pages are in ``reports.pages``)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Paginator
+from django.shortcuts import render
+
+from . import exports
+from .filters import ClaimFilter, FlagFilter
+from .models import Claim, Flag, can_see_confidential
+
+PAGE_SIZE = 50
+
+
+def _filtered(filter_class, request, queryset):
+    """(filterset, rows): an invalid filter shows its errors and no rows, never everything."""
+    filterset = filter_class(request.GET or None, queryset=queryset, request=request)
+    if filterset.is_bound and not filterset.is_valid():
+        return filterset, queryset.none()
+    return filterset, filterset.qs
+
+
+def _export(request, rows, what: str):
+    fmt = request.GET.get("format")
+    if fmt == "csv":
+        return exports.download(exports.as_csv(rows), what, "csv")
+    if fmt == "xlsx":
+        return exports.download(exports.as_xlsx(rows), what, "xlsx")
+    return None
+
+
+@login_required
+@permission_required("tracker.view_claim", raise_exception=True)
+def claim_list(request):
+    queryset = Claim.objects.select_related(
+        "attributed_to", "place", "obligation", "report__publisher"
+    ).order_by("-as_of", "-pk")
+    filterset, claims = _filtered(ClaimFilter, request, queryset)
+    if request.GET.get("format"):
+        return _export(request, exports.claim_export_rows(claims, request.user), "claims")
+    show = can_see_confidential(request.user)
+    page = Paginator(claims, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = [
+        (claim, claim.headline(show_confidential=show or not claim.is_restricted)) for claim in page
+    ]
+    return render(
+        request,
+        "tracker/claim_list.html",
+        {"filter": filterset, "page": page, "rows": rows, "query": _query(request)},
+    )
+
+
+@login_required
+@permission_required("tracker.view_flag", raise_exception=True)
+def flag_list(request):
+    queryset = Flag.objects.select_related("place", "obligation", "country").order_by(
+        "-severity", "-last_seen", "pk"
+    )
+    filterset, flags = _filtered(FlagFilter, request, queryset)
+    if request.GET.get("format"):
+        return _export(request, exports.flag_export_rows(flags, request.user), "flags")
+    page = Paginator(flags, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = [(flag, flag.explanation_for(request.user)) for flag in page]
+    return render(
+        request,
+        "tracker/flag_list.html",
+        {"filter": filterset, "page": page, "rows": rows, "query": _query(request)},
+    )
+
+
+def _query(request) -> str:
+    """The filters without the page and format, to build page and export links."""
+    params = request.GET.copy()
+    params.pop("page", None)
+    params.pop("format", None)
+    return params.urlencode()
