@@ -13,6 +13,7 @@ admin.site.index_title = "Evidence on DPRK workers abroad"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("summaries/", include("reports.urls")),
+    path("api/", include("tracker.api.urls")),
     path("", pages.dashboard, name="dashboard"),
     path("claims/", views.claim_list, name="claims"),
     path("flags/", views.flag_list, name="flags"),

@@ -51,6 +51,10 @@ INSTALLED_APPS = [
     "tracker",
     "reports",
     "django_filters",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
 ]
 
 MIDDLEWARE = [
@@ -188,6 +192,26 @@ else:
 EMAIL_TIMEOUT = env_number("EMAIL_TIMEOUT", int, 30)
 DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="tracker@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- the API ---------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Sanctions-deadline compliance tracker API",
+    "DESCRIPTION": "Evidence on DPRK workers abroad, the flags the checks raise, and the "
+    "compliance status of each (country, obligation) pair.",
+    "VERSION": "1",
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+}
 
 # --- summaries --------------------------------------------------------------------------------
 # Links in the summaries point here (the admin, the archive).

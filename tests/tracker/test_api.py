@@ -1,0 +1,177 @@
+"""The JSON API: read and filter, cursor pages, tokens, redaction, editor writes."""
+
+import datetime
+import io
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from tests.factories import ClaimFactory, PlaceFactory, SourceFactory, UserFactory, country
+from tracker import checks
+from tracker.models import Claim, Source
+
+pytestmark = pytest.mark.django_db
+
+ENDPOINTS = ["resolutions", "obligations", "places", "sources", "reports", "claims", "flags",
+             "status"]  # fmt: skip
+
+
+@pytest.fixture
+def demo(db):
+    call_command("loaddemo", stdout=io.StringIO())
+    checks.sweep(today=datetime.date(2026, 11, 24))
+
+
+@pytest.fixture
+def api(viewer):
+    client = APIClient()
+    client.force_authenticate(viewer)
+    return client
+
+
+@pytest.fixture
+def editor_api(editor):
+    client = APIClient()
+    client.force_authenticate(editor)
+    return client
+
+
+@pytest.mark.parametrize("name", ENDPOINTS)
+def test_every_endpoint_answers_a_viewer_and_refuses_anonymous(api, demo, name):
+    assert api.get(f"/api/{name}/").status_code == 200
+    assert APIClient().get(f"/api/{name}/").status_code in (401, 403)
+
+
+@pytest.mark.parametrize("name", ENDPOINTS)
+def test_staff_outside_the_groups_read_nothing(name):
+    client = APIClient()
+    client.force_authenticate(UserFactory(username="outsider"))
+    assert client.get(f"/api/{name}/").status_code == 403
+
+
+def test_a_token_authenticates(viewer, demo):
+    token = Token.objects.create(user=viewer)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert client.get("/api/claims/").status_code == 200
+
+
+def test_claims_filter_like_the_pages(api, demo):
+    data = api.get("/api/claims/", {"country": "CN", "measure": "workers"}).json()
+    assert data["results"]
+    assert all(c["place_name"].startswith("China") for c in data["results"])
+    bad = api.get("/api/claims/", {"country": "XX"})
+    assert bad.status_code == 400
+    assert "country" in bad.json()
+
+
+def test_cursor_pages(api):
+    place = PlaceFactory()
+    for _ in range(5):
+        ClaimFactory(place=place)
+    first = api.get("/api/claims/", {"page_size": 2}).json()
+    assert len(first["results"]) == 2 and first["next"]
+    second = api.get(first["next"]).json()
+    assert {c["id"] for c in first["results"]}.isdisjoint({c["id"] for c in second["results"]})
+
+
+def test_a_confidential_source_is_never_named(api, trusted_editor):
+    informant = SourceFactory(name="Canary Informant 7", confidential=True)
+    ClaimFactory(attributed_to=informant, place=country("CN"), count_low=50_000)
+    ClaimFactory(place=country("CN"), count_low=90_000)
+    checks.sweep(today=datetime.date(2026, 11, 24), keys=["CN"])
+    for name in ("claims", "flags", "sources", "reports"):
+        assert b"Canary" not in api.get(f"/api/{name}/").content, name
+    trusted = APIClient()
+    trusted.force_authenticate(trusted_editor)
+    assert b"Canary" in trusted.get("/api/claims/").content
+
+
+def claim_body(**overrides):
+    report = ClaimFactory().report
+    body = {
+        "report": report.pk,
+        "attributed_to": SourceFactory().pk,
+        "place": country("CN").pk,
+        "stance": "violating",
+        "measure": "workers",
+        "count_low": 60000,
+        "count_high": 60000,
+        "as_of": "2019-12-23",
+        "credibility": 2,
+        "external_id": "API-1",
+    }
+    return {**body, **overrides}
+
+
+def test_an_editor_writes_a_claim_and_its_check_is_requested(
+    editor_api, monkeypatch, django_capture_on_commit_callbacks
+):
+    from tracker import tasks
+
+    sent = []
+    monkeypatch.setattr(tasks.check_partition, "delay", lambda *args: sent.append(args))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = editor_api.post("/api/claims/", claim_body(), format="json")
+    assert response.status_code == 201, response.json()
+    assert Claim.objects.filter(external_id="API-1").exists()
+    assert ("CN",) in sent
+
+
+def test_a_bad_claim_gets_the_admins_message(editor_api):
+    response = editor_api.post(
+        "/api/claims/", claim_body(count_low=80000, count_high=70000), format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["count_high"] == [
+        "The upper bound (70,000) is below the lower bound (80,000)."
+    ]
+    assert not Claim.objects.filter(external_id="API-1").exists()
+
+
+def test_a_viewer_cannot_write(api):
+    assert api.post("/api/claims/", claim_body(), format="json").status_code == 403
+    assert not Claim.objects.filter(external_id="API-1").exists()
+
+
+def test_an_editor_cannot_attribute_to_a_source_they_may_not_see(editor_api):
+    hidden = SourceFactory(confidential=True)
+    response = editor_api.post("/api/claims/", claim_body(attributed_to=hidden.pk), format="json")
+    assert response.status_code == 400
+    assert Source.objects.filter(pk=hidden.pk).exists()
+
+
+def test_status_for_one_country_and_obligation(api, demo):
+    rows = api.get("/api/status/", {"country": "cn", "obligation": "UNSCR2397-OP8"}).json()
+    assert len(rows) == 1
+    assert rows[0]["status"] == "contested"
+    assert rows[0]["reason"].startswith("contested: open count conflict #")
+    assert api.get("/api/status/", {"country": "XX"}).status_code == 400
+
+
+def test_the_claim_list_runs_the_same_queries_for_few_and_many(api):
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            api.get("/api/claims/")
+        return len(queries)
+
+    place = PlaceFactory()
+    ClaimFactory(place=place)
+    api.get("/api/claims/")  # warm the permission cache
+    few = count()
+    for _ in range(20):
+        ClaimFactory(place=place)
+    assert count() == few
+
+
+def test_the_schema_is_openapi_and_has_a_page(api):
+    schema = api.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert schema.status_code == 200
+    assert schema.json()["openapi"].startswith("3.")
+    assert "/api/claims/" in schema.json()["paths"]
+    assert api.get("/api/docs/").status_code == 200
+    assert APIClient().get("/api/schema/").status_code in (401, 403)

@@ -1,0 +1,153 @@
+"""The API's representations. Names of confidential sources and reports are replaced for a
+user without the permission, as everywhere; writes go through the models' own validation."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
+
+from ..models import (
+    CONFIDENTIAL_REPORT_LABEL,
+    CONFIDENTIAL_SOURCE_LABEL,
+    Claim,
+    Flag,
+    Obligation,
+    Place,
+    Report,
+    Resolution,
+    Source,
+    can_see_confidential,
+)
+
+
+def _may_see(context) -> bool:
+    request = context.get("request")
+    return request is not None and can_see_confidential(request.user)
+
+
+class ModelValidated(serializers.ModelSerializer):
+    """Runs the model's ``full_clean`` so the API says what the admin says."""
+
+    def validate(self, attrs):
+        instance = self.instance or self.Meta.model()
+        for name, value in attrs.items():
+            setattr(instance, name, value)
+        try:
+            instance.full_clean(exclude=self._clean_exclude())
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.message_dict) from None
+        return attrs
+
+    def _clean_exclude(self) -> list[str]:
+        return []
+
+
+class ResolutionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Resolution
+        fields = ["id", "symbol", "number", "adopted_on", "title"]
+
+
+class ObligationSerializer(serializers.ModelSerializer):
+    resolution = serializers.SlugRelatedField(slug_field="symbol", read_only=True)
+
+    class Meta:
+        model = Obligation
+        fields = ["id", "code", "resolution", "paragraph", "kind", "summary", "exceptions",
+                  "effective_from", "due_on", "max_evidence_age_days"]  # fmt: skip
+
+
+class PlaceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Place
+        fields = ["id", "name", "kind", "iso_code", "parent", "name_path"]
+
+
+class SourceSerializer(serializers.ModelSerializer):
+    country = serializers.SlugRelatedField(slug_field="iso_code", read_only=True)
+
+    class Meta:
+        model = Source
+        fields = ["id", "name", "kind", "country", "reliability", "confidential"]
+
+
+class ReportSerializer(ModelValidated):
+    publisher_name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Report
+        fields = ["id", "title", "url", "publisher", "publisher_name", "published_on",
+                  "language", "confidential"]  # fmt: skip
+
+    def get_publisher_name(self, report: Report) -> str:
+        publisher = report.publisher
+        if publisher.confidential and not _may_see(self.context):
+            return CONFIDENTIAL_SOURCE_LABEL
+        return publisher.name
+
+    def validate_publisher(self, publisher: Source) -> Source:
+        if publisher.confidential and not _may_see(self.context):
+            raise serializers.ValidationError("No such source.")
+        return publisher
+
+
+class ClaimSerializer(ModelValidated):
+    source_name = serializers.SerializerMethodField()
+    report_title = serializers.SerializerMethodField()
+    place_name = serializers.CharField(source="place.name_path", read_only=True)
+    obligation_code = serializers.CharField(source="obligation.code", read_only=True)
+    summary = serializers.CharField(required=False, allow_blank=True)
+
+    class Meta:
+        model = Claim
+        fields = [
+            "id", "external_id", "report", "report_title", "attributed_to", "source_name",
+            "place", "place_name", "obligation", "obligation_code", "stance", "measure",
+            "count_low", "count_high", "period_start", "as_of", "credibility", "summary",
+        ]  # fmt: skip
+
+    def _hidden(self, claim: Claim) -> bool:
+        return claim.is_restricted and not _may_see(self.context)
+
+    def get_source_name(self, claim: Claim) -> str:
+        return CONFIDENTIAL_SOURCE_LABEL if self._hidden(claim) else claim.attributed_to.name
+
+    def get_report_title(self, claim: Claim) -> str:
+        return CONFIDENTIAL_REPORT_LABEL if self._hidden(claim) else claim.report.title
+
+    def to_representation(self, claim):
+        data = super().to_representation(claim)
+        if self._hidden(claim):
+            data["summary"] = ""
+        return data
+
+    def validate_attributed_to(self, source: Source) -> Source:
+        if source.confidential and not _may_see(self.context):
+            raise serializers.ValidationError("No such source.")
+        return source
+
+
+class FlagSerializer(serializers.ModelSerializer):
+    explanation = serializers.SerializerMethodField()
+    obligation = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    country = serializers.SlugRelatedField(slug_field="iso_code", read_only=True)
+    place = serializers.CharField(source="place.name_path", read_only=True)
+
+    class Meta:
+        model = Flag
+        fields = ["id", "kind", "status", "severity", "obligation", "country", "place",
+                  "claim_ids", "explanation", "first_seen", "last_seen", "resolved_at",
+                  "resolved_reason", "status_note"]  # fmt: skip
+
+    def get_explanation(self, flag: Flag) -> str:
+        return flag.explanation if _may_see(self.context) else flag.explanation_public
+
+
+class StatusSerializer(serializers.Serializer):
+    country = serializers.CharField()
+    obligation = serializers.CharField()
+    status = serializers.CharField()
+    reason = serializers.CharField()
+    newest_as_of = serializers.DateField(allow_null=True)
+    claim_ids = serializers.ListField(child=serializers.IntegerField())
+    flag_ids = serializers.ListField(child=serializers.IntegerField())

@@ -1,0 +1,143 @@
+"""The JSON API at /api/: read for Editors and Viewers, write (claims, reports) for Editors.
+
+Same filters as the pages (the FilterSets of ``tracker.filters``), cursor pagination (newest
+first), session or token authentication, the same redaction as everywhere."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework import mixins, permissions, viewsets
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+
+from .. import services
+from ..filters import ClaimFilter, FlagFilter
+from ..models import Claim, Flag, Obligation, Place, Report, Resolution, Source
+from . import serializers
+
+
+class ModelPermissions(permissions.DjangoModelPermissions):
+    """Django's model permissions, reading included: a user needs ``view_<model>`` to GET."""
+
+    perms_map = {
+        **permissions.DjangoModelPermissions.perms_map,
+        "GET": ["%(app_label)s.view_%(model_name)s"],
+        "HEAD": ["%(app_label)s.view_%(model_name)s"],
+        "OPTIONS": ["%(app_label)s.view_%(model_name)s"],
+    }
+
+
+class NewestFirst(CursorPagination):
+    ordering = "-id"
+    page_size = 50
+    max_page_size = 500
+    page_size_query_param = "page_size"
+
+
+class ReadOnly(viewsets.ReadOnlyModelViewSet):
+    permission_classes = [permissions.IsAuthenticated, ModelPermissions]
+    pagination_class = NewestFirst
+
+
+class ResolutionViewSet(ReadOnly):
+    queryset = Resolution.objects.all()
+    serializer_class = serializers.ResolutionSerializer
+
+
+class ObligationViewSet(ReadOnly):
+    queryset = Obligation.objects.select_related("resolution")
+    serializer_class = serializers.ObligationSerializer
+
+
+class PlaceViewSet(ReadOnly):
+    queryset = Place.objects.all()
+    serializer_class = serializers.PlaceSerializer
+
+
+class SourceViewSet(ReadOnly):
+    queryset = Source.objects.select_related("country")
+    serializer_class = serializers.SourceSerializer
+
+    def get_queryset(self):
+        return super().get_queryset().visible_to(self.request.user)
+
+
+class ReportViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, ReadOnly):
+    queryset = Report.objects.select_related("publisher")
+    serializer_class = serializers.ReportSerializer
+
+    def get_queryset(self):
+        return super().get_queryset().visible_to(self.request.user)
+
+    def perform_create(self, serializer):
+        serializer.save(logged_by=self.request.user)
+
+
+class ClaimViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, ReadOnly):
+    queryset = Claim.objects.select_related(
+        "attributed_to", "place", "obligation", "report__publisher"
+    )
+    serializer_class = serializers.ClaimSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = ClaimFilter
+
+    def perform_create(self, serializer):
+        claim = serializer.save()
+        services.checks_request_for(
+            claims={(claim.pk, claim.place_id)}, source_ids={claim.attributed_to_id}
+        )
+
+    def perform_update(self, serializer):
+        before = serializer.instance.place_id
+        claim = serializer.save()
+        services.checks_request_for(
+            claims={(claim.pk, before), (claim.pk, claim.place_id)},
+            source_ids={claim.attributed_to_id},
+        )
+
+
+class FlagViewSet(ReadOnly):
+    queryset = Flag.objects.select_related("obligation", "country", "place")
+    serializer_class = serializers.FlagSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = FlagFilter
+
+
+class StatusViewSet(viewsets.ViewSet):
+    """The status of each (country, obligation) pair: ``?country=CN&obligation=CODE``."""
+
+    permission_classes = [permissions.IsAuthenticated, ModelPermissions]
+    queryset = Claim.objects.none()  # the permission it needs: view_claim
+    serializer_class = serializers.StatusSerializer
+
+    def list(self, request):
+        from reports.status import status_matrix
+
+        countries = obligations = None
+        if iso := request.query_params.get("country"):
+            countries = list(Place.objects.countries().filter(iso_code=iso.upper()))
+            if not countries:
+                return Response({"country": [f"{iso!r} is not a member state's ISO code."]}, 400)
+        if code := request.query_params.get("obligation"):
+            obligations = list(Obligation.objects.filter(code=code.upper()))
+            if not obligations:
+                return Response({"obligation": [f"{code!r} is not an obligation code."]}, 400)
+        matrix = status_matrix(
+            countries=countries, obligations=obligations, today=timezone.localdate()
+        )
+        iso_of = {c.pk: c.iso_code for c in matrix.countries}
+        code_of = {o.pk: o.code for o in matrix.obligations}
+        rows = [
+            {
+                "country": iso_of[cell.country_id],
+                "obligation": code_of[cell.obligation_id],
+                "status": cell.status,
+                "reason": cell.reason,
+                "newest_as_of": cell.newest_as_of,
+                "claim_ids": list(cell.claim_ids),
+                "flag_ids": list(cell.flag_ids),
+            }
+            for cell in matrix.cells.values()
+        ]
+        return Response(serializers.StatusSerializer(rows, many=True).data)
