@@ -5,6 +5,7 @@ user's session, so the confirmation imports exactly the file that was previewed.
 from __future__ import annotations
 
 import secrets
+import time
 from pathlib import Path
 
 from django import forms
@@ -35,9 +36,17 @@ class UploadForm(forms.Form):
         return upload
 
 
+# An upload never confirmed is deleted after this long: evidence files do not linger.
+UPLOAD_LIFETIME_SECONDS = 24 * 3600
+
+
 def _folder() -> Path:
     folder = Path(settings.VAR_DIR) / "imports"
     folder.mkdir(parents=True, exist_ok=True)
+    cutoff = time.time() - UPLOAD_LIFETIME_SECONDS
+    for stale in folder.iterdir():
+        if stale.is_file() and stale.stat().st_mtime < cutoff:
+            stale.unlink(missing_ok=True)
     return folder
 
 
