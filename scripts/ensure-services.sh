@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Make sure PostgreSQL (127.0.0.1:5432, user postgres, trust) and Redis (127.0.0.1:6379)
-# answer on loopback. Starts them when installed but stopped; installs them with apt-get when
-# missing. Appends what it started to $STARTED_FILE so the caller can stop it afterwards.
+# answer on loopback, and that chromium (for the browser test) is installed. Starts the
+# services when installed but stopped; installs what is missing with apt-get. Appends what it started to $STARTED_FILE so the caller can stop it afterwards.
 set -euo pipefail
 
 STARTED_FILE=${STARTED_FILE:-var/services-started}
@@ -66,10 +66,16 @@ ensure_redis() {
   echo "redis $PWD/var/redis-test.pid" >> "$STARTED_FILE"
 }
 
+ensure_browser() {
+  if command -v chromium >/dev/null 2>&1; then say "chromium is installed"; return; fi
+  apt_install chromium fonts-liberation
+}
+
 for service in "$@"; do
   case "$service" in
     postgres) ensure_postgres ;;
     redis) ensure_redis ;;
+    browser) ensure_browser ;;
     *) say "unknown service $service"; exit 2 ;;
   esac
 done
