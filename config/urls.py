@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from config import views as health_views
 from reports import pages
 from tracker import views
 
@@ -11,6 +12,8 @@ admin.site.site_title = "Compliance tracker"
 admin.site.index_title = "Evidence on DPRK workers abroad"
 
 urlpatterns = [
+    path("healthz", health_views.healthz, name="healthz"),
+    path("healthz/live", health_views.healthz_live, name="healthz-live"),
     path("admin/", admin.site.urls),
     path("summaries/", include("reports.urls")),
     path("api/", include("tracker.api.urls")),

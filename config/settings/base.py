@@ -153,6 +153,8 @@ CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Beat writes each task's last_run_at as soon as it sends it: /healthz reads beat's freshness there.
+CELERY_BEAT_SYNC_EVERY = 1
 CELERY_TIMEZONE = "UTC"
 
 # --- auth -------------------------------------------------------------------------------------
@@ -273,6 +275,11 @@ TRACKER_COUNT_TOLERANCE = env_number("TRACKER_COUNT_TOLERANCE", float, 0.10)
 # Spreadsheet imports: the largest file, and the longest cell, accepted.
 TRACKER_IMPORT_MAX_BYTES = env_number("TRACKER_IMPORT_MAX_BYTES", int, 20_000_000)
 TRACKER_IMPORT_MAX_CELL = env_number("TRACKER_IMPORT_MAX_CELL", int, 10_000)
+
+# --- health (/healthz) ------------------------------------------------------------------------
+# Seconds a probe waits for the broker; beat is stale when it sent nothing for this long.
+HEALTH_TIMEOUT = env_number("HEALTH_TIMEOUT", float, 2.0)
+HEALTH_BEAT_MAX_AGE = env_number("HEALTH_BEAT_MAX_AGE", int, 300)
 
 # --- logging ----------------------------------------------------------------------------------
 LOGGING = {
