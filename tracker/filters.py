@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import django_filters
 from django.db.models import Q
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from .models import (
     Claim,
@@ -25,8 +27,13 @@ def _countries(request):
     return Place.objects.countries().order_by("name")
 
 
+@extend_schema_field(OpenApiTypes.STR)
+class IsoCodeFilter(django_filters.ModelChoiceFilter):
+    """A country by its ISO code (in the API's schema: a string)."""
+
+
 class ClaimFilter(django_filters.FilterSet):
-    country = django_filters.ModelChoiceFilter(
+    country = IsoCodeFilter(
         queryset=_countries,
         to_field_name="iso_code",
         method="inside",

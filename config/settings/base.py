@@ -93,8 +93,11 @@ TEMPLATES = [
 ]
 
 # --- database ---------------------------------------------------------------------------------
+# An empty DATABASE_URL is the same as none: the embedded SQLite file.
 DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'tracker.sqlite3'}"),
+    "default": env.db_url_config(
+        env.str("DATABASE_URL", default="").strip() or f"sqlite:///{VAR_DIR / 'tracker.sqlite3'}"
+    ),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
