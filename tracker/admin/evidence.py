@@ -25,7 +25,9 @@ from django.db.models import (
     When,
 )
 from django.db.models.lookups import StartsWith
-from django.http import HttpRequest
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
@@ -51,6 +53,19 @@ class TrackerAdmin(SimpleHistoryAdmin):
     are taken as https (Django 6's default)."""
 
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        """One past version. simple-history checks the permission against that version only,
+        and saves a POST (a revert) for anyone who may view, merely hiding the button. Here a
+        version is shown only to who may read the object as it is now (a report made
+        confidential since stays hidden in every version), and reverted only by who may
+        change it."""
+        current = self.get_object(request, unquote(object_id))
+        if current is None or not self.has_view_permission(request, current):
+            raise Http404
+        if request.method == "POST" and not self.has_change_permission(request, current):
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
 
 @dataclass
