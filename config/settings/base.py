@@ -258,7 +258,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Evidence on DPRK workers abroad, the flags the checks raise, and the "
     "compliance status of each (country, obligation) pair.",
     "VERSION": "1",
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SERVE_PERMISSIONS": ["tracker.api.permissions.ReadsEvidence"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }

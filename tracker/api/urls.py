@@ -1,10 +1,20 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
-from rest_framework.routers import DefaultRouter
+from rest_framework.routers import APIRootView, DefaultRouter
 
 from . import views
+from .permissions import ReadsEvidence
 
-router = DefaultRouter()
+
+class RootView(APIRootView):
+    permission_classes = [ReadsEvidence]
+
+
+class Router(DefaultRouter):
+    APIRootView = RootView
+
+
+router = Router()
 router.register("resolutions", views.ResolutionViewSet)
 router.register("obligations", views.ObligationViewSet)
 router.register("places", views.PlaceViewSet)

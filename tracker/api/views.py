@@ -15,17 +15,7 @@ from .. import services
 from ..filters import ClaimFilter, FlagFilter
 from ..models import Claim, Flag, Obligation, Place, Report, Resolution, Source
 from . import serializers
-
-
-class ModelPermissions(permissions.DjangoModelPermissions):
-    """Django's model permissions, reading included: a user needs ``view_<model>`` to GET."""
-
-    perms_map = {
-        **permissions.DjangoModelPermissions.perms_map,
-        "GET": ["%(app_label)s.view_%(model_name)s"],
-        "HEAD": ["%(app_label)s.view_%(model_name)s"],
-        "OPTIONS": ["%(app_label)s.view_%(model_name)s"],
-    }
+from .permissions import ModelPermissions
 
 
 class NewestFirst(CursorPagination):
