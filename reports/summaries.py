@@ -297,8 +297,8 @@ def estimates_chart(panels, obligations) -> bytes:
         for o in obligations
         if o.kind in (Obligation.Kind.CAP, Obligation.Kind.PROHIBITION)
     ]
-    figure = Figure(figsize=(8, 2.2 * len(panels)), dpi=90)
-    figure.subplots_adjust(left=0.1, right=0.98, top=0.95, bottom=0.05, hspace=0.45)
+    # Constrained layout keeps every title and date label inside the picture, one panel or 50.
+    figure = Figure(figsize=(8, 0.6 + 2.2 * len(panels)), dpi=90, layout="constrained")
     axes = figure.subplots(len(panels), 1, squeeze=False)[:, 0]
     for ax, (title, measures) in zip(axes, panels, strict=True):
         for measure, series in sorted(measures.items()):

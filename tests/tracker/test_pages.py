@@ -111,3 +111,12 @@ def test_the_claim_list_runs_the_same_queries_for_few_and_many(viewer_client):
     for _ in range(30):
         ClaimFactory(place=place)
     assert count() == few
+
+
+@pytest.mark.parametrize("url", ["/", "/claims/", "/flags/", "/summaries/"])
+def test_the_pages_carry_the_sites_name_and_a_way_to_log_out(viewer_client, url):
+    page = viewer_client.get(url).content.decode()
+    assert "Sanctions-deadline compliance tracker" in page
+    assert "Django administration" not in page
+    assert 'action="/admin/logout/"' in page
+    assert '<div class="breadcrumbs">' in page
