@@ -70,7 +70,8 @@ def _row(claim: Claim, show: bool, countries: dict[int, str]) -> list[str]:
         "period_start": claim.period_start.isoformat() if claim.period_start else "",
         "as_of": claim.as_of.isoformat(),
         "credibility": str(claim.credibility),
-        "summary": "" if hide_report else claim.summary,
+        # A paraphrase can name whoever made the claim: hidden with its source or its report.
+        "summary": "" if (hide_report or source.confidential) and not show else claim.summary,
     }
     return [values[column] for column in COLUMNS]
 
