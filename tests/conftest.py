@@ -37,13 +37,25 @@ def trusted_client(client, trusted_editor):
     return client
 
 
-@pytest.fixture(scope="session")
-def live_worker(django_db_blocker):
+@pytest.fixture
+def live_worker(session_worker):
     """A real Celery worker (in a thread of this process) consuming from the configured broker.
 
-    One per session: stopping a worker costs seconds. Tests that use it need
-    ``django_db(transaction=True)`` so the worker's own connection sees their commits.
+    Tests that use it need ``django_db(transaction=True)`` so the worker's own connection sees
+    their commits. After the test, the worker is drained before the database is flushed: a
+    task still queued would otherwise run on the emptied database of the next test (and, for
+    one, recreate content types there).
     """
+    yield session_worker
+    from tracker.tasks import ping
+
+    for _ in range(2):  # a task run by the first round may have enqueued another
+        assert ping.delay().get(timeout=60) == "pong"
+
+
+@pytest.fixture(scope="session")
+def session_worker(django_db_blocker):
+    """The one worker of the session: stopping a worker costs seconds."""
     from celery.contrib.testing.worker import start_worker
 
     from config.celery_app import app

@@ -126,19 +126,33 @@ def read_rows(data: bytes, filename: str) -> list[dict[str, str]]:
     unknown = [h for h in header if h and h not in COLUMNS]
     if unknown:
         raise ImportFileError(
-            f"Unknown column(s) {', '.join(unknown)}; the columns are {', '.join(COLUMNS)}."
+            f"Unknown column(s) {_listed(unknown)}; the columns are {', '.join(COLUMNS)}."
         )
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise ImportFileError(f"Missing required column(s): {', '.join(missing)}.")
     rows = []
-    for values in table[1:]:
+    for number, values in enumerate(table[1:], start=2):
         cells = ["" if v is None else str(v).strip() for v in values]
+        if any("\x00" in cell for cell in cells):
+            column = header[next(i for i, c in enumerate(cells) if "\x00" in c)] or "?"
+            raise ImportFileError(
+                f"Row {number}, column {column}: a NUL character (byte 0), which no text can "
+                "hold; remove it and import again."
+            )
         if any(cells):
             rows.append(dict(zip(header, cells, strict=False)))
         else:
             rows.append({})
     return rows
+
+
+def _listed(names: list[str], most: int = 10) -> str:
+    """At most ``most`` names, each cut to 40 characters: a message stays readable whatever
+    the file holds."""
+    shown = [name if len(name) <= 40 else name[:39] + "…" for name in names[:most]]
+    more = f" and {len(names) - most:,} more" if len(names) > most else ""
+    return ", ".join(shown) + more
 
 
 def _csv_rows(data: bytes) -> list[list[str]]:
@@ -151,6 +165,9 @@ def _csv_rows(data: bytes) -> list[list[str]]:
             "'CSV UTF-8' and try again."
         ) from None
     max_cell = settings.TRACKER_IMPORT_MAX_CELL
+    # The csv module stops at 128 KB a field with its own message; let it read up to the file
+    # limit so that the cell limit below answers, with the row.
+    csv.field_size_limit(max(csv.field_size_limit(), settings.TRACKER_IMPORT_MAX_BYTES + 1))
     reader = csv.reader(io.StringIO(text, newline=""))
     rows = []
     try:
@@ -195,6 +212,12 @@ def _xlsx_cell(value) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+def name_key(name: str) -> str:
+    """A name as the unique constraints on LOWER(name) compare it: each character lowered on
+    its own ('İ' is 'i'), not casefolded ('ß' stays apart from 'ss')."""
+    return "".join(ch.lower()[:1] for ch in name)
+
+
 class _Resolver:
     """Finds or plans the sources, places and reports that rows name, so that rows naming the
     same one share it."""
@@ -203,10 +226,10 @@ class _Resolver:
         self.plan = plan
         self.countries = {p.iso_code: p for p in Place.objects.countries()}
         self.world = Place.objects.get(kind=PlaceKind.WORLD)
-        self.sources = {s.name.casefold(): s for s in Source.objects.all()}
+        self.sources = {name_key(s.name): s for s in Source.objects.all()}
         self.obligations = {o.code: o for o in Obligation.objects.all()}
         self.children: dict[tuple[int | str, str], Place] = {
-            (p.parent_id, p.name.casefold()): p
+            (p.parent_id, name_key(p.name)): p
             for p in Place.objects.exclude(kind__in=[PlaceKind.WORLD, PlaceKind.COUNTRY])
         }
         self.reports: dict[tuple, Report] = {
@@ -215,11 +238,11 @@ class _Resolver:
         }
 
     def source(self, name: str, kind: str, country: Place | None) -> Source:
-        found = self.sources.get(name.casefold())
+        found = self.sources.get(name_key(name))
         if found is None:
             found = Source(name=name, kind=kind, country=country, reliability="F")
             found.full_clean(exclude=["country"] if country is None else None)
-            self.sources[name.casefold()] = found
+            self.sources[name_key(name)] = found
             self.plan.new_sources.append(found)
         return found
 
@@ -231,10 +254,14 @@ class _Resolver:
                 {"place": f"At most {len(PLACE_KINDS_BY_DEPTH)} levels below a country."}
             )
         for depth, name in enumerate(parts):
-            key = (place.pk or id(place), name.casefold())
+            key = (place.pk or id(place), name_key(name))
             child = self.children.get(key)
             if child is None:
                 child = Place(name=name, kind=PLACE_KINDS_BY_DEPTH[depth], parent=place)
+                try:
+                    child.clean_fields(exclude=["parent"])
+                except ValidationError as error:
+                    raise ValidationError({"place": error.messages}) from None
                 self.children[key] = child
                 self.plan.new_places.append(child)
             place = child
@@ -258,7 +285,7 @@ def plan(rows: list[dict[str, str]], *, progress: Callable[[int], None] | None =
     existing = {
         c.external_id: c
         for c in Claim.objects.filter(
-            external_id__in=[r.get("external_id") for r in rows if r.get("external_id")]
+            external_id__in=[_unescaped(r["external_id"]) for r in rows if r.get("external_id")]
         )
     }
     seen_ids: dict[str, int] = {}
@@ -273,6 +300,14 @@ def plan(rows: list[dict[str, str]], *, progress: Callable[[int], None] | None =
     return result
 
 
+def _unescaped(value: str) -> str:
+    """A cell the exports escaped ("'=x": an apostrophe before a formula character) is the
+    text after the apostrophe; any other cell is itself."""
+    if value.startswith("'") and value[1:].startswith(FORMULA_STARTS):
+        return value[1:]
+    return value
+
+
 def _row_errors(number, row, resolve, existing, seen_ids, result) -> list[RowError]:
     errors: list[RowError] = []
 
@@ -284,7 +319,9 @@ def _row_errors(number, row, resolve, existing, seen_ids, result) -> list[RowErr
             fail(column, "required, but empty.")
     for column in TEXT_COLUMNS:
         value = row.get(column, "")
-        if value.startswith(FORMULA_STARTS):
+        if value != _unescaped(value):
+            row[column] = _unescaped(value)  # escaped as the exports do: text, as written
+        elif value.startswith(FORMULA_STARTS):
             fail(
                 column,
                 f"begins with {value[0]!r}, which a spreadsheet would run as a formula; "
@@ -304,7 +341,7 @@ def _row_errors(number, row, resolve, existing, seen_ids, result) -> list[RowErr
     for column in ("count_low", "count_high", "credibility"):
         raw = row.get(column, "").replace(",", "").replace(" ", "")
         if raw:
-            if not raw.isdigit():
+            if not (raw.isascii() and raw.isdigit()):  # not '²' or '٣', which int() misreads
                 fail(column, f"{row[column]!r} is not a whole number of zero or more.")
             else:
                 numbers[column] = int(raw)
@@ -387,8 +424,7 @@ def _row_errors(number, row, resolve, existing, seen_ids, result) -> list[RowErr
     for name, value in values.items():
         setattr(target, name, value)
     try:
-        target.clean_fields(exclude=["report", "attributed_to", "place", "obligation",
-                                     "external_id"])  # fmt: skip
+        target.clean_fields(exclude=["report", "attributed_to", "place", "obligation"])
         target.clean()
     except ValidationError as error:
         return [

@@ -30,6 +30,28 @@ def can_see_confidential(user) -> bool:
     return bool(user and user.is_active and user.has_perm(VIEW_CONFIDENTIAL_PERMISSION))
 
 
+class TextWithoutNul(models.Model):
+    """Model validation refuses a NUL character in any text field, as the forms do: PostgreSQL
+    cannot store one, so whatever passes ``full_clean`` saves (the importer relies on it)."""
+
+    class Meta:
+        abstract = True
+
+    def clean_fields(self, exclude=None):
+        errors: dict[str, list] = {}
+        try:
+            super().clean_fields(exclude=exclude)
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+        for f in self._meta.concrete_fields:
+            if f.name in (exclude or ()) or not isinstance(f, (models.CharField, models.TextField)):
+                continue
+            if "\x00" in (getattr(self, f.attname) or ""):
+                errors.setdefault(f.name, []).append("Null characters are not allowed.")
+        if errors:
+            raise ValidationError(errors)
+
+
 def _not_in_future(value: datetime.date | None, field: str, what: str) -> dict[str, str]:
     if value is not None and value > timezone.localdate():
         return {
@@ -44,7 +66,7 @@ def _not_in_future(value: datetime.date | None, field: str, what: str) -> dict[s
 # --------------------------------------------------------------------------------------------
 
 
-class Resolution(models.Model):
+class Resolution(TextWithoutNul):
     """A UN Security Council resolution."""
 
     symbol = models.CharField(max_length=40, unique=True, help_text="e.g. S/RES/2397 (2017)")
@@ -69,7 +91,7 @@ class ObligationKind(models.TextChoices):
     REPORTING = "reporting", "reporting"
 
 
-class Obligation(models.Model):
+class Obligation(TextWithoutNul):
     """One operative duty of a resolution, with the dates that make it checkable."""
 
     Kind = ObligationKind
@@ -154,7 +176,7 @@ class PlaceQuerySet(models.QuerySet):
         return self.filter(path__startswith=place.path)
 
 
-class Place(models.Model):
+class Place(TextWithoutNul):
     """A node of world → country → region → province → city.
 
     ``path`` holds the ids from the root down, ``/1/45/230/``, so that "inside X" is one
@@ -346,7 +368,7 @@ class SourceQuerySet(models.QuerySet):
         return self if can_see_confidential(user) else self.filter(confidential=False)
 
 
-class Source(models.Model):
+class Source(TextWithoutNul):
     """Who makes a claim: an NGO, an outlet, a ministry, a UN panel, the state itself."""
 
     Kind = SourceKind
@@ -423,7 +445,7 @@ class ReportQuerySet(models.QuerySet):
         return self.exclude(Q(confidential=True) | Q(publisher__confidential=True))
 
 
-class Report(models.Model):
+class Report(TextWithoutNul):
     """One source document that staff log: an article, a survey, a statement, a UN document."""
 
     title = models.CharField(max_length=500)
@@ -528,7 +550,7 @@ class ClaimQuerySet(models.QuerySet):
         )
 
 
-class Claim(models.Model):
+class Claim(TextWithoutNul):
     """One assertion inside a report: who says what about which place, as of when."""
 
     Stance = Stance
@@ -709,7 +731,7 @@ class Claim(models.Model):
 # --------------------------------------------------------------------------------------------
 
 
-class Watch(models.Model):
+class Watch(TextWithoutNul):
     """A (country, obligation) pair to monitor even when no claim concerns it yet."""
 
     place = models.ForeignKey(
