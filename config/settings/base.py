@@ -139,6 +139,10 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
         "polling_interval": 0.1,
     }
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # A message a killed worker held is delivered again after this many seconds: longer than
+    # the longest task may run (CELERY_TASK_TIME_LIMIT), shorter than Redis's default hour.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 35 * 60}
 CELERY_RESULT_BACKEND = env.str(
     "CELERY_RESULT_BACKEND",
     default=REDIS_URL or f"file://{VAR_DIR / 'celery-results'}",
@@ -155,6 +159,9 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_TIME_LIMIT = 30 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A check whose process dies (OOM killer, segfault) goes back on the queue instead of being
+# acknowledged: the checks are safe to run twice (acks_late), a lost sweep check is not.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Beat writes each task's last_run_at as soon as it sends it: /healthz reads beat's freshness there.
