@@ -7,6 +7,7 @@ from aiosmtpd.controller import Controller
 
 from reports import tasks
 from reports.models import Subscription, Summary
+from tests.integration.procs import wait_for
 from tests.reports.conftest import Inbox, free_port
 
 pytestmark = [
@@ -14,13 +15,6 @@ pytestmark = [
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-
-def wait_for(condition, seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"{what}: not within {seconds} s"
-        time.sleep(0.1)
 
 
 def test_smtp_down_then_up_sends_the_summary_once(live_worker, settings, viewer):
