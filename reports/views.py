@@ -17,9 +17,11 @@ from .models import Subscription, Summary, last_complete_period
 
 
 def _stored_html(html: str):
-    """A body this application rendered from its own autoescaped templates (never user
-    input as such), shown as it was emailed."""
-    return mark_safe(html)  # noqa: S308
+    """The body of an email this application rendered from its own autoescaped templates
+    (never user input as such): what lies inside <body>, so that the email's own document and
+    styles do not restyle the page around it (tracker/pages.css styles it)."""
+    inner = html.split("<body>", 1)[-1].rsplit("</body>", 1)[0]
+    return mark_safe(inner)  # noqa: S308
 
 
 def readable_summaries(user):

@@ -120,3 +120,23 @@ def test_the_pages_carry_the_sites_name_and_a_way_to_log_out(viewer_client, url)
     assert "Django administration" not in page
     assert 'action="/admin/logout/"' in page
     assert '<div class="breadcrumbs">' in page
+
+
+def test_a_summary_in_the_archive_is_shown_without_the_emails_own_document(viewer_client):
+    import datetime
+
+    from reports import sending
+    from reports.models import Subscription
+
+    subscription = Subscription.objects.create(name="Weekly", addresses="a@example.org")
+    summary = sending.summary_create(
+        subscription=subscription,
+        period_start=datetime.date(2019, 12, 16),
+        period_end=datetime.date(2019, 12, 22),
+        enqueue=False,
+    )
+    page = viewer_client.get(f"/summaries/{summary.pk}/").content.decode()
+    body = page.split('<div class="summary-body">', 1)[1]
+    assert "<html" not in body and "<style" not in body and "<body" not in body
+    assert "Weekly: 2019-12-16 to 2019-12-22" in body
+    assert "tracker/pages.css" in page
