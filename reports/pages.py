@@ -9,7 +9,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
-from tracker.models import Claim, Flag, Obligation, Place, can_see_confidential
+from tracker.models import Claim, Flag, FlagKind, Obligation, Place, can_see_confidential
 
 from . import summaries
 from .status import status_matrix
@@ -31,7 +31,7 @@ def dashboard(request):
             "rows": [(c, list(zip(cells, matrix.obligations, strict=True))) for c, cells in matrix],
             "counts": matrix.counts(),
             "deadlines": deadlines,
-            "flags": list(flags),
+            "flags": [{**f, "label": FlagKind(f["kind"]).label} for f in flags],
             "today": today,
         },
     )

@@ -40,7 +40,7 @@ def test_the_dashboard_shows_the_status_matrix_deadlines_and_flags(viewer_client
     assert "UNSCR2397-OP8-FINAL (reporting), due 2020-03-22: passed" in page
     assert "/claims/?country=CN&amp;obligation=UNSCR2397-OP8" in page
     assert 'class="cell contested"' in page  # China's counts disagree
-    assert "count_conflict</a>: 1" in page
+    assert "Count conflict</a>: 1" in page
 
 
 def test_the_country_filter_includes_the_places_inside(viewer_client, demo):
