@@ -126,7 +126,7 @@ def unacked(broker: redis.Redis) -> dict[str, str]:
 
 
 def redeliver_expired(redis_url: str) -> None:
-    """What any running worker's consumer does once the broker's ``visibility_timeout`` (one
+    """What any running worker's consumer does once the broker's ``visibility_timeout`` (35
     minutes in the settings) has passed since a message was taken and not acknowledged: put
     it back on its queue. Run here with the timeout at zero, as if that time had passed."""
     from kombu import Connection
