@@ -175,3 +175,13 @@ def test_the_schema_is_openapi_and_has_a_page(api):
     assert "/api/claims/" in schema.json()["paths"]
     assert api.get("/api/docs/").status_code == 200
     assert APIClient().get("/api/schema/").status_code in (401, 403)
+
+
+def test_a_write_with_a_token_is_in_the_history_with_who_made_it(editor):
+    client = APIClient()
+    token = Token.objects.create(user=editor)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    response = client.post("/api/claims/", claim_body(), format="json")
+    assert response.status_code == 201, response.json()
+    version = Claim.objects.get(external_id="API-1").history.get()
+    assert (version.history_type, version.history_user) == ("+", editor)
