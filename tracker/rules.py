@@ -26,6 +26,8 @@ from collections import defaultdict, deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import cached_property
+from typing import NamedTuple
 
 # The values of tracker.models' choices, repeated as plain strings so this module has no
 # Django import; tests/tracker/test_rules.py checks that both agree.
@@ -63,9 +65,11 @@ WEAK_CREDIBILITY = frozenset({5, 6})
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class ClaimRow:
-    """One claim with what the rules need of its source, report and place."""
+class ClaimRow(NamedTuple):
+    """One claim with what the rules need of its source, report and place.
+
+    A named tuple rather than a frozen dataclass: a sweep builds one per claim (a million at
+    1M claims), and a tuple is built about eight times faster."""
 
     id: int
     ref: str  # the monitor's external_id, or "#<id>"
@@ -179,6 +183,12 @@ class Partition:
 
     def place(self, place_id: int) -> PlaceRow:
         return self.places[place_id]
+
+    @cached_property
+    def claim_evidence(self) -> tuple[Evidence, ...]:
+        """``claims`` read as evidence about obligations (``evidence``): once per check, for
+        the several rules that read it."""
+        return tuple(evidence(self.claims, self.obligations))
 
 
 PAIR_KINDS = frozenset({COUNT_CONFLICT, SCOPE_CONFLICT, STANCE_CONFLICT})
@@ -298,14 +308,18 @@ def evidence(claims: Iterable[ClaimRow], obligations: Mapping[int, ObligationRow
 class _Window:
     """Claims whose day lies in a moving interval, kept sorted by upper bound and by lower
     bound, so that the claims a newcomer conflicts with are a run at one end of a list:
-    O(log w) to find, plus the conflicts themselves. Claims enter and leave in day order."""
+    O(log w) to find, plus the conflicts themselves. Claims enter and leave in day order.
 
-    __slots__ = ("by_high", "by_low", "items")
+    The tolerance n/d is held as integers: ``low`` lies above ``high`` beyond it when
+    low * d > high * (n + d), so the usual answer, "no conflict", costs one multiplication."""
 
-    def __init__(self) -> None:
+    __slots__ = ("by_high", "by_low", "d", "items", "nd", "tol")
+
+    def __init__(self, tol: Fraction) -> None:
         self.items: deque[ClaimRow] = deque()
         self.by_high: list[tuple[int, int, ClaimRow]] = []  # claims with an upper bound
         self.by_low: list[tuple[int, int, ClaimRow]] = []
+        self.tol, self.d, self.nd = tol, tol.denominator, tol.numerator + tol.denominator
 
     def push(self, claim: ClaimRow) -> None:
         self.items.append(claim)
@@ -321,19 +335,22 @@ class _Window:
                 del self.by_high[bisect_left(self.by_high, (gone.high, gone.id))]
             del self.by_low[bisect_left(self.by_low, (gone.low, gone.id))]
 
-    def below(self, claim: ClaimRow, tol: Fraction) -> Iterator[ClaimRow]:
-        """The claims ``claim`` lies above beyond the tolerance, smallest upper bound first."""
-        for _, _, other in self.by_high:
-            if not _above(claim, other, tol):
-                return
-            yield other
+    def below(self, claim: ClaimRow) -> Sequence[ClaimRow]:
+        """The claims ``claim`` lies above beyond the tolerance, smallest upper bound first:
+        those whose upper bound is at most ``_highest_below(claim.low)``, found by bisection."""
+        by_high = self.by_high
+        if not by_high or claim.low * self.d <= by_high[0][0] * self.nd:
+            return ()
+        end = bisect_left(by_high, (_highest_below(claim.low, self.tol) + 1,))
+        return [entry[2] for entry in by_high[:end]]
 
-    def above(self, claim: ClaimRow, tol: Fraction) -> Iterator[ClaimRow]:
+    def above(self, claim: ClaimRow) -> Sequence[ClaimRow]:
         """The claims lying above ``claim`` beyond the tolerance, largest lower bound first."""
-        for _, _, other in reversed(self.by_low):
-            if not _above(other, claim, tol):
-                return
-            yield other
+        by_low, high = self.by_low, claim.high
+        if high is None or not by_low or by_low[-1][0] * self.d <= high * self.nd:
+            return ()
+        start = bisect_left(by_low, (_lowest_above(high, self.tol),))
+        return [entry[2] for entry in reversed(by_low[start:])]
 
 
 def _judged(partition: Partition, first: ClaimRow, second: ClaimRow) -> bool:
@@ -341,6 +358,21 @@ def _judged(partition: Partition, first: ClaimRow, second: ClaimRow) -> bool:
     on a focus claim (the others are out of scope: no need to build their sentences)."""
     focus = partition.focus
     return focus is None or first.id in focus.claim_ids or second.id in focus.claim_ids
+
+
+def _highest_below(low: int, tol: Fraction) -> int:
+    """The largest upper bound ``high`` that a lower bound ``low`` lies above beyond the
+    tolerance, i.e. the largest integer with (low - high) * d > n * high (tol = n/d), which is
+    high * (n + d) < low * d; -1 when there is none. ``_above`` in closed form."""
+    n, d = tol.numerator, tol.denominator
+    return (low * d - 1) // (n + d)
+
+
+def _lowest_above(high: int, tol: Fraction) -> int:
+    """The smallest lower bound that lies above an upper bound ``high`` beyond the tolerance:
+    the smallest integer ``low`` with low * d > high * (n + d)."""
+    n, d = tol.numerator, tol.denominator
+    return high * (n + d) // d + 1
 
 
 def _above(upper: ClaimRow, lower: ClaimRow, tol: Fraction) -> bool:
@@ -369,13 +401,13 @@ def count_conflicts(partition: Partition, settings: CheckSettings) -> Iterator[F
     tol, width = settings.tolerance_fraction, settings.window_days
     stocks = (c for c in partition.claims if c.measure in STOCK_MEASURES and c.low is not None)
     for (place_id, _measure), group in _groups(stocks, lambda c: (c.place_id, c.measure)).items():
-        window = _Window()
+        window = _Window(tol)
         for claim in group:
             window.drop_before(claim.day - width)
-            for other in window.below(claim, tol):
+            for other in window.below(claim):
                 if other.source_id != claim.source_id and _judged(partition, claim, other):
                     yield _count_conflict(partition, place_id, low=other, high=claim)
-            for other in window.above(claim, tol):
+            for other in window.above(claim):
                 if other.source_id != claim.source_id and _judged(partition, claim, other):
                     yield _count_conflict(partition, place_id, low=claim, high=other)
             window.push(claim)
@@ -413,16 +445,17 @@ def scope_conflicts(partition: Partition, settings: CheckSettings) -> Iterator[F
     tol, width = settings.tolerance_fraction, settings.window_days
     own: dict[tuple[int, str], list[ClaimRow]] = defaultdict(list)
     inside: dict[tuple[int, str], list[ClaimRow]] = defaultdict(list)
-    for claim in partition.ancestor_claims:
+    stocks = [c for c in partition.claims if c.measure in STOCK_MEASURES and c.low is not None]
+    for claim in (*partition.ancestor_claims, *stocks):
         if claim.measure in STOCK_MEASURES and claim.high is not None:
             own[claim.place_id, claim.measure].append(claim)
-    for claim in partition.claims:
-        if claim.measure not in STOCK_MEASURES or claim.low is None:
-            continue
-        if claim.high is not None:
-            own[claim.place_id, claim.measure].append(claim)
-        for ancestor_id in partition.place(claim.place_id).ancestor_ids:
-            inside[ancestor_id, claim.measure].append(claim)
+    # Parts only under an ancestor with claims of its own about the measure: no whole, no pair.
+    places = partition.places
+    for claim in stocks:
+        for ancestor_id in places[claim.place_id].ancestor_ids:
+            key = (ancestor_id, claim.measure)
+            if key in own:
+                inside[key].append(claim)
     # Ancestor claims come from two lists; each list is in day order but their union is not.
     for claims in own.values():
         claims.sort(key=lambda c: (c.day, c.id))
@@ -431,14 +464,14 @@ def scope_conflicts(partition: Partition, settings: CheckSettings) -> Iterator[F
         wholes = own.get(key)
         if not wholes:
             continue
-        window = _Window()
+        window = _Window(tol)
         entered = 0
         for part in parts:
             while entered < len(wholes) and wholes[entered].day <= part.day + width:
                 window.push(wholes[entered])
                 entered += 1
             window.drop_before(part.day - width)
-            for whole in window.below(part, tol):
+            for whole in window.below(part):
                 if whole.source_id != part.source_id and _judged(partition, part, whole):
                     yield _scope_conflict(partition, part=part, whole=whole)
 
@@ -476,7 +509,7 @@ def stance_conflicts(partition: Partition, settings: CheckSettings) -> Iterator[
     for item in evidence(partition.ancestor_claims, obligations):
         if item.stance == COMPLYING:
             complying[item.obligation_id, item.claim.place_id].append(item.claim)
-    for item in evidence(partition.claims, obligations):
+    for item in partition.claim_evidence:
         if item.stance == COMPLYING:
             complying[item.obligation_id, item.claim.place_id].append(item.claim)
         elif item.stance == VIOLATING:
@@ -617,8 +650,7 @@ def monitored_obligations(partition: Partition) -> set[int]:
         return set()
     obligations = partition.obligations
     resolutions = {
-        obligations[item.obligation_id].resolution_id
-        for item in evidence(partition.claims, obligations)
+        obligations[item.obligation_id].resolution_id for item in partition.claim_evidence
     }
     by_resolution = {o.id for o in obligations.values() if o.resolution_id in resolutions}
     return by_resolution | set(partition.watches)
@@ -627,7 +659,7 @@ def monitored_obligations(partition: Partition) -> set[int]:
 def newest_evidence(partition: Partition) -> dict[int, ClaimRow]:
     """The newest claim about the country (or inside it) for each obligation."""
     newest: dict[int, ClaimRow] = {}
-    for item in evidence(partition.claims, partition.obligations):
+    for item in partition.claim_evidence:
         current = newest.get(item.obligation_id)
         if current is None or (item.claim.day, item.claim.id) > (current.day, current.id):
             newest[item.obligation_id] = item.claim

@@ -631,3 +631,17 @@ def test_cap_signals_find_the_strongest_growth(claims):
         earlier, later = sorted((by_id[i] for i in flag.claim_ids), key=lambda c: c.day)
         got[flag.obligation_id, flag.place_id, later.measure] = rules._growth(later, earlier)
     assert got == expected
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    low=st.integers(0, 10**7),
+    high=st.integers(0, 10**7),
+    tolerance=st.fractions(min_value=0, max_value=3, max_denominator=1000),
+)
+def test_the_windows_bisection_bounds_agree_with_the_pairwise_comparison(low, high, tolerance):
+    upper = claim(low=low, high=None)
+    lower = claim(low=0, high=high)
+    expected = rules._above(upper, lower, tolerance)
+    assert (high <= rules._highest_below(low, tolerance)) is expected
+    assert (low >= rules._lowest_above(high, tolerance)) is expected
