@@ -269,8 +269,7 @@ def _severity(base: int, claims: Iterable[ClaimRow]) -> int:
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Evidence:
+class Evidence(NamedTuple):
     """A claim read as evidence about one obligation, with the stance it counts for."""
 
     claim: ClaimRow
@@ -279,25 +278,29 @@ class Evidence:
 
 
 def evidence(claims: Iterable[ClaimRow], obligations: Mapping[int, ObligationRow]):
-    """Yield each claim as evidence about its obligation, plus DESIGN.md §2's rule: new work
+    """Each claim as evidence about its obligation, plus DESIGN.md §2's rule: new work
     permits above zero over a period starting on or after a prohibition took effect are
     violating evidence for that prohibition, whatever stance was typed in."""
     prohibitions = [o for o in obligations.values() if o.kind == PROHIBITION]
+    found: list[Evidence] = []
+    append = found.append
     for claim in claims:
-        granted = (
+        if (
             claim.measure == NEW_WORK_PERMITS
             and claim.low is not None
             and claim.low > 0
             and claim.period_start is not None
-        )
-        overridden = False
-        if granted:
+        ):
+            overridden = False
             for prohibition in prohibitions:
                 if claim.period_start >= prohibition.effective_from:
                     overridden |= prohibition.id == claim.obligation_id
-                    yield Evidence(claim, prohibition.id, VIOLATING)
-        if claim.obligation_id is not None and not overridden:
-            yield Evidence(claim, claim.obligation_id, claim.stance)
+                    append(Evidence(claim, prohibition.id, VIOLATING))
+            if overridden:
+                continue
+        if claim.obligation_id is not None:
+            append(Evidence(claim, claim.obligation_id, claim.stance))
+    return found
 
 
 # --------------------------------------------------------------------------------------------

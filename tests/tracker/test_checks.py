@@ -360,3 +360,12 @@ def test_two_concurrent_sweeps_leave_no_duplicate_flag():
     assert opened.count() == len(by_fingerprint)
     assert not FlagEvent.objects.exclude(action="opened").exists()
     assert Source.objects.filter(name="NKDB").count() == 1
+
+
+@pytest.mark.postgres
+def test_the_flag_table_leaves_room_for_in_place_updates_of_last_seen():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE relname = 'tracker_flag'")
+        assert cursor.fetchone()[0] == ["fillfactor=70"]
