@@ -31,13 +31,16 @@ def database() -> str:
 
 
 def queue() -> str:
-    """The broker accepts a connection (Redis: answers within BROKER_PROBE_TIMEOUT seconds)."""
+    """The broker accepts a connection and (Redis) answers a PING, within HEALTH_TIMEOUT
+    seconds: a hung Redis is as unavailable as a stopped one."""
     from config.celery_app import app
 
+    timeout = settings.HEALTH_TIMEOUT
     try:
-        with app.connection_for_write() as conn:
+        options = {"socket_timeout": timeout, "socket_connect_timeout": timeout}
+        with app.connection_for_write(transport_options=options) as conn:
             conn.ensure_connection(
-                max_retries=1, interval_start=0, interval_step=0, timeout=settings.HEALTH_TIMEOUT
+                max_retries=1, interval_start=0, interval_step=0, timeout=timeout
             )
             if conn.transport.driver_type == "redis":
                 conn.default_channel.client.ping()

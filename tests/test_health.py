@@ -109,3 +109,22 @@ def test_healthcheck_web_fails_clearly_when_nothing_listens():
 def test_healthcheck_web_asks_the_running_web(live_server, capsys):
     call_command("healthcheck", "web", url=f"{live_server.url}/healthz/live")
     assert '"database": "ok"' in capsys.readouterr().out
+
+
+def test_a_redis_that_accepts_but_never_answers_is_unavailable_within_the_timeout(
+    monkeypatch, settings
+):
+    import socket
+    import time
+
+    hung = socket.socket()  # listens, never reads: the connection opens, PING gets no answer
+    hung.bind(("127.0.0.1", 0))
+    hung.listen(5)
+    try:
+        monkeypatch.setattr(app.conf, "broker_url", f"redis://127.0.0.1:{hung.getsockname()[1]}/0")
+        settings.HEALTH_TIMEOUT = 0.5
+        started = time.monotonic()
+        assert health.queue() == health.UNAVAILABLE
+        assert time.monotonic() - started < 5
+    finally:
+        hung.close()

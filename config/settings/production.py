@@ -40,6 +40,5 @@ SECURE_HSTS_SECONDS = env_number("DJANGO_SECURE_HSTS_SECONDS", int, 60 * 60 * 24
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
 SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
-# Cookies of a session or a CSRF token never travel over plain http; scripts cannot read them.
-SESSION_COOKIE_HTTPONLY = True
+# A login lasts a working day by default.
 SESSION_COOKIE_AGE = env_number("DJANGO_SESSION_COOKIE_AGE", int, 8 * 3600)
