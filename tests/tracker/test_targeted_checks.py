@@ -10,7 +10,14 @@ import random
 
 import pytest
 
-from tests.factories import PlaceFactory, ReportFactory, SourceFactory, country, obligation
+from tests.factories import (
+    PlaceFactory,
+    ReportFactory,
+    SourceFactory,
+    UserFactory,
+    country,
+    obligation,
+)
 from tracker import checks, services
 from tracker.models import CheckRequest, Claim, Flag, Source
 
@@ -145,3 +152,99 @@ def test_a_request_for_the_whole_country_is_not_narrowed(world_of_china):
     services.checks_request_for(claims={(claim.pk, claim.place_id)})
     services.checks_request_for(place_ids={places[0].pk})  # a place renamed, say
     assert not checks.partition_check("CN", today=TODAY).targeted
+
+
+# Cap signals: a targeted check judges a (place, measure) group from its stored flag and the
+# best partners of the focus claims. Few days and few counts make ties on both everywhere;
+# days further apart than the window keep the focus claims' neighbours from hiding a wrong
+# partner.
+CAP_DAYS = [  # further apart than the comparison window, bar the first two
+    datetime.date(2017, 7, 1),  # before both caps took effect
+    datetime.date(2017, 9, 1),  # between them
+    datetime.date(2018, 3, 1),
+    datetime.date(2018, 9, 1),
+    datetime.date(2019, 3, 15),
+    datetime.date(2019, 10, 1),
+    datetime.date(2020, 5, 1),
+]
+CAP_COUNTS = [0, 1_000, 1_000, 1_050, 1_100, 1_500, 2_000, 3_000]
+
+
+def random_count_fields(rng: random.Random, places, sources) -> dict:
+    low = rng.choice(CAP_COUNTS)
+    return {
+        "place": rng.choice(places),
+        "attributed_to": rng.choice(sources),
+        "as_of": rng.choice(CAP_DAYS),
+        "stance": "unclear",
+        "credibility": rng.choice([1, 2, 6]),
+        "measure": rng.choice(["workers"] * 5 + ["work_permits"]),
+        "count_low": low,
+        "count_high": rng.choice([low, low, low + 100, None]),
+        "period_start": None,
+        "obligation": None,
+    }
+
+
+def count_edit(rng: random.Random, places, sources, report, user) -> str:
+    """One random change to the counts, through the request path the admin uses."""
+    claims = list(Claim.objects.order_by("pk"))
+    op = rng.choice(["add", "add", "add", "up", "down", "redate", "move", "delete", "flag"])
+    fields = random_count_fields(rng, places, sources)
+    adding = op in ("add", "flag") or not claims
+    flags = list(Flag.objects.filter(kind="cap_signal").exclude(status="resolved").order_by("pk"))
+    if op == "flag" and flags:
+        # A monitor dismisses or re-opens a cap flag (no check is requested), then a claim is
+        # added at its place: the targeted check must not trust the flag blindly. (A flag
+        # re-opened at a place no check touches stays open until one does, targeted or not.)
+        flag = rng.choice(flags)
+        if flag.status == Flag.Status.DISMISSED:
+            services.flags_reopen(flag_ids=[flag.pk], user=user)
+        else:
+            services.flags_dismiss(flag_ids=[flag.pk], user=user, reason="seen")
+        fields["place"] = flag.place
+        op = f"{flag.status} flag #{flag.pk} changed by a monitor, then add"
+    elif op == "flag":
+        op = "add"
+    if adding:
+        claim = Claim.objects.create(report=report, **fields)
+        services.checks_request_for(claims={(claim.pk, claim.place_id)})
+        return f"{op} #{claim.pk}"
+    claim = rng.choice(claims)
+    before = {(claim.pk, claim.place_id)}
+    if op == "delete":
+        claim.delete()
+        services.checks_request_for(claims=before)
+        return f"delete #{claim.pk}"
+    if op in ("up", "down"):
+        step = rng.choice([50, 100, 500, 1_000])
+        low = max(0, claim.count_low + (step if op == "up" else -step))
+        claim.count_low = low
+        claim.count_high = rng.choice([low, low + 100, None])
+    elif op == "redate":
+        claim.as_of = rng.choice(CAP_DAYS)
+    else:
+        claim.place = rng.choice(places)
+    claim.save()
+    services.checks_request_for(claims=before | {(claim.pk, claim.place_id)})
+    return f"{op} #{claim.pk}"
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_a_targeted_check_leaves_the_cap_signals_a_whole_check_leaves(world_of_china, seed):
+    places, sources, report = world_of_china
+    places = places[:2]  # China, Northeast China: groups of a dozen claims and more
+    user = UserFactory()
+    rng = random.Random(seed)
+    for _ in range(40):
+        Claim.objects.create(report=report, **random_count_fields(rng, places, sources))
+    checks.partition_check("CN", today=TODAY, whole=True)
+    assert Flag.objects.filter(kind="cap_signal").exists()
+
+    for step in range(40):
+        what = count_edit(rng, places, sources, report, user)
+        outcome = checks.partition_check("CN", today=TODAY)
+        assert outcome.targeted, what
+        after_targeted = active_flags()
+        checks.partition_check("CN", today=TODAY, whole=True)
+        assert active_flags() == after_targeted, f"seed {seed}, step {step}: {what}"
