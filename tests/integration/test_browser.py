@@ -258,6 +258,11 @@ def test_an_editor_logs_a_report_sees_its_flag_and_dismisses_it(live_worker, pag
     assert page.locator("h1").inner_text().startswith("Dashboard")
     dashboard_shot = screenshot(page, "dashboard")
 
+    # --- the API's documentation page runs under the same policy (its script is a file) -----
+    page.goto("/api/docs/")
+    page.locator(".swagger-ui .opblock").first.wait_for()
+    assert page.locator(".swagger-ui .opblock").count() > 10
+
     # --- a summary in the archive, covering the week that ends today ------------------------
     today = timezone.localdate()
     subscription = Subscription.objects.create(name="Weekly: China", cadence="weekly")
