@@ -404,6 +404,9 @@ def count_conflicts(partition: Partition, settings: CheckSettings) -> Iterator[F
     tol, width = settings.tolerance_fraction, settings.window_days
     stocks = (c for c in partition.claims if c.measure in STOCK_MEASURES and c.low is not None)
     for (place_id, _measure), group in _groups(stocks, lambda c: (c.place_id, c.measure)).items():
+        if partition.focus is not None:
+            yield from _count_conflicts_of_focus(partition, place_id, group, tol, width)
+            continue
         window = _Window(tol)
         for claim in group:
             window.drop_before(claim.day - width)
@@ -414,6 +417,30 @@ def count_conflicts(partition: Partition, settings: CheckSettings) -> Iterator[F
                 if other.source_id != claim.source_id and _judged(partition, claim, other):
                     yield _count_conflict(partition, place_id, low=claim, high=other)
             window.push(claim)
+
+
+def _count_conflicts_of_focus(
+    partition: Partition, place_id: int, group: list[ClaimRow], tol: Fraction, width: int
+) -> Iterator[Finding]:
+    """A targeted check's count conflicts in one group: the sweep's pairs (two claims at most
+    ``width`` days apart, one above the other) that rest on a focus claim, found from the
+    focus claims alone instead of passing the whole group through a window."""
+    focus_ids = partition.focus.claim_ids
+    days = [c.day for c in group]
+    for claim in group:
+        if claim.id not in focus_ids:
+            continue
+        for other in group[
+            bisect_left(days, claim.day - width) : bisect_right(days, claim.day + width)
+        ]:
+            if other.source_id == claim.source_id or (
+                other.id in focus_ids and other.id < claim.id
+            ):
+                continue  # same source; or a pair of two focus claims, judged once
+            if _above(claim, other, tol):
+                yield _count_conflict(partition, place_id, low=other, high=claim)
+            elif _above(other, claim, tol):
+                yield _count_conflict(partition, place_id, low=claim, high=other)
 
 
 def _count_conflict(partition: Partition, place_id: int, *, low: ClaimRow, high: ClaimRow):
@@ -467,6 +494,9 @@ def scope_conflicts(partition: Partition, settings: CheckSettings) -> Iterator[F
         wholes = own.get(key)
         if not wholes:
             continue
+        if partition.focus is not None:
+            yield from _scope_conflicts_of_focus(partition, parts, wholes, tol, width)
+            continue
         window = _Window(tol)
         entered = 0
         for part in parts:
@@ -476,6 +506,31 @@ def scope_conflicts(partition: Partition, settings: CheckSettings) -> Iterator[F
             window.drop_before(part.day - width)
             for whole in window.below(part):
                 if whole.source_id != part.source_id and _judged(partition, part, whole):
+                    yield _scope_conflict(partition, part=part, whole=whole)
+
+
+def _scope_conflicts_of_focus(
+    partition: Partition, parts: list[ClaimRow], wholes: list[ClaimRow], tol: Fraction, width: int
+) -> Iterator[Finding]:
+    """A targeted check's scope conflicts under one (ancestor, measure): the sweep's pairs (a
+    part and a whole at most ``width`` days apart, the part above the whole) that rest on a
+    focus claim, found from the focus claims alone."""
+    focus_ids = partition.focus.claim_ids
+    pairs: set[tuple[int, int]] = set()
+    for mine, theirs, mine_is_part in ((parts, wholes, True), (wholes, parts, False)):
+        days = [c.day for c in theirs]
+        for claim in mine:
+            if claim.id not in focus_ids:
+                continue
+            start, end = bisect_left(days, claim.day - width), bisect_right(days, claim.day + width)
+            for other in theirs[start:end]:
+                part, whole = (claim, other) if mine_is_part else (other, claim)
+                if (
+                    part.source_id != whole.source_id
+                    and (part.id, whole.id) not in pairs
+                    and _above(part, whole, tol)
+                ):
+                    pairs.add((part.id, whole.id))
                     yield _scope_conflict(partition, part=part, whole=whole)
 
 

@@ -645,3 +645,65 @@ def test_the_windows_bisection_bounds_agree_with_the_pairwise_comparison(low, hi
     expected = rules._above(upper, lower, tolerance)
     assert (high <= rules._highest_below(low, tolerance)) is expected
     assert (low >= rules._lowest_above(high, tolerance)) is expected
+
+
+def _focused(claims, chosen):
+    """The partition of ``claims`` as a targeted check on the ``chosen`` ones sees it."""
+    import dataclasses
+
+    focus = rules.Focus(
+        claim_ids=frozenset(c.id for c in chosen), place_ids=frozenset(c.place_id for c in chosen)
+    )
+    return dataclasses.replace(partition(*claims), focus=focus)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(CLAIMS, min_size=1, max_size=40), st.data())
+def test_a_targeted_check_finds_exactly_the_count_conflicts_on_its_focus(claims, data):
+    chosen = data.draw(st.lists(st.sampled_from(claims), max_size=3))
+    ids = {c.id for c in chosen}
+    expected = {
+        f.claim_ids
+        for f in rules.count_conflicts(partition(*claims), SMALL)
+        if ids & set(f.claim_ids)
+    }
+    got = [f.claim_ids for f in rules.count_conflicts(_focused(claims, chosen), SMALL)]
+    assert len(got) == len(set(got))
+    assert set(got) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(CLAIMS, min_size=1, max_size=40), st.data())
+def test_a_targeted_check_finds_exactly_the_scope_conflicts_on_its_focus(claims, data):
+    chosen = data.draw(st.lists(st.sampled_from(claims), max_size=3))
+    ids = {c.id for c in chosen}
+    whole = {f.claim_ids: f for f in rules.scope_conflicts(partition(*claims), SMALL)}
+    expected = {pair for pair in whole if ids & set(pair)}
+    got = {f.claim_ids: f for f in rules.scope_conflicts(_focused(claims, chosen), SMALL)}
+    assert set(got) == expected
+    assert all(got[pair].explanation == whole[pair].explanation for pair in got)
+
+
+@pytest.mark.parametrize("focus_on", ["earlier", "later"])
+@pytest.mark.parametrize("days", [180, 181])
+def test_a_targeted_check_keeps_the_windows_last_day(focus_on, days):
+    """The window's edges, from either claim of the pair: 180 days apart is compared, 181 not,
+    for count conflicts (same place) and scope conflicts (a part and its whole)."""
+    start = D(2019, 1, 1)
+    later_day = start + datetime.timedelta(days=days)
+    pairs = {
+        rules.count_conflicts: (
+            claim(source=1, low=50000, as_of=start),
+            claim(source=2, low=90000, as_of=later_day),
+        ),
+        rules.scope_conflicts: (
+            claim(source=1, place=CN, low=50000, as_of=start),
+            claim(source=2, place=NE, low=90000, as_of=later_day),
+        ),
+    }
+    for rule, (earlier, later) in pairs.items():
+        chosen = earlier if focus_on == "earlier" else later
+        whole = found(rule, partition(earlier, later))
+        targeted = found(rule, _focused([earlier, later], [chosen]))
+        assert [f.claim_ids for f in targeted] == [f.claim_ids for f in whole]
+        assert bool(targeted) is (days == 180), rule.__name__
