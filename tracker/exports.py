@@ -12,6 +12,7 @@ from django.http import HttpResponse
 from django.utils import timezone
 
 from . import selectors
+from .cells import escape_cell
 from .imports import COLUMNS
 from .models import (
     CONFIDENTIAL_REPORT_LABEL,
@@ -20,13 +21,6 @@ from .models import (
     Place,
     can_see_confidential,
 )
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def escape_cell(value: str) -> str:
-    """Prefix a cell a spreadsheet would run as a formula with an apostrophe (OWASP)."""
-    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
 
 
 def claim_export_rows(queryset, user) -> Iterator[list[str]]:

@@ -20,6 +20,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from . import selectors, services
+from .cells import FORMULA_STARTS, unescape_cell
 from .models import Claim, Measure, Obligation, Place, PlaceKind, Report, Source, SourceKind, Stance
 
 COLUMNS = (
@@ -48,7 +49,6 @@ REQUIRED = ("report_title", "publisher", "published_on", "claim_source", "source
             "country", "stance", "as_of")  # fmt: skip
 TEXT_COLUMNS = ("external_id", "report_title", "report_url", "publisher", "claim_source",
                 "place", "summary")  # fmt: skip
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 PLACE_KINDS_BY_DEPTH = (PlaceKind.REGION, PlaceKind.PROVINCE, PlaceKind.CITY)
 # Where a model field's error shows in the file.
 FIELD_COLUMN = {
@@ -285,7 +285,7 @@ def plan(rows: list[dict[str, str]], *, progress: Callable[[int], None] | None =
     existing = {
         c.external_id: c
         for c in Claim.objects.filter(
-            external_id__in=[_unescaped(r["external_id"]) for r in rows if r.get("external_id")]
+            external_id__in=[unescape_cell(r["external_id"]) for r in rows if r.get("external_id")]
         )
     }
     seen_ids: dict[str, int] = {}
@@ -300,14 +300,6 @@ def plan(rows: list[dict[str, str]], *, progress: Callable[[int], None] | None =
     return result
 
 
-def _unescaped(value: str) -> str:
-    """A cell the exports escaped ("'=x": an apostrophe before a formula character) is the
-    text after the apostrophe; any other cell is itself."""
-    if value.startswith("'") and value[1:].startswith(FORMULA_STARTS):
-        return value[1:]
-    return value
-
-
 def _row_errors(number, row, resolve, existing, seen_ids, result) -> list[RowError]:
     errors: list[RowError] = []
 
@@ -319,8 +311,9 @@ def _row_errors(number, row, resolve, existing, seen_ids, result) -> list[RowErr
             fail(column, "required, but empty.")
     for column in TEXT_COLUMNS:
         value = row.get(column, "")
-        if value != _unescaped(value):
-            row[column] = _unescaped(value)  # escaped as the exports do: text, as written
+        text = unescape_cell(value)
+        if text != value:
+            row[column] = text  # escaped as the exports do: text, as written
         elif value.startswith(FORMULA_STARTS):
             fail(
                 column,

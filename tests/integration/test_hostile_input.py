@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 
 from tests.factories import ClaimFactory, ReportFactory, SourceFactory, country
 from tracker import imports
-from tracker.exports import FORMULA_STARTS
+from tracker.cells import FORMULA_STARTS
 from tracker.models import CheckRequest, Claim, Measure, Place, Report, Source, Stance
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
