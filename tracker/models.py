@@ -11,7 +11,12 @@ import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.core.validators import (
+    MaxValueValidator,
+    MinValueValidator,
+    ProhibitNullCharactersValidator,
+    RegexValidator,
+)
 from django.db import models, transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Concat, Lower, Substr
@@ -31,8 +36,9 @@ def can_see_confidential(user) -> bool:
 
 
 class TextWithoutNul(models.Model):
-    """Model validation refuses a NUL character in any text field, as the forms do: PostgreSQL
-    cannot store one, so whatever passes ``full_clean`` saves (the importer relies on it)."""
+    """Model validation refuses a NUL character in any text field with the forms' own
+    validator: PostgreSQL cannot store one, so whatever passes ``full_clean`` saves (the
+    importer relies on it)."""
 
     class Meta:
         abstract = True
@@ -46,8 +52,10 @@ class TextWithoutNul(models.Model):
         for f in self._meta.concrete_fields:
             if f.name in (exclude or ()) or not isinstance(f, (models.CharField, models.TextField)):
                 continue
-            if "\x00" in (getattr(self, f.attname) or ""):
-                errors.setdefault(f.name, []).append("Null characters are not allowed.")
+            try:
+                ProhibitNullCharactersValidator()(getattr(self, f.attname))
+            except ValidationError as error:
+                errors.setdefault(f.name, []).extend(error.messages)
         if errors:
             raise ValidationError(errors)
 
