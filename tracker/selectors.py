@@ -376,21 +376,25 @@ def _cap_representatives(stocks) -> list[int]:
     and the first in order wins). Every other count of that day loses to one of these in the
     rule's own comparisons, so the rule finds the same pair on these as on the whole group:
     at most three claims a day instead of every count since the cap took effect."""
-    lowest_high: dict[tuple, tuple[int, int]] = {}
-    highest_low: dict[tuple, tuple[int, int]] = {}
-    first_above_zero: dict[tuple, tuple[int, int]] = {}
+    lowest_high: dict[tuple, tuple[int, int]] = {}  # day -> (high, id)
+    highest_low: dict[tuple, tuple[int, int]] = {}  # day -> (-low, id)
+    first_above_zero: dict[tuple, int] = {}  # day -> id
+    # Fetched at once, as claim_rows does: a server-side cursor invites a fast-start plan.
     for pk, place_id, measure, as_of, low, high in stocks.values_list(
         "id", "place_id", "measure", "as_of", "count_low", "count_high"
-    ).iterator(chunk_size=10_000):
+    ):
         day = (place_id, measure, as_of)
-        if high is not None and (high, pk) < lowest_high.get(day, (high + 1, pk)):
+        if high is not None and (high, pk) < lowest_high.get(day, (high, pk + 1)):
             lowest_high[day] = (high, pk)
-        if (-low, pk) < highest_low.get(day, (-low + 1, pk)):
+        if (-low, pk) < highest_low.get(day, (-low, pk + 1)):
             highest_low[day] = (-low, pk)
-        if low > 0 and (0, pk) < first_above_zero.get(day, (1, pk)):
-            first_above_zero[day] = (0, pk)
-    chosen = (*lowest_high.values(), *highest_low.values(), *first_above_zero.values())
-    return sorted({pk for _, pk in chosen})
+        if low > 0 and pk < first_above_zero.get(day, pk + 1):
+            first_above_zero[day] = pk
+    return sorted(
+        {pk for _, pk in lowest_high.values()}
+        | {pk for _, pk in highest_low.values()}
+        | set(first_above_zero.values())
+    )
 
 
 # The columns of a flag that the engine compares a finding with.
