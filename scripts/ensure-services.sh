@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Make sure PostgreSQL (127.0.0.1:5432, user postgres, trust) and Redis (127.0.0.1:6379)
 # answer on loopback, and that chromium (for the browser test) is installed. Starts the
-# services when installed but stopped; installs what is missing with apt-get. Appends what it started to $STARTED_FILE so the caller can stop it afterwards.
+# services when installed but stopped; installs what is missing with apt-get. Appends what it
+# started to $STARTED_FILE so the caller can stop it afterwards.
 set -euo pipefail
 
 STARTED_FILE=${STARTED_FILE:-var/services-started}
