@@ -10,8 +10,12 @@ in-process (``sweep``, used by ``manage.py runchecks``) or fanned out to Celery 
 from __future__ import annotations
 
 import datetime
+import gc
 import logging
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 
 from django.conf import settings
@@ -92,7 +96,7 @@ def partition_check(
     cfg = check_settings()
     started, now = time.perf_counter(), timezone.now()
     CheckState.objects.bulk_create([CheckState(key=key)], ignore_conflicts=True)
-    with transaction.atomic():
+    with _collector_paused(), transaction.atomic():
         state = CheckState.objects.select_for_update().get(key=key)
         pending = list(
             CheckRequest.objects.filter(key=key).values_list("id", "claim_id", "place_id")
@@ -122,7 +126,36 @@ def partition_check(
         state.last_error = ""
         state.failures = 0
         state.save()
+    if outcome.opened:
+        services.flag_statistics_refresh()
     return outcome
+
+
+_pause_lock = threading.Lock()
+_pausing = 0  # checks running in this process with the collector paused
+_collector_was_enabled = False
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for a check. A check builds a tuple per claim
+    (a million in a full sweep), and each few hundred new objects set the collector going
+    through every object alive: at 1M claims that was three quarters of the time the rules
+    take. The rows form no reference cycles, so reference counting frees them as usual; the
+    collector resumes, and catches up, when the last check running in the process ends."""
+    global _pausing, _collector_was_enabled
+    with _pause_lock:
+        if _pausing == 0:
+            _collector_was_enabled = gc.isenabled()
+            gc.disable()
+        _pausing += 1
+    try:
+        yield
+    finally:
+        with _pause_lock:
+            _pausing -= 1
+            if _pausing == 0 and _collector_was_enabled:
+                gc.enable()
 
 
 def _focus(pending: list[tuple]) -> rules.Focus | None:

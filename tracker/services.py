@@ -14,7 +14,7 @@ from functools import partial
 from itertools import islice
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from . import rules, selectors
@@ -172,6 +172,39 @@ def flags_write(
     outcome.refreshed = len(to_update) + len(to_refresh)
     outcome.resolved = len(to_resolve)
     return outcome
+
+
+# Pages the flag table may hold before its statistics are kept up to date by the checks: at
+# this size any plan reads it quickly.
+FLAG_PAGES_PLANNED_ANYWAY = 64
+
+
+def flag_statistics_refresh() -> bool:
+    """ANALYZE the flag tables when the flag table has more than doubled since the planner's
+    statistics were taken (PostgreSQL only); True when it did.
+
+    PostgreSQL checks every new flag link and event against the flag table, with a plan it
+    makes once per connection. A first sweep on a new installation grows that table from
+    empty to tens of thousands of flags in one connection, and the plan made while it was
+    nearly empty (read the whole table) stays: at 1M claims the first sweep spent over three
+    minutes in those checks. New statistics make PostgreSQL plan again. autovacuum does the
+    same, a minute or so late, when it is on; this runs after a check that opened flags, and
+    costs one look at the table's size."""
+    if connection.vendor != "postgresql":
+        return False
+    table = Flag._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relpages, pg_relation_size(oid) / current_setting('block_size')::int "
+            "FROM pg_class WHERE oid = %s::regclass",
+            [table],
+        )
+        planned, pages = cursor.fetchone()
+        if pages <= 2 * max(planned, FLAG_PAGES_PLANNED_ANYWAY):
+            return False
+        tables = (table, Flag.claims.through._meta.db_table, FlagEvent._meta.db_table)
+        cursor.execute(f"ANALYZE {', '.join(connection.ops.quote_name(t) for t in tables)}")
+    return True
 
 
 def _new_flag(

@@ -2,6 +2,7 @@
 and how flags live (refresh, resolve, re-open, stay dismissed) across sweeps."""
 
 import datetime
+import gc
 import threading
 
 import pytest
@@ -9,7 +10,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from tests.factories import ClaimFactory, SourceFactory, country, obligation
-from tracker import checks, selectors
+from tracker import checks, selectors, services
 from tracker.models import CheckRequest, CheckState, Claim, Flag, FlagEvent, Source
 from tracker.services import flags_acknowledge, flags_dismiss, flags_reopen
 
@@ -318,6 +319,51 @@ def test_a_failing_partition_is_recorded_and_the_sweep_goes_on(monkeypatch):
     assert (state.last_error, state.failures) == ("", 0)
 
 
+def test_a_check_pauses_the_garbage_collector_and_resumes_it_even_when_it_fails(monkeypatch):
+    two_counts(50_000, 80_000)
+    real_load, seen = selectors.partition_load, []
+
+    def load(key, **kwargs):
+        seen.append(gc.isenabled())
+        if key == "RU":
+            raise ValueError("corrupt row")
+        return real_load(key, **kwargs)
+
+    monkeypatch.setattr(selectors, "partition_load", load)
+    assert gc.isenabled()
+    outcome = checks.sweep(today=TODAY, keys=["CN", "RU"])
+    assert seen == [False, False]
+    assert [p.key for p in outcome.failed] == ["RU"]
+    assert gc.isenabled()
+
+
+def test_a_check_leaves_a_collector_that_was_off_off():
+    gc.disable()
+    try:
+        checks.partition_check("CN", today=TODAY)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_overlapping_checks_in_two_threads_resume_the_collector_when_the_last_ends():
+    inside, release = threading.Barrier(2), threading.Event()
+
+    def hold():
+        with checks._collector_paused():
+            inside.wait(timeout=10)
+            release.wait(timeout=10)
+
+    first = threading.Thread(target=hold)
+    first.start()
+    with checks._collector_paused():
+        inside.wait(timeout=10)
+    assert not gc.isenabled()  # the other thread's check still runs
+    release.set()
+    first.join(timeout=10)
+    assert gc.isenabled()
+
+
 # --- two sweeps at once on PostgreSQL ----------------------------------------------------------
 
 
@@ -369,3 +415,32 @@ def test_the_flag_table_leaves_room_for_in_place_updates_of_last_seen():
     with connection.cursor() as cursor:
         cursor.execute("SELECT reloptions FROM pg_class WHERE relname = 'tracker_flag'")
         assert cursor.fetchone()[0] == ["fillfactor=70"]
+
+
+@pytest.mark.postgres
+def test_the_flag_statistics_are_refreshed_once_the_table_outgrows_them():
+    # The plan PostgreSQL keeps for checking each new flag link against the flag table is
+    # made from these statistics: taken on a nearly empty table, it reads the whole table.
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE tracker_flag")
+    assert not services.flag_statistics_refresh()
+    now, place = datetime.datetime.now(datetime.UTC), country("CN")
+    Flag.objects.bulk_create(
+        Flag(
+            kind="stale",
+            place=place,
+            country=place,
+            fingerprint=f"{i:064x}",
+            explanation="x" * 300,
+            explanation_public="x" * 300,
+            first_seen=now,
+            last_seen=now,
+        )
+        for i in range(2000)
+    )
+    assert services.flag_statistics_refresh()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relpages, reltuples FROM pg_class WHERE relname = 'tracker_flag'")
+        pages, tuples = cursor.fetchone()
+    assert pages > services.FLAG_PAGES_PLANNED_ANYWAY and tuples == 2000
+    assert not services.flag_statistics_refresh()  # up to date: nothing to do
