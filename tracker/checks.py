@@ -104,7 +104,7 @@ def partition_check(
         served = max((row[0] for row in pending), default=None)
         focus = None if whole or key == selectors.WORLD_KEY else _focus(pending)
         partition = selectors.partition_load(
-            key, today=today, focus=focus, window_days=cfg.window_days, shared=shared
+            key, today=today, focus=focus, settings=cfg, shared=shared
         )
         found = rules.run_rules(partition, cfg)
         written = services.flags_write(partition=partition, found=found, settings=cfg, now=now)

@@ -636,6 +636,13 @@ class Claim(TextWithoutNul):
             models.Index(fields=["place", "obligation", "as_of"], name="claim_place_obligation"),
             models.Index(fields=["measure", "as_of"], name="claim_measure_as_of"),
             models.Index(fields=["as_of"], name="claim_as_of"),
+            # A targeted check's cap signals at a place: its counts in (measure, day) order
+            # from the index alone (PostgreSQL; elsewhere the index has no included columns).
+            models.Index(
+                fields=["place", "measure", "as_of"],
+                include=["count_low", "count_high", "id"],
+                name="claim_place_measure_counts",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

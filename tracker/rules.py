@@ -149,10 +149,11 @@ class Focus:
     and the places they were or are at.
 
     Every rule but two is a relation between two claims, so a change to a claim can only make
-    or unmake findings that rest on it: a targeted check loads those claims, their neighbours
-    within the comparison window (same place, ancestors, places inside), the whole groups of
-    the places touched (cap signals), and the newest evidence per obligation (staleness), and
-    judges only the findings in ``in_scope``. The result is the full check's, for less.
+    or unmake findings that rest on it: a targeted check loads those claims, the claims that
+    can make a pair with one (within the comparison window, at the same place, above it or
+    inside it), the pairs the cap signals of the places touched rest on (found by the
+    database), and the newest evidence per obligation (staleness), and judges only the
+    findings in ``in_scope``. The result is the full check's, for less.
     """
 
     claim_ids: frozenset[int]
@@ -351,11 +352,11 @@ class _Window:
 
     def below(self, claim: ClaimRow) -> Sequence[ClaimRow]:
         """The claims ``claim`` lies above beyond the tolerance, smallest upper bound first:
-        those whose upper bound is at most ``_highest_below(claim.low)``, found by bisection."""
+        those whose upper bound is at most ``highest_below(claim.low)``, found by bisection."""
         by_high = self.by_high
         if not by_high or claim.low * self.d <= by_high[0][0] * self.nd:
             return ()
-        end = bisect_left(by_high, (_highest_below(claim.low, self.tol) + 1,))
+        end = bisect_left(by_high, (highest_below(claim.low, self.tol) + 1,))
         return [entry[2] for entry in by_high[:end]]
 
     def above(self, claim: ClaimRow) -> Sequence[ClaimRow]:
@@ -363,7 +364,7 @@ class _Window:
         by_low, high = self.by_low, claim.high
         if high is None or not by_low or by_low[-1][0] * self.d <= high * self.nd:
             return ()
-        start = bisect_left(by_low, (_lowest_above(high, self.tol),))
+        start = bisect_left(by_low, (lowest_above(high, self.tol),))
         return [entry[2] for entry in reversed(by_low[start:])]
 
 
@@ -374,7 +375,7 @@ def _judged(partition: Partition, first: ClaimRow, second: ClaimRow) -> bool:
     return focus is None or first.id in focus.claim_ids or second.id in focus.claim_ids
 
 
-def _highest_below(low: int, tol: Fraction) -> int:
+def highest_below(low: int, tol: Fraction) -> int:
     """The largest upper bound ``high`` that a lower bound ``low`` lies above beyond the
     tolerance, i.e. the largest integer with (low - high) * d > n * high (tol = n/d), which is
     high * (n + d) < low * d; -1 when there is none. ``_above`` in closed form."""
@@ -382,7 +383,7 @@ def _highest_below(low: int, tol: Fraction) -> int:
     return (low * d - 1) // (n + d)
 
 
-def _lowest_above(high: int, tol: Fraction) -> int:
+def lowest_above(high: int, tol: Fraction) -> int:
     """The smallest lower bound that lies above an upper bound ``high`` beyond the tolerance:
     the smallest integer ``low`` with low * d > high * (n + d)."""
     n, d = tol.numerator, tol.denominator

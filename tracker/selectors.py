@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import partial
+from operator import attrgetter
 
 from django.db import connection
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Q
 
 from . import rules
 from .models import (
@@ -222,7 +225,7 @@ def partition_load(
     *,
     today: datetime.date,
     focus: rules.Focus | None = None,
-    window_days: int = 0,
+    settings: rules.CheckSettings | None = None,
     shared: Shared | None = None,
 ) -> rules.Partition:
     """Everything one partition's checks read, in a fixed handful of queries:
@@ -234,7 +237,8 @@ def partition_load(
     5. the obligations, and the country's watches.
 
     With a ``focus`` (a country's targeted check after a save), step 2 loads only what the
-    findings in the focus's scope rest on: see ``_focused_claims``.
+    findings in the focus's scope rest on (``_focused_claims``), and step 4 one self-report
+    per reporting obligation.
     """
     shared = shared or Shared.load(today)
     world_id = shared.world_id
@@ -272,7 +276,14 @@ def partition_load(
     else:
         scope_flags = flag_rows(country.id, focus)
         claims = _focused_claims(
-            inside, rows, scope_flags, places, obligations, focus, window=window_days
+            inside,
+            rows,
+            scope_flags,
+            places,
+            obligations,
+            focus,
+            settings or rules.CheckSettings(),
+            today=today,
         )
     ancestor_claims = shared.world_claims
     state_sources = Q(attributed_to__kind=rules.SELF_REPORT, attributed_to__country=country)
@@ -280,8 +291,22 @@ def partition_load(
         state_claims = [c for c in claims if c.source_kind == rules.SELF_REPORT] + rows(
             in_time.filter(state_sources, obligation__isnull=False).exclude(place_id__in=own_places)
         )
-    else:
-        state_claims = rows(in_time.filter(state_sources, obligation__isnull=False))
+    else:  # what overdue reports read: per reporting obligation, one self-report is enough
+        own_reports = in_time.filter(state_sources).order_by("as_of", "id")
+        state_claims = rows(
+            Claim.objects.filter(
+                pk__in=[
+                    pk
+                    for o in obligations.values()
+                    if o.kind == rules.REPORTING
+                    and (
+                        pk := own_reports.filter(obligation_id=o.id)
+                        .values_list("pk", flat=True)
+                        .first()
+                    )
+                ]
+            )
+        )
     watches = dict(
         Watch.objects.filter(place=country).values_list("obligation_id", "max_evidence_age_days")
     )
@@ -307,94 +332,200 @@ def _focused_claims(
     places: dict[int, rules.PlaceRow],
     obligations: dict[int, rules.ObligationRow],
     focus: rules.Focus,
+    settings: rules.CheckSettings,
     *,
-    window: int,
+    today: datetime.date,
 ) -> list[rules.ClaimRow]:
     """The claims of a country that the findings in ``focus``'s scope rest on:
 
-    1. the focus claims still in the country, and every claim at their place, above it or
-       inside it dated within ``window`` days of one (the pairs they can form);
+    1. the focus claims still in the country, and the claims that can make a pair with one
+       (``_partners``);
     2. the claims of the in-scope flags (to say why one no longer holds);
-    3. every stock count at the places touched (their cap signals, judged whole);
+    3. at the places touched, the pairs the cap signals rest on (``_cap_pairs``);
     4. per obligation, the newest claim, and the newest new-work-permit grants (staleness).
     """
+    # Each part is its own query, through its own index: ORed with the country's list of
+    # places, the planner reads every claim of the country instead.
     focused = rows(inside.filter(pk__in=focus.claim_ids))
-    span = datetime.timedelta(days=window)
-    near = Q(pk__in=[c.id for c in focused])
+    in_time = Claim.objects.filter(as_of__lte=today)
+    near = Q(pk__in=[])
     for claim in focused:
-        place = places[claim.place_id]
-        family = [*place.ancestor_ids, place.id]
-        family += [pk for pk, row in places.items() if place.id in row.ancestor_ids]
-        near |= Q(place_id__in=family, as_of__range=(claim.as_of - span, claim.as_of + span))
-    partners = {i for row in scope_flags for i in row[7]}
-    caps = [
-        o.effective_from for o in obligations.values() if o.kind in (rules.CAP, rules.PROHIBITION)
-    ]
-    touched = Q(
-        pk__in=_cap_representatives(
-            inside.filter(
-                place_id__in=focus.place_ids & places.keys(),
-                measure__in=rules.STOCK_MEASURES,
-                count_low__isnull=False,
-                as_of__gte=min(caps, default=datetime.date.min),
-            )
+        near |= _partners(claim, places, obligations, settings)
+    ids = {i for row in scope_flags for i in row[7]}
+    own = {pk for pk, place in places.items() if place.kind != rules.WORLD}
+    ids.update(
+        _cap_pairs(
+            in_time.filter(place_id__in=focus.place_ids & own),
+            obligations,
+            settings.tolerance_fraction,
         )
     )
-    newest = dict(
-        inside.filter(obligation__isnull=False)
-        .values("obligation_id")
-        .order_by()
-        .annotate(newest=Max("as_of"))
-        .values_list("obligation_id", "newest")
-    )
-    latest = Q(pk__in=[])
-    for obligation_id, day in newest.items():
-        latest |= Q(obligation_id=obligation_id, as_of=day)
+    # Each an index scan from the newest down.
+    newest = []
     for obligation in obligations.values():
+        newest.append(inside.filter(obligation_id=obligation.id))
         if obligation.kind == rules.PROHIBITION:
-            granted = (
+            newest.append(
                 inside.filter(
                     measure=rules.NEW_WORK_PERMITS,
                     count_low__gt=0,
                     period_start__gte=obligation.effective_from,
                 )
-                .order_by("-as_of", "-id")
-                .values_list("pk", flat=True)
-                .first()
             )
-            if granted is not None:
-                latest |= Q(pk=granted)
-    return rows(inside.filter(near | Q(pk__in=partners) | touched | latest))
+    for claims in newest:
+        ids.add(claims.order_by("-as_of", "-id").values_list("pk", flat=True).first())
+    ids -= {None, *(c.id for c in focused)}
+    read = {
+        c.id: c for c in (*focused, *rows(in_time.filter(near)), *rows(inside.filter(pk__in=ids)))
+    }
+    return sorted(read.values(), key=_in_day_order)
 
 
-def _cap_representatives(stocks) -> list[int]:
-    """The claims of the stock counts at the touched places that ``rules.cap_signals`` can
-    choose, read narrow: per (place, measure, day), the smallest upper bound (the baseline a
-    day can set: the rule keeps the smallest, the first by id on ties), the largest lower
-    bound (the best later count a day can offer against a baseline above zero: the first by id
-    on ties) and the first count above zero (against a baseline of zero every rise is infinite
-    and the first in order wins). Every other count of that day loses to one of these in the
-    rule's own comparisons, so the rule finds the same pair on these as on the whole group:
-    at most three claims a day instead of every count since the cap took effect."""
-    lowest_high: dict[tuple, tuple[int, int]] = {}  # day -> (high, id)
-    highest_low: dict[tuple, tuple[int, int]] = {}  # day -> (-low, id)
-    first_above_zero: dict[tuple, int] = {}  # day -> id
-    # Fetched at once, as claim_rows does: a server-side cursor invites a fast-start plan.
-    for pk, place_id, measure, as_of, low, high in stocks.values_list(
-        "id", "place_id", "measure", "as_of", "count_low", "count_high"
-    ):
-        day = (place_id, measure, as_of)
-        if high is not None and (high, pk) < lowest_high.get(day, (high, pk + 1)):
-            lowest_high[day] = (high, pk)
-        if (-low, pk) < highest_low.get(day, (-low, pk + 1)):
-            highest_low[day] = (-low, pk)
-        if low > 0 and pk < first_above_zero.get(day, pk + 1):
-            first_above_zero[day] = pk
-    return sorted(
-        {pk for _, pk in lowest_high.values()}
-        | {pk for _, pk in highest_low.values()}
-        | set(first_above_zero.values())
+def _partners(
+    claim: rules.ClaimRow,
+    places: dict[int, rules.PlaceRow],
+    obligations: dict[int, rules.ObligationRow],
+    settings: rules.CheckSettings,
+) -> Q:
+    """The claims that can make a pair finding with ``claim``, as a filter: dated within the
+    comparison window of it and
+
+    * a count of its measure at its place or above it lying below it beyond the tolerance, or
+      at its place or inside it lying above it (count and scope conflicts);
+    * evidence about an obligation it says is complied with, inside it or at its place, that
+      can say violating (that obligation, or new work permits granted); or complying
+      evidence at its place or above it about an obligation it says is violated (stance).
+
+    The rules judge the pairs; this only leaves out the claims that cannot make one (most, as
+    most evidence agrees), with the same arithmetic as the rules' windows."""
+    place = places[claim.place_id]
+    # Within the country: the world's claims are read apart (``Shared.world_claims``).
+    up = [*(pk for pk in place.ancestor_ids if places[pk].kind != rules.WORLD), place.id]
+    down = [place.id, *(pk for pk, row in places.items() if place.id in row.ancestor_ids)]
+    span = datetime.timedelta(days=settings.window_days)
+    tol = settings.tolerance_fraction
+    found = Q(pk__in=[])
+    if claim.measure in rules.STOCK_MEASURES and claim.low is not None:
+        found |= Q(
+            place_id__in=up,
+            measure=claim.measure,
+            count_high__lte=rules.highest_below(claim.low, tol),
+        )
+        if claim.high is not None:
+            found |= Q(
+                place_id__in=down,
+                measure=claim.measure,
+                count_low__gte=rules.lowest_above(claim.high, tol),
+            )
+    for item in rules.evidence([claim], obligations):
+        if item.stance == rules.COMPLYING:
+            found |= Q(place_id__in=down) & (
+                Q(obligation_id=item.obligation_id, stance=rules.VIOLATING)
+                | Q(measure=rules.NEW_WORK_PERMITS, count_low__gt=0)
+            )
+        elif item.stance == rules.VIOLATING:
+            found |= Q(place_id__in=up, obligation_id=item.obligation_id, stance=rules.COMPLYING)
+    return found & Q(as_of__range=(claim.as_of - span, claim.as_of + span))
+
+
+def _cap_pairs(claims, obligations: dict[int, rules.ObligationRow], tol) -> list[int]:
+    """The claims of the pairs ``rules.cap_signals`` names among ``claims``: per cap or
+    prohibition, place and stock measure, the strongest rise of a count over the smallest
+    upper bound on an earlier day since the obligation took effect.
+
+    The database runs the rule's sweep as window functions over the place's counts, and
+    returns only the counts that rise above their baseline beyond the tolerance and come
+    within a hair of the strongest rise (a rise from zero outranks every ratio: the first of
+    those). The rule itself picks the pair from those few, in exact arithmetic, and finds its
+    baseline: the first count with that upper bound. The rule run on these two claims names
+    the same pair as on the whole group."""
+    caps = [o for o in obligations.values() if o.kind in (rules.CAP, rules.PROHIBITION)]
+    if not caps:
+        return []
+    stocks = claims.filter(measure__in=rules.STOCK_MEASURES, count_low__isnull=False)
+    columns = ("id", "place_id", "measure", "as_of", "count_low", "count_high")
+    claims, claim_params = stocks.order_by().values(*columns).query.sql_with_params()
+    # One pass over the counts in (place, measure, day) order: per cap, the smallest upper
+    # bound on the earlier days since it took effect (NULL before it did, or with none).
+    bases = ", ".join(
+        f"MIN(CASE WHEN as_of >= %s THEN count_high END) OVER earlier AS base_{i}"
+        for i in range(len(caps))
     )
+    risen = " UNION ALL ".join(
+        f"SELECT %s AS obligation_id, id, place_id, measure, as_of, count_low, base_{i} AS base "  # noqa: S608
+        f"FROM swept WHERE CAST(count_low AS BIGINT) * %s > CAST(base_{i} AS BIGINT) * %s"
+        for i in range(len(caps))
+    )
+    # Only placeholders and the ORM's own SQL for the counts are formatted in; values are
+    # parameters.
+    sql = f"""
+        WITH swept AS (
+            SELECT id, place_id, measure, as_of, count_low, {bases}
+            FROM ({claims}) c
+            WINDOW earlier AS (
+                PARTITION BY place_id, measure ORDER BY as_of
+                GROUPS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+            )
+        ),
+        risen AS ({risen}),
+        ranked AS (
+            SELECT *,
+                CASE WHEN base > 0 THEN CAST(count_low AS DOUBLE PRECISION) / base END AS rise,
+                ROW_NUMBER() OVER (
+                    PARTITION BY obligation_id, place_id, measure, base = 0 ORDER BY as_of, id
+                ) AS nth
+            FROM risen
+        ),
+        topped AS (
+            SELECT *, MAX(rise) OVER (PARTITION BY obligation_id, place_id, measure) AS top
+            FROM ranked
+        )
+        SELECT obligation_id, place_id, measure, id, as_of, count_low, base FROM topped
+        WHERE (base = 0 AND nth = 1) OR rise >= top * (1 - 1e-9)
+    """  # noqa: S608
+    d, nd = tol.denominator, tol.numerator + tol.denominator
+    params = [
+        *(o.effective_from for o in caps),
+        *claim_params,
+        *(value for o in caps for value in (o.id, d, nd)),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        risen = cursor.fetchall()
+
+    best: dict[tuple, tuple] = {}  # (obligation, place, measure) -> (rise, as_of, id, base)
+    for obligation_id, place_id, measure, pk, as_of, low, base in risen:
+        rise = Fraction(low, base) if base else math.inf
+        as_of = _as_date(as_of)
+        key = (obligation_id, place_id, measure)
+        held = best.get(key)
+        # The strongest rise; on a tie, the first in (as_of, id) order, as the rule sweeps.
+        if held is None or rise > held[0] or (rise == held[0] and (as_of, pk) < held[1:3]):
+            best[key] = (rise, as_of, pk, base)
+    ids = []
+    for (obligation_id, place_id, measure), (_, as_of, pk, base) in best.items():
+        baseline = (
+            stocks.filter(
+                place_id=place_id,
+                measure=measure,
+                count_high=base,
+                as_of__gte=obligations[obligation_id].effective_from,
+                as_of__lt=as_of,
+            )
+            .order_by("as_of", "id")
+            .values_list("pk", flat=True)
+            .first()
+        )
+        ids += [pk, baseline]
+    return ids
+
+
+_in_day_order = attrgetter("day", "id")
+
+
+def _as_date(value) -> datetime.date:
+    """A date from a raw query (SQLite returns the text)."""
+    return value if isinstance(value, datetime.date) else datetime.date.fromisoformat(value)
 
 
 # The columns of a flag that the engine compares a finding with.

@@ -650,8 +650,8 @@ def test_the_windows_bisection_bounds_agree_with_the_pairwise_comparison(low, hi
     upper = claim(low=low, high=None)
     lower = claim(low=0, high=high)
     expected = rules._above(upper, lower, tolerance)
-    assert (high <= rules._highest_below(low, tolerance)) is expected
-    assert (low >= rules._lowest_above(high, tolerance)) is expected
+    assert (high <= rules.highest_below(low, tolerance)) is expected
+    assert (low >= rules.lowest_above(high, tolerance)) is expected
 
 
 def _focused(claims, chosen):

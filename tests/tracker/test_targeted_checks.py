@@ -154,6 +154,79 @@ def test_a_request_for_the_whole_country_is_not_narrowed(world_of_china):
     assert not checks.partition_check("CN", today=TODAY).targeted
 
 
+# The partners a targeted check reads for a saved claim: right at the edges of the tolerance and
+# of the window, a pair is found (the partner is read) or not found (either way, the same flags
+# as a whole check).
+D = datetime.date(2021, 3, 1)
+WINDOW = datetime.timedelta(days=180)
+
+
+def _counts(low, high=..., **fields):
+    return {"measure": "workers", "count_low": low, "count_high": low if high is ... else high}
+
+
+@pytest.mark.parametrize(
+    ("partner", "saved", "kind"),
+    [
+        # The saved count lies above the partner by just more than 10%, 180 days later.
+        ((0, D, _counts(50_000)), (0, D + WINDOW, _counts(55_001)), "count_conflict"),
+        # Exactly 10% above: no conflict; 181 days later: out of the window.
+        ((0, D, _counts(50_000)), (0, D + WINDOW, _counts(55_000)), None),
+        ((0, D, _counts(50_000)), (0, D + WINDOW + datetime.timedelta(1), _counts(55_001)), None),
+        # The partner lies above the saved count, 180 days earlier.
+        ((0, D - WINDOW, _counts(55_001)), (0, D, _counts(50_000)), "count_conflict"),
+        ((0, D - WINDOW, _counts(55_001, None)), (0, D, _counts(45_000, 50_000)), "count_conflict"),
+        # A province above a whole saved for the country; the country saved under a province.
+        ((2, D, _counts(55_001)), (0, D + WINDOW, _counts(50_000)), "scope_conflict"),
+        ((0, D, _counts(50_000)), (2, D - WINDOW, _counts(55_001)), "scope_conflict"),
+        ((2, D, _counts(55_000)), (0, D, _counts(50_000)), None),
+        # New work permits granted in a province after the prohibition, whatever their stance,
+        # against the country said to comply with it.
+        (
+            (2, D, {"measure": "new_work_permits", "count_low": 300, "count_high": 300,
+                    "period_start": D - datetime.timedelta(days=60), "stance": "unclear"}),
+            (0, D + WINDOW, {"obligation": "UNSCR2375-OP17", "stance": "complying"}),
+            "stance_conflict",
+        ),
+        # Violating in a province, saved, against complying at the country.
+        (
+            (0, D, {"obligation": "UNSCR2371-OP11", "stance": "complying"}),
+            (3, D - WINDOW, {"obligation": "UNSCR2371-OP11", "stance": "violating"}),
+            "stance_conflict",
+        ),
+    ],
+)  # fmt: skip
+def test_a_targeted_check_reads_the_partners_at_the_edges(world_of_china, partner, saved, kind):
+    places, sources, report = world_of_china
+
+    def make(spec, source):
+        where, as_of, fields = spec
+        fields = {"stance": "unclear", **fields}
+        if "obligation" in fields:
+            fields["obligation"] = obligation(fields["obligation"])
+        return Claim.objects.create(
+            report=report, place=places[where], attributed_to=source, as_of=as_of, **fields
+        )
+
+    # Newer evidence far from both, in another province: the partner is not read as the newest
+    # claim of its obligation or the newest grant of permits (staleness reads those anyway).
+    later = datetime.date(2026, 1, 1)
+    for code in ("UNSCR2371-OP11", "UNSCR2375-OP17"):
+        make((4, later, {"obligation": code}), sources[2])
+    make((4, later, {**_counts(300), "measure": "new_work_permits", "period_start": D}), sources[2])
+    first = make(partner, sources[0])
+    checks.partition_check("CN", today=TODAY, whole=True)
+    claim = make(saved, sources[1])
+    services.checks_request_for(claims={(claim.pk, claim.place_id)})
+    assert checks.partition_check("CN", today=TODAY).targeted
+    pairs = Flag.objects.active().exclude(kind="cap_signal")  # growth is judged whole
+    paired = {f.kind for f in pairs.filter(claims=claim).filter(claims=first)}
+    assert paired == ({kind} if kind else set())
+    after_targeted = active_flags()
+    checks.partition_check("CN", today=TODAY, whole=True)
+    assert active_flags() == after_targeted
+
+
 # Cap signals: a targeted check judges a (place, measure) group from its stored flag and the
 # best partners of the focus claims. Few days and few counts make ties on both everywhere;
 # days further apart than the window keep the focus claims' neighbours from hiding a wrong
