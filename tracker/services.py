@@ -14,7 +14,7 @@ from functools import partial
 from itertools import islice
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from . import rules, selectors
@@ -190,21 +190,29 @@ def flag_statistics_refresh() -> bool:
     minutes in those checks. New statistics make PostgreSQL plan again. autovacuum does the
     same, a minute or so late, when it is on; this runs after a check that opened flags, and
     costs one look at the table's size."""
-    if connection.vendor != "postgresql":
+    if connection.vendor != "postgresql" or not _flag_table_outgrown():
         return False
-    table = Flag._meta.db_table
+    tables = (Flag._meta.db_table, Flag.claims.through._meta.db_table, FlagEvent._meta.db_table)
+    try:
+        # Its own transaction (or savepoint): the check has committed, whatever happens here.
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {', '.join(connection.ops.quote_name(t) for t in tables)}")
+    except DatabaseError:  # a lock or statement timeout, say: autovacuum's job then
+        logger.warning("could not analyze the flag tables", exc_info=True)
+        return False
+    return True
+
+
+def _flag_table_outgrown() -> bool:
+    """Whether the flag table has more than doubled since its statistics were taken."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT relpages, pg_relation_size(oid) / current_setting('block_size')::int "
             "FROM pg_class WHERE oid = %s::regclass",
-            [table],
+            [Flag._meta.db_table],
         )
         planned, pages = cursor.fetchone()
-        if pages <= 2 * max(planned, FLAG_PAGES_PLANNED_ANYWAY):
-            return False
-        tables = (table, Flag.claims.through._meta.db_table, FlagEvent._meta.db_table)
-        cursor.execute(f"ANALYZE {', '.join(connection.ops.quote_name(t) for t in tables)}")
-    return True
+    return pages > 2 * max(planned, FLAG_PAGES_PLANNED_ANYWAY)
 
 
 def _new_flag(

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import DatabaseError, connection
 
 from tests.factories import ClaimFactory, SourceFactory, country, obligation
 from tracker import checks, selectors, services
@@ -444,3 +444,20 @@ def test_the_flag_statistics_are_refreshed_once_the_table_outgrows_them():
         pages, tuples = cursor.fetchone()
     assert pages > services.FLAG_PAGES_PLANNED_ANYWAY and tuples == 2000
     assert not services.flag_statistics_refresh()  # up to date: nothing to do
+
+
+@pytest.mark.postgres
+def test_a_check_that_cannot_analyze_the_flag_tables_still_succeeds(monkeypatch, caplog):
+    two_counts(50_000, 80_000)
+    monkeypatch.setattr(services, "_flag_table_outgrown", lambda: True)
+
+    def refuse_analyze(execute, sql, params, many, context):
+        if sql.startswith("ANALYZE"):
+            raise DatabaseError("canceling statement due to lock timeout")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(refuse_analyze):
+        outcome = checks.partition_check("CN", today=TODAY)
+    assert outcome.opened == 1
+    assert "could not analyze the flag tables" in caplog.text
+    assert Flag.objects.filter(kind="count_conflict").count() == 1  # usable afterwards
