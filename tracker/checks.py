@@ -86,8 +86,9 @@ def partition_check(
     1. Lock the partition's ``CheckState`` row (SELECT ... FOR UPDATE; on SQLite the
        transaction's write lock): a second check of the same partition waits for this one and
        then sees its flags, so checks of one country never overlap.
-    2. Note the newest pending ``CheckRequest``: requests made after this point are served by
-       the next check, not lost.
+    2. Read the pending ``CheckRequest`` rows: the changes they stand for are what this check
+       reads. A request that commits later (even with a lower id, its transaction having
+       started first) is left for the next check, not lost.
     3. Load the partition's rows, run the rules, write the flags (an upsert on the unique
        fingerprint, so even an unlocked concurrent writer cannot make a duplicate).
     4. Delete the requests served, record the run on the state row; commit.
@@ -101,15 +102,14 @@ def partition_check(
         pending = list(
             CheckRequest.objects.filter(key=key).values_list("id", "claim_id", "place_id")
         )
-        served = max((row[0] for row in pending), default=None)
         focus = None if whole or key == selectors.WORLD_KEY else _focus(pending)
         partition = selectors.partition_load(
             key, today=today, focus=focus, settings=cfg, shared=shared
         )
         found = rules.run_rules(partition, cfg)
         written = services.flags_write(partition=partition, found=found, settings=cfg, now=now)
-        if served is not None:
-            CheckRequest.objects.filter(key=key, id__lte=served).delete()
+        for chunk in services.chunks([row[0] for row in pending]):
+            CheckRequest.objects.filter(id__in=chunk).delete()
         outcome = PartitionOutcome(
             key=key,
             claims=len(partition.claims),

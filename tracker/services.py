@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 CHUNK = 1000  # ids per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
 
 
-def _chunks(items: Sequence, size: int = CHUNK):
+def chunks(items: Sequence, size: int = CHUNK):
     iterator = iter(items)
     while chunk := list(islice(iterator, size)):
         yield chunk
@@ -82,7 +82,7 @@ def flags_write(
     # A finding may already be a flag of another partition when a place moved between
     # countries: adopt it rather than insert a duplicate.
     elsewhere = [fp for fp in found if fp not in existing]
-    for chunk in _chunks(elsewhere):
+    for chunk in chunks(elsewhere):
         existing.update(
             (row[1], row)
             for row in Flag.objects.filter(fingerprint__in=chunk).values_list(
@@ -136,7 +136,7 @@ def flags_write(
     if to_create:
         Flag.objects.bulk_create(to_create, batch_size=CHUNK, ignore_conflicts=True)
         created_ids: dict[str, int] = {}
-        for chunk in _chunks([f.fingerprint for f in to_create]):
+        for chunk in chunks([f.fingerprint for f in to_create]):
             created_ids.update(
                 Flag.objects.filter(fingerprint__in=chunk).values_list("fingerprint", "id")
             )
@@ -159,7 +159,7 @@ def flags_write(
             [*update_fields, "status", "resolved_at", "resolved_reason"],
             batch_size=CHUNK,
         )
-    for chunk in _chunks(to_refresh):
+    for chunk in chunks(to_refresh):
         Flag.objects.filter(pk__in=chunk).update(last_seen=now)
     if to_resolve:
         Flag.objects.bulk_update(

@@ -296,6 +296,23 @@ def test_a_check_serves_the_requests_made_before_it_and_keeps_later_ones(monkeyp
     assert CheckRequest.objects.filter(key="CN").count() == 1
 
 
+def test_a_request_committed_late_with_a_lower_id_is_not_taken_as_served(monkeypatch):
+    # Two saves: the first takes its request id, the second commits first. The check sees only
+    # the second's request; the first's (a lower id) commits while the check reads.
+    now = datetime.datetime.now(datetime.UTC)
+    seen = CheckRequest.objects.create(key="CN", requested_at=now)
+    real_load = selectors.partition_load
+
+    def load_then_commit_the_first(key, **kwargs):
+        partition = real_load(key, **kwargs)
+        CheckRequest.objects.create(id=seen.id - 1, key="CN", requested_at=now)
+        return partition
+
+    monkeypatch.setattr(selectors, "partition_load", load_then_commit_the_first)
+    checks.partition_check("CN", today=TODAY)
+    assert list(CheckRequest.objects.values_list("id", flat=True)) == [seen.id - 1]
+
+
 def test_a_failing_partition_is_recorded_and_the_sweep_goes_on(monkeypatch):
     two_counts(50_000, 80_000, place=country("RU"))
     real_load = selectors.partition_load
