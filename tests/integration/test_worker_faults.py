@@ -125,6 +125,15 @@ def unacked(broker: redis.Redis) -> dict[str, str]:
     return held
 
 
+def queued_keys(broker: redis.Redis) -> list[str]:
+    """The partition keys of the messages waiting in the queue."""
+    keys = []
+    for raw in broker.lrange("celery", 0, -1):
+        args = json.loads(base64.b64decode(json.loads(raw)["body"]))[0]
+        keys.append(args[0] if args else "")
+    return keys
+
+
 def redeliver_expired(redis_url: str) -> None:
     """What any running worker's consumer does once the broker's ``visibility_timeout`` (35
     minutes in the settings) has passed since a message was taken and not acknowledged: put
@@ -164,7 +173,12 @@ def test_a_worker_killed_mid_sweep_leaves_exactly_the_flags_of_a_clean_sweep(pro
       pending-checks dispatcher (the sweep writes no ``CheckRequest``) nor a second
       ``run_sweep`` (refused within ``SWEEP_MIN_INTERVAL`` of the first) re-checks them
       sooner; ``manage.py runchecks`` by hand would. The test lets that time pass by running
-      kombu's own restore with the timeout at zero.
+      kombu's own restore with the timeout at zero;
+    * a message the dead worker had just popped from the queue, but not yet recorded as
+      unacknowledged, is lost: kombu's Redis transport pops it and records it in two steps
+      (RPOP, then ZADD/HSET ``unacked``; celery/kombu#305, celery/celery#7950). A kill between
+      them leaves that one country unchecked until the next nightly sweep, which the test
+      runs for it in-process. At most one message is in that window (one consumer).
     """
     from bench.checks import load as load_evidence
     from tracker import tasks
@@ -203,10 +217,12 @@ def test_a_worker_killed_mid_sweep_leaves_exactly_the_flags_of_a_clean_sweep(pro
     assert first.popen.returncode == -9
     done_at_kill = checked_partitions()
     held = unacked(broker)  # taken by the dead worker, never acknowledged
-    queued = broker.llen("celery")
+    queued = queued_keys(broker)
+    lost = set(keys) - done_at_kill - set(held.values()) - set(queued)
     assert 0 < len(done_at_kill) < len(keys), "the kill did not land in the middle"
-    assert queued > 0
+    assert queued
     assert 1 <= len(held) <= 2, held  # prefetch 1 x concurrency 2, acks_late
+    assert len(lost) <= 1, lost  # popped, not yet recorded as unacked (kombu's window)
     # What the kill left: only whole partitions, nothing half-written.
     left = flag_snapshot()
     assert not half_written(left)
@@ -227,9 +243,9 @@ def test_a_worker_killed_mid_sweep_leaves_exactly_the_flags_of_a_clean_sweep(pro
     time.sleep(0.3)
     assert drained()
     missing = set(keys) - checked_partitions()
-    # Only the partitions the dead worker held are unchecked, and nothing re-checks them yet:
-    # the dispatcher has no request to find, and a second sweep is refused.
-    assert missing <= set(held.values()), (missing, held)
+    # Only the partitions the dead worker held (or lost) are unchecked, and nothing re-checks
+    # them yet: the dispatcher has no request to find, and a second sweep is refused.
+    assert missing <= set(held.values()) | lost, (missing, held, lost)
     assert not CheckRequest.objects.exists()
     send(redis_url, tasks.run_sweep, TODAY.isoformat())
     wait_for(
@@ -243,11 +259,13 @@ def test_a_worker_killed_mid_sweep_leaves_exactly_the_flags_of_a_clean_sweep(pro
     # The visibility timeout passes: the held messages are delivered again.
     redeliver_expired(redis_url)
     wait_for(
-        lambda: checked_partitions() == set(keys) and not unacked(broker),
+        lambda: checked_partitions() == set(keys) - lost and not unacked(broker),
         60,
-        f"every partition checked; worker log:\n{second.log()}",
+        f"every partition checked but the lost; worker log:\n{second.log()}",
         interval=0.1,
     )
+    for key in lost:  # the next nightly sweep
+        checks.partition_check(key, today=TODAY, whole=True)
     assert second.alive()
     assert not CheckState.objects.exclude(last_error="").exists()
 
@@ -257,7 +275,8 @@ def test_a_worker_killed_mid_sweep_leaves_exactly_the_flags_of_a_clean_sweep(pro
     assert recovered == clean
     print(
         f"partitions: {len(keys)}, checked at the kill: {len(done_at_kill)}, held by the dead "
-        f"worker: {sorted(held.values())}, queued: {queued}, unchecked after the restart: "
+        f"worker: {sorted(held.values())}, lost: {sorted(lost)}, queued: {len(queued)}, "
+        f"unchecked after the restart: "
         f"{sorted(missing)}; flags compared: {len(clean)}; clean sweep {clean_seconds:.1f} s"
     )
 
