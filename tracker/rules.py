@@ -417,7 +417,9 @@ class _Block(NamedTuple):
 
 
 def _blocks(group: Sequence[ClaimRow], width: int) -> list[_Block]:
-    """The non-empty blocks of a day-ordered group, in order."""
+    """The non-empty blocks of a day-ordered group, in order (blocks of one day when the
+    window is zero days: same-day comparisons only)."""
+    width = max(width, 1)
     days = [c.day for c in group]
     lows = [c.low for c in group]
     highs = [_NO_HIGH if c.high is None else c.high for c in group]
@@ -481,6 +483,7 @@ def _scope_runs(blocks: list[_Block], bottom: Mapping[int, float], tol: Fraction
 
 
 _day = attrgetter("day")
+_in_day_order = attrgetter("day", "id")
 
 
 # --------------------------------------------------------------------------------------------
@@ -1019,8 +1022,18 @@ def _reason_for_absence(flag: FlagRow, partition: Partition, successor: Finding 
                 f"{_date(claim.as_of)}, is recent enough on {_date(partition.today)}."
             )
         return f"{code} no longer needs evidence on {_date(partition.today)}."
-    report = next(
-        (c for c in partition.state_claims if c.obligation_id == flag.obligation_id), None
+    # The state's own first self-report on it (a whole check also reads those of other
+    # states placed in the country).
+    report = min(
+        (
+            c
+            for c in partition.state_claims
+            if c.obligation_id == flag.obligation_id
+            and c.source_kind == SELF_REPORT
+            and c.source_country_id == partition.country.id
+        ),
+        key=_in_day_order,
+        default=None,
     )
     if report is not None:
         return f"Self-report logged: claim {report.ref}, as of {_date(report.as_of)}."

@@ -228,7 +228,8 @@ def partition_load(
     settings: rules.CheckSettings | None = None,
     shared: Shared | None = None,
 ) -> rules.Partition:
-    """Everything one partition's checks read, in a fixed handful of queries:
+    """Everything one partition's checks read, in a handful of queries (a whole check: the
+    same number whatever its size):
 
     1. the country (or the world) and the places the partition holds;
     2. the partition's claims as of ``today``, with their sources and reports;
@@ -353,13 +354,13 @@ def _focused_claims(
         near |= _partners(claim, places, obligations, settings)
     ids = {i for row in scope_flags for i in row[7]}
     own = {pk for pk, place in places.items() if place.kind != rules.WORLD}
-    ids.update(
-        _cap_pairs(
-            in_time.filter(place_id__in=focus.place_ids & own),
-            obligations,
-            settings.tolerance_fraction,
+    touched = focus.place_ids & own  # none for a self-report placed outside the country
+    if touched:
+        ids.update(
+            _cap_pairs(
+                in_time.filter(place_id__in=touched), obligations, settings.tolerance_fraction
+            )
         )
-    )
     # Each an index scan from the newest down.
     newest = []
     for obligation in obligations.values():

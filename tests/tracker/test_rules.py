@@ -527,6 +527,24 @@ def test_stale_and_overdue_resolution_reasons_name_the_new_evidence():
     assert "no longer monitored" in _reason("stale", [], partition(), obligation=OP11)
 
 
+def test_an_overdue_reason_names_the_states_own_first_self_report():
+    # Another state's self-report placed in China comes first in a whole check's rows; the
+    # state's own are placed outside it, the later one read first.
+    theirs = self_report(MID, D(2019, 1, 1), country=999, ref="RU")
+    later = self_report(MID, D(2019, 6, 1), ref="CN-2")
+    first = self_report(MID, D(2019, 3, 1), ref="CN-1")
+    part = partition(theirs, state=(later, first))
+    reason = _reason("overdue_report", [], part, obligation=MID)
+    assert reason == "Self-report logged: claim CN-1, as of 2019-03-01."
+
+
+def test_a_window_of_zero_days_compares_the_same_day_only():
+    same = [claim(source=1, low=10), claim(source=2, low=100)]
+    next_day = claim(source=3, low=1000, as_of=D(2019, 12, 24))
+    found = rules.count_conflicts(partition(*same, next_day), rules.CheckSettings(0, 0.1))
+    assert [f.claim_ids for f in found] == [tuple(sorted(c.id for c in same))]
+
+
 # --- the sweeps equal the definitions, on random data ---------------------------------------------
 
 CLAIMS = st.builds(

@@ -17,6 +17,7 @@ from tests.factories import (
     UserFactory,
     country,
     obligation,
+    world,
 )
 from tracker import checks, services
 from tracker.models import CheckRequest, Claim, Flag, Source
@@ -222,6 +223,30 @@ def test_a_targeted_check_reads_the_partners_at_the_edges(world_of_china, partne
     pairs = Flag.objects.active().exclude(kind="cap_signal")  # growth is judged whole
     paired = {f.kind for f in pairs.filter(claims=claim).filter(claims=first)}
     assert paired == ({kind} if kind else set())
+    after_targeted = active_flags()
+    checks.partition_check("CN", today=TODAY, whole=True)
+    assert active_flags() == after_targeted
+
+
+def test_a_self_report_placed_outside_its_country_checks_the_country(world_of_china):
+    # Its state's partition gets a request with no place of its own to judge (found by a
+    # reviewer: the cap read failed on an empty list of places, and the request stayed).
+    _, sources, report = world_of_china
+    prc = sources[-1]
+    checks.partition_check("CN", today=TODAY, whole=True)
+    claim = Claim.objects.create(
+        report=report,
+        place=world(),
+        attributed_to=prc,
+        as_of=datetime.date(2019, 4, 1),
+        stance="complying",
+        obligation=obligation("UNSCR2397-OP8-FINAL"),
+    )
+    assert "CN" in services.checks_request_for(
+        claims={(claim.pk, claim.place_id)}, source_ids={prc.pk}
+    )
+    assert checks.partition_check("CN", today=TODAY).targeted
+    assert not CheckRequest.objects.filter(key="CN").exists()
     after_targeted = active_flags()
     checks.partition_check("CN", today=TODAY, whole=True)
     assert active_flags() == after_targeted
