@@ -39,10 +39,16 @@ def ping() -> str:
 )
 def check_partition(key: str, today: str | None = None, whole: bool = False) -> dict:
     """Check one partition (an ISO code or WORLD) and write its flags: targeted at the claims
-    its pending requests name, or whole (``whole``, or a request asks for it)."""
+    its pending requests name, or whole (``whole``, or a request asks for it).
+
+    Without ``whole`` and with no request pending, there is nothing to do: a check that
+    started after the requests were made has served them (a second message for one save, the
+    dispatcher's copy of a request served meanwhile)."""
     if key not in selectors.partition_keys():
         logger.warning("no partition %r: nothing to check", key)
         return {"key": key, "error": "unknown partition"}
+    if not whole and not CheckRequest.objects.filter(key=key).exists():
+        return {"key": key, "served_already": True}
     as_of = datetime.date.fromisoformat(today) if today else None
     try:
         return checks.partition_check(key, today=as_of, whole=whole).as_dict()
@@ -60,6 +66,12 @@ def run_sweep(today: str | None = None) -> int:
     Compare-and-set on the ``SWEEP`` state row: of two ticks within ``SWEEP_MIN_INTERVAL``
     (a duplicated schedule, a redelivered message) only the first fans out. Checks of one
     partition never overlap anyway (they lock its row); this only saves the double work.
+
+    Each partition also gets a request for a whole check, which its check deletes: a message
+    lost with a worker killed as it took it (kombu's Redis transport takes a message and
+    records it as unacknowledged in two steps), or held by a dead worker until the broker's
+    visibility timeout, leaves its request behind, and ``dispatch_pending_checks`` enqueues
+    it again within a minute or two.
     """
     now = timezone.now()
     CheckState.objects.bulk_create([CheckState(key=SWEEP_KEY)], ignore_conflicts=True)
@@ -72,6 +84,7 @@ def run_sweep(today: str | None = None) -> int:
         logger.info("a sweep was dispatched less than %s ago; skipping", SWEEP_MIN_INTERVAL)
         return 0
     keys = selectors.partition_keys()
+    CheckRequest.objects.bulk_create([CheckRequest(key=key, requested_at=now) for key in keys])
     for key in keys:
         check_partition.delay(key, today, True)
     return len(keys)

@@ -167,26 +167,28 @@ def test_a_worker_killed_mid_sweep_leaves_exactly_the_flags_of_a_clean_sweep(pro
     * the restarted worker (docker-compose ``restart``, systemd) consumes the rest of the
       fan-out from Redis;
     * the messages the dead worker held (``acks_late``: taken, not acknowledged) stay in
-      Redis's ``unacked`` set and are delivered again only when the broker's
-      ``visibility_timeout`` has passed (35 minutes: ``CELERY_BROKER_TRANSPORT_OPTIONS``).
-      Until then those countries keep the flags of their previous check. Neither the
-      pending-checks dispatcher (the sweep writes no ``CheckRequest``) nor a second
-      ``run_sweep`` (refused within ``SWEEP_MIN_INTERVAL`` of the first) re-checks them
-      sooner; ``manage.py runchecks`` by hand would. The test lets that time pass by running
-      kombu's own restore with the timeout at zero;
-    * a message the dead worker had just popped from the queue, but not yet recorded as
-      unacknowledged, is lost: kombu's Redis transport pops it and records it in two steps
-      (RPOP, then ZADD/HSET ``unacked``; celery/kombu#305, celery/celery#7950). A kill between
-      them leaves that one country unchecked until the next nightly sweep, which the test
-      runs for it in-process. At most one message is in that window (one consumer).
+      Redis's ``unacked`` set until the broker's ``visibility_timeout`` (35 minutes:
+      ``CELERY_BROKER_TRANSPORT_OPTIONS``), and a message it had just popped from the queue
+      but not yet recorded as unacknowledged is lost: kombu's Redis transport pops and records
+      in two steps (RPOP, then ZADD/HSET ``unacked``; celery/kombu#305, celery/celery#7950).
+      A second ``run_sweep`` is refused within ``SWEEP_MIN_INTERVAL`` of the first;
+    * but the sweep left a whole-check request per partition, which each check deletes: the
+      unchecked partitions' requests remain, and ``dispatch_pending_checks`` (every minute)
+      enqueues them once they are 30 seconds old. The held messages, delivered again after the
+      visibility timeout, change nothing. The test lets those times pass by backdating the
+      requests and running kombu's own restore with the timeout at zero.
+
+    The checks the dispatcher enqueues are as of the day they run, so this test's sweep is as
+    of today.
     """
     from bench.checks import load as load_evidence
     from tracker import tasks
 
-    # Evidence, and the oracle: a clean in-process sweep as of TODAY.
+    # Evidence, and the oracle: a clean in-process sweep as of today.
+    today = timezone.localdate()
     load_evidence(SWEEP_CLAIMS, "consistent")
     started = time.monotonic()
-    clean_run = checks.sweep(today=TODAY)
+    clean_run = checks.sweep(today=today)
     clean_seconds = time.monotonic() - started
     assert not clean_run.failed
     clean = flag_snapshot()
@@ -204,7 +206,7 @@ def test_a_worker_killed_mid_sweep_leaves_exactly_the_flags_of_a_clean_sweep(pro
     broker = redis.Redis(port=redis_port)
     env = deployment_env(redis_url)
     first = procs.worker(env, name="worker1")
-    send(redis_url, tasks.run_sweep, TODAY.isoformat())
+    send(redis_url, tasks.run_sweep, today.isoformat())
 
     # Kill when a third of the partitions are checked.
     wait_for(
@@ -243,11 +245,10 @@ def test_a_worker_killed_mid_sweep_leaves_exactly_the_flags_of_a_clean_sweep(pro
     time.sleep(0.3)
     assert drained()
     missing = set(keys) - checked_partitions()
-    # Only the partitions the dead worker held (or lost) are unchecked, and nothing re-checks
-    # them yet: the dispatcher has no request to find, and a second sweep is refused.
+    # Only the partitions the dead worker held (or lost) are unchecked; their requests remain.
     assert missing <= set(held.values()) | lost, (missing, held, lost)
-    assert not CheckRequest.objects.exists()
-    send(redis_url, tasks.run_sweep, TODAY.isoformat())
+    assert set(CheckRequest.objects.values_list("key", flat=True)) == missing
+    send(redis_url, tasks.run_sweep, today.isoformat())
     wait_for(
         lambda: "a sweep was dispatched less than" in second.log(1_000_000),
         30,
@@ -256,16 +257,22 @@ def test_a_worker_killed_mid_sweep_leaves_exactly_the_flags_of_a_clean_sweep(pro
     assert drained()
     assert set(keys) - checked_partitions() == missing
 
-    # The visibility timeout passes: the held messages are delivered again.
-    redeliver_expired(redis_url)
+    # 30 seconds on, the dispatcher enqueues the requests left behind.
+    CheckRequest.objects.update(requested_at=timezone.now() - datetime.timedelta(minutes=1))
+    send(redis_url, tasks.dispatch_pending_checks)
     wait_for(
-        lambda: checked_partitions() == set(keys) - lost and not unacked(broker),
+        lambda: checked_partitions() == set(keys) and not CheckRequest.objects.exists(),
         60,
-        f"every partition checked but the lost; worker log:\n{second.log()}",
+        f"every partition checked; worker log:\n{second.log()}",
         interval=0.1,
     )
-    for key in lost:  # the next nightly sweep
-        checks.partition_check(key, today=TODAY, whole=True)
+    # 35 minutes on, the held messages are delivered again: checked twice, the same flags.
+    redeliver_expired(redis_url)
+    wait_for(
+        lambda: not unacked(broker) and not broker.llen("celery"),
+        60,
+        f"the held messages redelivered and run\n{second.log()}",
+    )
     assert second.alive()
     assert not CheckState.objects.exclude(last_error="").exists()
 

@@ -144,8 +144,10 @@ def test_check_partition_run_twice_has_one_effect():
     ClaimFactory(place=country("CN"), count_low=80_000)
     CheckRequest.objects.create(key="CN", requested_at=datetime.datetime.now(datetime.UTC))
     first = tasks.check_partition("CN", TODAY)
-    second = tasks.check_partition("CN", TODAY)
-    assert (first["opened"], second["opened"]) == (first["found"], 0)
+    second = tasks.check_partition("CN", TODAY)  # the request was served: nothing to do
+    again = tasks.check_partition("CN", TODAY, True)  # a sweep's message delivered twice
+    assert second == {"key": "CN", "served_already": True}
+    assert (first["opened"], again["opened"], again["found"]) == (first["found"], 0, first["found"])
     assert Flag.objects.filter(kind="count_conflict").count() == 1
     assert FlagEvent.objects.filter(action="opened").count() == first["found"]
     assert not CheckRequest.objects.exists()
@@ -161,9 +163,28 @@ def test_run_sweep_fans_out_once_per_tick_window(enqueued):
         count = tasks.run_sweep()
         assert count == len(enqueued) > 190  # every member state and WORLD
         assert ("WORLD", None, True) in enqueued  # a sweep checks each partition whole
+        # ... and leaves a request for a whole check of each, which the check deletes.
+        assert CheckRequest.objects.filter(claim_id=None).count() == count
         assert tasks.run_sweep() == 0  # a duplicated beat tick
     with time_machine.travel(datetime.datetime(2026, 11, 24, 2, 41, tzinfo=datetime.UTC)):
         assert tasks.run_sweep() == count
+
+
+def test_a_sweep_message_lost_with_its_worker_is_dispatched_again(enqueued):
+    ClaimFactory(place=country("CN"), count_low=50_000)
+    ClaimFactory(place=country("CN"), count_low=80_000)
+    tasks.run_sweep(TODAY)
+    for key, today, whole in enqueued:
+        if key != "CN":  # CN's message is lost: its worker died as it took it
+            tasks.check_partition(key, today, whole)
+    assert list(CheckRequest.objects.values_list("key", flat=True)) == ["CN"]
+    enqueued.clear()
+    with time_machine.travel(datetime.timedelta(seconds=31)):
+        assert tasks.dispatch_pending_checks() == 1
+    assert enqueued == [("CN",)]
+    assert tasks.check_partition("CN", TODAY)["found"] >= 1  # whole: the request asks for it
+    assert Flag.objects.filter(kind="count_conflict").count() == 1
+    assert not CheckRequest.objects.exists()
 
 
 def test_the_schedules_are_in_the_database_for_staff_to_change():
