@@ -99,6 +99,11 @@ def partition_key_by_place(place_ids: Iterable[int]) -> dict[int, str]:
     return {pk: WORLD_KEY if top is None else key_of_top[top] for pk, top in top_of.items()}
 
 
+def is_world_among(place_ids: Iterable[int]) -> bool:
+    """Whether the world itself is one of the places."""
+    return Place.objects.filter(pk__in=set(place_ids) - {None}, kind=Place.Kind.WORLD).exists()
+
+
 def top_id_of(path: str) -> int | None:
     """The id right under the world in a path, or None for the world itself."""
     parts = path.strip("/").split("/")

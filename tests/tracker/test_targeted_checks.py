@@ -19,7 +19,7 @@ from tests.factories import (
     obligation,
     world,
 )
-from tracker import checks, services
+from tracker import checks, selectors, services
 from tracker.models import CheckRequest, Claim, Flag, Source
 
 pytestmark = pytest.mark.django_db
@@ -236,7 +236,7 @@ def test_a_self_report_placed_outside_its_country_checks_the_country(world_of_ch
     checks.partition_check("CN", today=TODAY, whole=True)
     claim = Claim.objects.create(
         report=report,
-        place=world(),
+        place=country("RU"),
         attributed_to=prc,
         as_of=datetime.date(2019, 4, 1),
         stance="complying",
@@ -250,6 +250,34 @@ def test_a_self_report_placed_outside_its_country_checks_the_country(world_of_ch
     after_targeted = active_flags()
     checks.partition_check("CN", today=TODAY, whole=True)
     assert active_flags() == after_targeted
+
+
+def test_a_claim_about_the_world_checks_every_country_whole(world_of_china):
+    # The world's counts are the whole every country's counts are compared with.
+    places, sources, report = world_of_china
+    checks.partition_check("CN", today=TODAY, whole=True)
+    claim = Claim.objects.create(
+        report=report,
+        place=world(),
+        attributed_to=sources[0],
+        as_of=datetime.date(2019, 6, 1),
+        measure="workers",
+        count_low=1_000,
+        count_high=1_000,
+    )
+    Claim.objects.create(
+        report=report,
+        place=places[0],
+        attributed_to=sources[1],
+        as_of=datetime.date(2019, 6, 1),
+        measure="workers",
+        count_low=50_000,
+        count_high=50_000,
+    )
+    keys = services.checks_request_for(claims={(claim.pk, claim.place_id)})
+    assert keys == set(selectors.partition_keys())
+    assert not checks.partition_check("CN", today=TODAY).targeted
+    assert Flag.objects.active().filter(kind="scope_conflict", claims=claim).count() == 1
 
 
 # Cap signals: a targeted check judges a (place, measure) group from its stored flag and the
