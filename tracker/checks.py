@@ -96,9 +96,11 @@ def partition_check(
     today = today or timezone.localdate()
     cfg = check_settings()
     started, now = time.perf_counter(), timezone.now()
-    CheckState.objects.bulk_create([CheckState(key=key)], ignore_conflicts=True)
     with _collector_paused(), transaction.atomic():
-        state = CheckState.objects.select_for_update().get(key=key)
+        state = CheckState.objects.select_for_update().filter(key=key).first()
+        if state is None:  # the partition's first check (or a concurrent first: no duplicate)
+            CheckState.objects.bulk_create([CheckState(key=key)], ignore_conflicts=True)
+            state = CheckState.objects.select_for_update().get(key=key)
         pending = list(
             CheckRequest.objects.filter(key=key).values_list("id", "claim_id", "place_id")
         )
@@ -190,7 +192,7 @@ def sweep(
     """
     today = today or timezone.localdate()
     outcome = SweepOutcome(today=today)
-    shared = selectors.Shared.load(today)
+    shared = selectors.Shared.for_sweep(today)
     for key in keys if keys is not None else selectors.partition_keys():
         try:
             result = partition_check(key, today=today, whole=True, shared=shared)

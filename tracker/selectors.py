@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime
 import math
+from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from functools import partial
 from operator import attrgetter
@@ -210,6 +211,10 @@ class Shared:
     obligations: dict[int, rules.ObligationRow]
     restricted_reports: frozenset[int]
     world_claims: list[rules.ClaimRow]  # the world's own stock counts and complying claims
+    # For a sweep (``for_sweep``): each country's id, places (with the world) and watches.
+    country_ids: dict[str, int] | None = None
+    places_of: dict[int, dict[int, rules.PlaceRow]] | None = None
+    watches_of: dict[int, dict[int, int | None]] | None = None
 
     @classmethod
     def load(cls, today: datetime.date) -> Shared:
@@ -223,6 +228,26 @@ class Shared:
             restricted_reports=restricted,
         )
         return cls(world_id, obligation_rows(), restricted, world_claims)
+
+    @classmethod
+    def for_sweep(cls, today: datetime.date) -> Shared:
+        """``load``, and every country's places and watches: three queries for the whole sweep
+        instead of three per country."""
+        shared = cls.load(today)
+        everything = place_rows(Place.objects.all())
+        world = everything[shared.world_id]
+        places_of: dict[int, dict[int, rules.PlaceRow]] = {}
+        for pk, place in everything.items():
+            # The place right under the world: the country a place lies in, or itself.
+            top = place.ancestor_ids[1] if len(place.ancestor_ids) > 1 else pk
+            places_of.setdefault(top, {shared.world_id: world})[pk] = place
+        watches_of: dict[int, dict[int, int | None]] = defaultdict(dict)
+        for place_id, obligation_id, max_age in Watch.objects.values_list(
+            "place_id", "obligation_id", "max_evidence_age_days"
+        ):
+            watches_of[place_id][obligation_id] = max_age
+        country_ids = dict(Place.objects.countries().values_list("iso_code", "pk"))
+        return replace(shared, country_ids=country_ids, places_of=places_of, watches_of=watches_of)
 
 
 def partition_load(
@@ -271,8 +296,18 @@ def partition_load(
             obligations=obligations,
         )
 
-    country = Place.objects.countries().get(iso_code=key)
-    places = place_rows(Place.objects.filter(Q(path__startswith=country.path) | Q(pk=world_id)))
+    country_id = (shared.country_ids or {}).get(key)
+    if country_id is not None:
+        places, watches = shared.places_of[country_id], shared.watches_of.get(country_id, {})
+    else:
+        country = Place.objects.countries().get(iso_code=key)
+        country_id = country.pk
+        places = place_rows(Place.objects.filter(Q(path__startswith=country.path) | Q(pk=world_id)))
+        watches = dict(
+            Watch.objects.filter(place=country).values_list(
+                "obligation_id", "max_evidence_age_days"
+            )
+        )
     own_places = [pk for pk in places if pk != world_id]
     # By the ids of its places, not a join on their paths: the planner then reads the claims
     # of each place from an index instead of scanning every claim once per country.
@@ -280,7 +315,7 @@ def partition_load(
     if focus is None:
         claims = rows(inside)
     else:
-        scope_flags = flag_rows(country.id, focus)
+        scope_flags = flag_rows(country_id, focus)
         claims = _focused_claims(
             inside,
             rows,
@@ -292,7 +327,7 @@ def partition_load(
             today=today,
         )
     ancestor_claims = shared.world_claims
-    state_sources = Q(attributed_to__kind=rules.SELF_REPORT, attributed_to__country=country)
+    state_sources = Q(attributed_to__kind=rules.SELF_REPORT, attributed_to__country=country_id)
     if focus is None:
         state_claims = [c for c in claims if c.source_kind == rules.SELF_REPORT] + rows(
             in_time.filter(state_sources, obligation__isnull=False).exclude(place_id__in=own_places)
@@ -313,12 +348,9 @@ def partition_load(
                 ]
             )
         )
-    watches = dict(
-        Watch.objects.filter(place=country).values_list("obligation_id", "max_evidence_age_days")
-    )
     return rules.Partition(
         key=key,
-        country=places[country.pk],
+        country=places[country_id],
         today=today,
         places=places,
         claims=claims,

@@ -80,6 +80,17 @@ def test_demo_explanations_read_like_a_monitors_sentence(demo):
     assert cap.get_severity_display() == "high"
 
 
+def test_a_sweep_reads_each_country_as_a_check_of_it_alone_does(demo):
+    # A sweep reads every country's places and watches at once; one check reads its own.
+    shared = selectors.Shared.for_sweep(TODAY)
+    for key in ["CN", "RU", "QA", "AE", "FR"]:
+        swept = selectors.partition_load(key, today=TODAY, shared=shared)
+        alone = selectors.partition_load(key, today=TODAY)
+        assert swept == alone, key
+        assert len(swept.places) > 1
+    assert selectors.partition_load("QA", today=TODAY, shared=shared).watches
+
+
 def test_on_the_deadline_day_before_the_articles_there_is_no_staleness(demo):
     checks.sweep(today=datetime.date(2019, 12, 23))
     stale = {(key[1], key[2]) for key in flag_keys(kind="stale")}
