@@ -200,7 +200,7 @@ class Partition:
         for claim in self.claims:
             if claim.measure in STOCK_MEASURES and claim.low is not None:
                 groups[claim.place_id, claim.measure].append(claim)
-        return groups
+        return dict(groups)  # a lookup of a missing key must not add an empty group
 
 
 PAIR_KINDS = frozenset({COUNT_CONFLICT, SCOPE_CONFLICT, STANCE_CONFLICT})

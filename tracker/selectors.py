@@ -482,7 +482,7 @@ def _cap_pairs(claims, obligations: dict[int, rules.ObligationRow], tol) -> list
         return []
     stocks = claims.filter(measure__in=rules.STOCK_MEASURES, count_low__isnull=False)
     columns = ("id", "place_id", "measure", "as_of", "count_low", "count_high")
-    claims, claim_params = stocks.order_by().values(*columns).query.sql_with_params()
+    counts, count_params = stocks.order_by().values(*columns).query.sql_with_params()
     # One pass over the counts in (place, measure, day) order: per cap, the smallest upper
     # bound on the earlier days since it took effect (NULL before it did, or with none).
     bases = ", ".join(
@@ -499,7 +499,7 @@ def _cap_pairs(claims, obligations: dict[int, rules.ObligationRow], tol) -> list
     sql = f"""
         WITH swept AS (
             SELECT id, place_id, measure, as_of, count_low, {bases}
-            FROM ({claims}) c
+            FROM ({counts}) c
             WINDOW earlier AS (
                 PARTITION BY place_id, measure ORDER BY as_of
                 GROUPS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
@@ -524,7 +524,7 @@ def _cap_pairs(claims, obligations: dict[int, rules.ObligationRow], tol) -> list
     d, nd = tol.denominator, tol.numerator + tol.denominator
     params = [
         *(o.effective_from for o in caps),
-        *claim_params,
+        *count_params,
         *(value for o in caps for value in (o.id, d, nd)),
     ]
     with connection.cursor() as cursor:
