@@ -211,10 +211,12 @@ class Shared:
     obligations: dict[int, rules.ObligationRow]
     restricted_reports: frozenset[int]
     world_claims: list[rules.ClaimRow]  # the world's own stock counts and complying claims
-    # For a sweep (``for_sweep``): each country's id, places (with the world) and watches.
+    # For a sweep (``for_sweep``): each country's id, places (with the world) and watches,
+    # and the claims of its self-report sources placed outside it.
     country_ids: dict[str, int] | None = None
     places_of: dict[int, dict[int, rules.PlaceRow]] | None = None
     watches_of: dict[int, dict[int, int | None]] | None = None
+    reports_outside: dict[int, list[rules.ClaimRow]] | None = None
 
     @classmethod
     def load(cls, today: datetime.date) -> Shared:
@@ -231,8 +233,8 @@ class Shared:
 
     @classmethod
     def for_sweep(cls, today: datetime.date) -> Shared:
-        """``load``, and every country's places and watches: three queries for the whole sweep
-        instead of three per country."""
+        """``load``, and every country's places, watches and self-reports placed outside it:
+        four queries for the whole sweep instead of four per country."""
         shared = cls.load(today)
         everything = place_rows(Place.objects.all())
         world = everything[shared.world_id]
@@ -247,7 +249,26 @@ class Shared:
         ):
             watches_of[place_id][obligation_id] = max_age
         country_ids = dict(Place.objects.countries().values_list("iso_code", "pk"))
-        return replace(shared, country_ids=country_ids, places_of=places_of, watches_of=watches_of)
+        reports_outside: dict[int, list[rules.ClaimRow]] = defaultdict(list)
+        for claim in claim_rows(
+            Claim.objects.filter(
+                as_of__lte=today,
+                attributed_to__kind=rules.SELF_REPORT,
+                attributed_to__country__isnull=False,
+                obligation__isnull=False,
+            ),
+            restricted_reports=shared.restricted_reports,
+        ):
+            inside = places_of.get(claim.source_country_id, {})
+            if claim.place_id == shared.world_id or claim.place_id not in inside:
+                reports_outside[claim.source_country_id].append(claim)
+        return replace(
+            shared,
+            country_ids=country_ids,
+            places_of=places_of,
+            watches_of=watches_of,
+            reports_outside=reports_outside,
+        )
 
 
 def partition_load(
@@ -329,9 +350,15 @@ def partition_load(
     ancestor_claims = shared.world_claims
     state_sources = Q(attributed_to__kind=rules.SELF_REPORT, attributed_to__country=country_id)
     if focus is None:
-        state_claims = [c for c in claims if c.source_kind == rules.SELF_REPORT] + rows(
-            in_time.filter(state_sources, obligation__isnull=False).exclude(place_id__in=own_places)
-        )
+        if shared.reports_outside is not None:
+            outside = shared.reports_outside.get(country_id, [])
+        else:
+            outside = rows(
+                in_time.filter(state_sources, obligation__isnull=False).exclude(
+                    place_id__in=own_places
+                )
+            )
+        state_claims = [c for c in claims if c.source_kind == rules.SELF_REPORT] + outside
     else:  # what overdue reports read: per reporting obligation, one self-report is enough
         own_reports = in_time.filter(state_sources).order_by("as_of", "id")
         state_claims = rows(

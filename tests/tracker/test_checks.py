@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.db import DatabaseError, connection
 
-from tests.factories import ClaimFactory, SourceFactory, country, obligation
+from tests.factories import ClaimFactory, SourceFactory, country, obligation, world
 from tracker import checks, selectors, services
 from tracker.models import CheckRequest, CheckState, Claim, Flag, FlagEvent, Source
 from tracker.services import flags_acknowledge, flags_dismiss, flags_reopen
@@ -81,7 +81,11 @@ def test_demo_explanations_read_like_a_monitors_sentence(demo):
 
 
 def test_a_sweep_reads_each_country_as_a_check_of_it_alone_does(demo):
-    # A sweep reads every country's places and watches at once; one check reads its own.
+    # A sweep reads every country's places, watches and self-reports placed outside it at
+    # once; one check reads its own.
+    prc = SourceFactory(kind=Source.Kind.SELF_REPORT, country=country("CN"), name="PRC")
+    for place in (country("RU"), world(), country("CN")):
+        ClaimFactory(place=place, attributed_to=prc, obligation=obligation("UNSCR2397-OP8"))
     shared = selectors.Shared.for_sweep(TODAY)
     for key in ["CN", "RU", "QA", "AE", "FR"]:
         swept = selectors.partition_load(key, today=TODAY, shared=shared)
@@ -89,6 +93,7 @@ def test_a_sweep_reads_each_country_as_a_check_of_it_alone_does(demo):
         assert swept == alone, key
         assert len(swept.places) > 1
     assert selectors.partition_load("QA", today=TODAY, shared=shared).watches
+    assert len(selectors.partition_load("CN", today=TODAY, shared=shared).state_claims) >= 3
 
 
 def test_on_the_deadline_day_before_the_articles_there_is_no_staleness(demo):
