@@ -192,7 +192,14 @@ def sweep(
     """
     today = today or timezone.localdate()
     outcome = SweepOutcome(today=today)
-    shared = selectors.Shared.for_sweep(today)
+    with _collector_paused():  # for the whole sweep, not catching up between countries
+        shared = selectors.Shared.for_sweep(today)
+        _sweep_partitions(outcome, keys, shared, progress)
+    return outcome
+
+
+def _sweep_partitions(outcome: SweepOutcome, keys, shared: selectors.Shared, progress) -> None:
+    today = outcome.today
     for key in keys if keys is not None else selectors.partition_keys():
         try:
             result = partition_check(key, today=today, whole=True, shared=shared)
@@ -203,4 +210,3 @@ def sweep(
         outcome.partitions.append(result)
         if progress is not None:
             progress(result)
-    return outcome

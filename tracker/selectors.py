@@ -129,31 +129,13 @@ def claim_rows(queryset, *, restricted_reports: frozenset[int]) -> list[rules.Cl
     """Plain rows of the claims of ``queryset`` in (as_of, id) order, fetched at once: a
     server-side cursor let PostgreSQL choose a fast-start plan that walked every claim."""
     values = queryset.order_by("as_of", "id").values_list(*CLAIM_COLUMNS)
-    rows = []
-    append = rows.append
-    ClaimRow = rules.ClaimRow
-    for (
-        pk,
-        external_id,
-        source_id,
-        source_name,
-        source_kind,
-        source_country_id,
-        reliability,
-        source_confidential,
-        report_id,
-        place_id,
-        obligation_id,
-        stance,
-        measure,
-        low,
-        high,
-        period_start,
-        as_of,
-        credibility,
-    ) in values:
-        append(
-            ClaimRow(
+    # A comprehension building the tuples directly: a million rows in a sweep, and the named
+    # tuple's own constructor is a Python call per row.
+    new, row = tuple.__new__, rules.ClaimRow
+    return [
+        new(
+            row,
+            (
                 pk,
                 external_id or f"#{pk}",
                 source_id,
@@ -172,9 +154,29 @@ def claim_rows(queryset, *, restricted_reports: frozenset[int]) -> list[rules.Cl
                 as_of,
                 credibility,
                 as_of.toordinal(),
-            )
+            ),
         )
-    return rows
+        for (
+            pk,
+            external_id,
+            source_id,
+            source_name,
+            source_kind,
+            source_country_id,
+            reliability,
+            source_confidential,
+            report_id,
+            place_id,
+            obligation_id,
+            stance,
+            measure,
+            low,
+            high,
+            period_start,
+            as_of,
+            credibility,
+        ) in values
+    ]
 
 
 def place_rows(queryset) -> dict[int, rules.PlaceRow]:
