@@ -144,6 +144,22 @@ def test_each_partition_records_its_run(demo):
 # --- the life of a flag -------------------------------------------------------------------------
 
 
+def test_a_renamed_source_rewrites_its_flags_sentences_and_only_theirs():
+    a, b = two_counts(50_000, 80_000)
+    for low in (1_000, 2_000):
+        ClaimFactory(place=country("RU"), count_low=low, as_of=datetime.date(2019, 12, 1))
+    checks.sweep(today=TODAY, keys=["CN", "RU"])
+    unchanged = Flag.objects.get(kind="count_conflict", country=country("RU")).explanation
+    Source.objects.filter(pk=a.attributed_to_id).update(name="Renamed Institute")
+    Source.objects.filter(pk=b.attributed_to_id).update(confidential=True)
+    outcome = checks.sweep(today=TODAY, keys=["CN", "RU"])
+    assert outcome.total("opened") == outcome.total("resolved") == 0
+    flag = Flag.objects.get(kind="count_conflict", country=country("CN"))
+    assert "Renamed Institute says 50,000" in flag.explanation
+    assert "a confidential source says 80,000" in flag.explanation_public
+    assert Flag.objects.get(kind="count_conflict", country=country("RU")).explanation == unchanged
+
+
 def test_dismissed_flag_stays_dismissed_for_same_evidence(editor):
     two_counts(50_000, 80_000)
     checks.sweep(today=TODAY, keys=["CN"])
