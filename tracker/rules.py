@@ -483,7 +483,7 @@ def _scope_runs(blocks: list[_Block], bottom: Mapping[int, float], tol: Fraction
 
 
 _day = attrgetter("day")
-_in_day_order = attrgetter("day", "id")
+in_day_order = attrgetter("day", "id")  # the order claims are read in
 
 
 # --------------------------------------------------------------------------------------------
@@ -1032,7 +1032,7 @@ def _reason_for_absence(flag: FlagRow, partition: Partition, successor: Finding 
             and c.source_kind == SELF_REPORT
             and c.source_country_id == partition.country.id
         ),
-        key=_in_day_order,
+        key=in_day_order,
         default=None,
     )
     if report is not None:

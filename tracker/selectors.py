@@ -9,7 +9,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from functools import partial
-from operator import attrgetter
 
 from django.db import connection
 from django.db.models import Count, Q
@@ -129,32 +128,27 @@ def claim_rows(queryset, *, restricted_reports: frozenset[int]) -> list[rules.Cl
     """Plain rows of the claims of ``queryset`` in (as_of, id) order, fetched at once: a
     server-side cursor let PostgreSQL choose a fast-start plan that walked every claim."""
     values = queryset.order_by("as_of", "id").values_list(*CLAIM_COLUMNS)
-    # A comprehension building the tuples directly: a million rows in a sweep, and the named
-    # tuple's own constructor is a Python call per row.
-    new, row = tuple.__new__, rules.ClaimRow
+    ClaimRow = rules.ClaimRow
     return [
-        new(
-            row,
-            (
-                pk,
-                external_id or f"#{pk}",
-                source_id,
-                source_name,
-                source_kind,
-                source_country_id,
-                reliability,
-                source_confidential or report_id in restricted_reports,
-                place_id,
-                obligation_id,
-                stance,
-                measure,
-                low,
-                high,
-                period_start,
-                as_of,
-                credibility,
-                as_of.toordinal(),
-            ),
+        ClaimRow(
+            pk,
+            external_id or f"#{pk}",
+            source_id,
+            source_name,
+            source_kind,
+            source_country_id,
+            reliability,
+            source_confidential or report_id in restricted_reports,
+            place_id,
+            obligation_id,
+            stance,
+            measure,
+            low,
+            high,
+            period_start,
+            as_of,
+            credibility,
+            as_of.toordinal(),
         )
         for (
             pk,
@@ -205,6 +199,61 @@ def obligation_rows() -> dict[int, rules.ObligationRow]:
 
 
 @dataclass(frozen=True)
+class CountryReads:
+    """What a country's check reads besides its claims, for one country or for all of them
+    (a sweep): by country id, its places (with the world), its watches, and the claims of its
+    self-report sources placed outside it."""
+
+    places: dict[int, dict[int, rules.PlaceRow]]
+    watches: dict[int, dict[int, int | None]]
+    reports_outside: dict[int, list[rules.ClaimRow]] | None  # None: not read
+
+    @classmethod
+    def load(
+        cls,
+        *,
+        today: datetime.date,
+        world_id: int,
+        restricted_reports: frozenset[int],
+        country: Place | None = None,
+        with_reports: bool = True,
+    ) -> CountryReads:
+        """For ``country``, or for every country: three queries either way (two without the
+        self-reports, which a targeted check reads its own way)."""
+        if country is None:
+            place_query, watches = Place.objects.all(), Watch.objects.all()
+            reports = Claim.objects.filter(attributed_to__country__isnull=False)
+        else:
+            place_query = Place.objects.filter(Q(path__startswith=country.path) | Q(pk=world_id))
+            watches = Watch.objects.filter(place=country)
+            reports = Claim.objects.filter(attributed_to__country=country)
+        everything = place_rows(place_query)
+        places: dict[int, dict[int, rules.PlaceRow]] = {}
+        for pk, place in everything.items():
+            # The place right under the world: the country a place lies in, or itself.
+            top = place.ancestor_ids[1] if len(place.ancestor_ids) > 1 else pk
+            places.setdefault(top, {world_id: everything[world_id]})[pk] = place
+        watches_of: dict[int, dict[int, int | None]] = defaultdict(dict)
+        for place_id, obligation_id, max_age in watches.values_list(
+            "place_id", "obligation_id", "max_evidence_age_days"
+        ):
+            watches_of[place_id][obligation_id] = max_age
+        if not with_reports:
+            return cls(places, watches_of, None)
+        outside: dict[int, list[rules.ClaimRow]] = defaultdict(list)
+        for claim in claim_rows(
+            reports.filter(
+                as_of__lte=today, attributed_to__kind=rules.SELF_REPORT, obligation__isnull=False
+            ),
+            restricted_reports=restricted_reports,
+        ):
+            inside = places.get(claim.source_country_id, {})
+            if claim.place_id == world_id or claim.place_id not in inside:
+                outside[claim.source_country_id].append(claim)
+        return cls(places, watches_of, outside)
+
+
+@dataclass(frozen=True)
 class Shared:
     """What every partition's check reads the same: loaded once per sweep. (A report made
     confidential during a sweep is seen by the checks its save requests.)"""
@@ -213,12 +262,9 @@ class Shared:
     obligations: dict[int, rules.ObligationRow]
     restricted_reports: frozenset[int]
     world_claims: list[rules.ClaimRow]  # the world's own stock counts and complying claims
-    # For a sweep (``for_sweep``): each country's id, places (with the world) and watches,
-    # and the claims of its self-report sources placed outside it.
+    # For a sweep (``for_sweep``): every country's id, and its ``CountryReads``.
     country_ids: dict[str, int] | None = None
-    places_of: dict[int, dict[int, rules.PlaceRow]] | None = None
-    watches_of: dict[int, dict[int, int | None]] | None = None
-    reports_outside: dict[int, list[rules.ClaimRow]] | None = None
+    countries: CountryReads | None = None
 
     @classmethod
     def load(cls, today: datetime.date) -> Shared:
@@ -235,42 +281,14 @@ class Shared:
 
     @classmethod
     def for_sweep(cls, today: datetime.date) -> Shared:
-        """``load``, and every country's places, watches and self-reports placed outside it:
-        four queries for the whole sweep instead of four per country."""
+        """``load``, and every country's ``CountryReads``: four queries for the whole sweep
+        instead of four per country."""
         shared = cls.load(today)
-        everything = place_rows(Place.objects.all())
-        world = everything[shared.world_id]
-        places_of: dict[int, dict[int, rules.PlaceRow]] = {}
-        for pk, place in everything.items():
-            # The place right under the world: the country a place lies in, or itself.
-            top = place.ancestor_ids[1] if len(place.ancestor_ids) > 1 else pk
-            places_of.setdefault(top, {shared.world_id: world})[pk] = place
-        watches_of: dict[int, dict[int, int | None]] = defaultdict(dict)
-        for place_id, obligation_id, max_age in Watch.objects.values_list(
-            "place_id", "obligation_id", "max_evidence_age_days"
-        ):
-            watches_of[place_id][obligation_id] = max_age
-        country_ids = dict(Place.objects.countries().values_list("iso_code", "pk"))
-        reports_outside: dict[int, list[rules.ClaimRow]] = defaultdict(list)
-        for claim in claim_rows(
-            Claim.objects.filter(
-                as_of__lte=today,
-                attributed_to__kind=rules.SELF_REPORT,
-                attributed_to__country__isnull=False,
-                obligation__isnull=False,
-            ),
-            restricted_reports=shared.restricted_reports,
-        ):
-            inside = places_of.get(claim.source_country_id, {})
-            if claim.place_id == shared.world_id or claim.place_id not in inside:
-                reports_outside[claim.source_country_id].append(claim)
-        return replace(
-            shared,
-            country_ids=country_ids,
-            places_of=places_of,
-            watches_of=watches_of,
-            reports_outside=reports_outside,
+        countries = CountryReads.load(
+            today=today, world_id=shared.world_id, restricted_reports=shared.restricted_reports
         )
+        country_ids = dict(Place.objects.countries().values_list("iso_code", "pk"))
+        return replace(shared, country_ids=country_ids, countries=countries)
 
 
 def partition_load(
@@ -320,17 +338,18 @@ def partition_load(
         )
 
     country_id = (shared.country_ids or {}).get(key)
-    if country_id is not None:
-        places, watches = shared.places_of[country_id], shared.watches_of.get(country_id, {})
-    else:
+    reads = shared.countries
+    if country_id is None or reads is None:
         country = Place.objects.countries().get(iso_code=key)
         country_id = country.pk
-        places = place_rows(Place.objects.filter(Q(path__startswith=country.path) | Q(pk=world_id)))
-        watches = dict(
-            Watch.objects.filter(place=country).values_list(
-                "obligation_id", "max_evidence_age_days"
-            )
+        reads = CountryReads.load(
+            today=today,
+            world_id=world_id,
+            restricted_reports=shared.restricted_reports,
+            country=country,
+            with_reports=focus is None,
         )
+    places, watches = reads.places[country_id], reads.watches.get(country_id, {})
     own_places = [pk for pk in places if pk != world_id]
     # By the ids of its places, not a join on their paths: the planner then reads the claims
     # of each place from an index instead of scanning every claim once per country.
@@ -350,19 +369,13 @@ def partition_load(
             today=today,
         )
     ancestor_claims = shared.world_claims
-    state_sources = Q(attributed_to__kind=rules.SELF_REPORT, attributed_to__country=country_id)
     if focus is None:
-        if shared.reports_outside is not None:
-            outside = shared.reports_outside.get(country_id, [])
-        else:
-            outside = rows(
-                in_time.filter(state_sources, obligation__isnull=False).exclude(
-                    place_id__in=own_places
-                )
-            )
+        outside = reads.reports_outside.get(country_id, [])
         state_claims = [c for c in claims if c.source_kind == rules.SELF_REPORT] + outside
     else:  # what overdue reports read: per reporting obligation, one self-report is enough
-        own_reports = in_time.filter(state_sources).order_by("as_of", "id")
+        own_reports = in_time.filter(
+            attributed_to__kind=rules.SELF_REPORT, attributed_to__country=country_id
+        ).order_by("as_of", "id")
         state_claims = rows(
             Claim.objects.filter(
                 pk__in=[
@@ -445,7 +458,7 @@ def _focused_claims(
     read = {
         c.id: c for c in (*focused, *rows(in_time.filter(near)), *rows(inside.filter(pk__in=ids)))
     }
-    return sorted(read.values(), key=_in_day_order)
+    return sorted(read.values(), key=rules.in_day_order)
 
 
 def _partners(
@@ -585,9 +598,6 @@ def _cap_pairs(claims, obligations: dict[int, rules.ObligationRow], tol) -> list
         )
         ids += [pk, baseline]
     return ids
-
-
-_in_day_order = attrgetter("day", "id")
 
 
 def _as_date(value) -> datetime.date:
