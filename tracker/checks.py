@@ -194,19 +194,14 @@ def sweep(
     outcome = SweepOutcome(today=today)
     with _collector_paused():  # for the whole sweep, not catching up between countries
         shared = selectors.Shared.for_sweep(today)
-        _sweep_partitions(outcome, keys, shared, progress)
+        for key in keys if keys is not None else selectors.partition_keys():
+            try:
+                result = partition_check(key, today=today, whole=True, shared=shared)
+            except Exception as exc:
+                logger.exception("check of partition %s failed", key)
+                record_failure(key, exc)
+                result = PartitionOutcome(key=key, error=f"{type(exc).__name__}: {exc}")
+            outcome.partitions.append(result)
+            if progress is not None:
+                progress(result)
     return outcome
-
-
-def _sweep_partitions(outcome: SweepOutcome, keys, shared: selectors.Shared, progress) -> None:
-    today = outcome.today
-    for key in keys if keys is not None else selectors.partition_keys():
-        try:
-            result = partition_check(key, today=today, whole=True, shared=shared)
-        except Exception as exc:
-            logger.exception("check of partition %s failed", key)
-            record_failure(key, exc)
-            result = PartitionOutcome(key=key, error=f"{type(exc).__name__}: {exc}")
-        outcome.partitions.append(result)
-        if progress is not None:
-            progress(result)
