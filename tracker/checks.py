@@ -1,10 +1,10 @@
 """The check engine: load a partition, run the rules, write the flags.
 
 A *partition* is a country with every place inside it, or ``WORLD`` (the world itself and the
-world-level regions such as Southeast Asia). Each partition is checked on its own, in its own
-transaction, under a lock on its ``CheckState`` row; the full sweep is one check per partition,
-in-process (``sweep``, used by ``manage.py runchecks``) or fanned out to Celery workers
-(``tasks.run_sweep``).
+world-level regions such as Southeast Asia). A partition is checked in a transaction that holds
+a lock on its ``CheckState`` row. The full sweep checks every partition: in-process in batches
+of partitions, each batch one transaction (``sweep``, used by ``manage.py runchecks``), or
+fanned out to Celery workers, one task per partition (``tasks.run_sweep``).
 """
 
 from __future__ import annotations
@@ -82,55 +82,118 @@ def partition_check(
     Whole, or targeted: when every pending request of a country names the claims a save
     touched (and ``whole`` is not asked for), only the findings those claims can make or
     unmake are judged (``rules.Focus``), which the full check would judge the same way.
+    """
+    return partitions_check([key], today=today, whole=whole, shared=shared)[0]
 
-    1. Lock the partition's ``CheckState`` row (SELECT ... FOR UPDATE; on SQLite the
-       transaction's write lock): a second check of the same partition waits for this one and
-       then sees its flags, so checks of one country never overlap.
-    2. Read the pending ``CheckRequest`` rows: the changes they stand for are what this check
-       reads. A request that commits later (even with a lower id, its transaction having
-       started first) is left for the next check, not lost.
-    3. Load the partition's rows, run the rules, write the flags (an upsert on the unique
-       fingerprint, so even an unlocked concurrent writer cannot make a duplicate).
-    4. Delete the requests served, record the run on the state row; commit.
+
+def partitions_check(
+    keys: list[str],
+    *,
+    today: datetime.date | None = None,
+    whole: bool = False,
+    shared: selectors.Shared | None = None,
+) -> list[PartitionOutcome]:
+    """Check partitions together, in one transaction (a sweep's batch, or one partition):
+
+    1. Lock their ``CheckState`` rows, in key order (SELECT ... FOR UPDATE; on SQLite the
+       transaction's write lock): a second check of one of them waits for this one and then
+       sees its flags, so checks of one country never overlap.
+    2. Read their pending ``CheckRequest`` rows: the changes they stand for are what this
+       check reads. A request that commits later (even with a lower id, its transaction
+       having started first) is left for the next check, not lost.
+    3. Load each partition's rows (the claims of a sweep's countries in one query), run the
+       rules, write the flags (an upsert on the unique fingerprint, so even an unlocked
+       concurrent writer cannot make a duplicate): one statement of each kind for all.
+    4. Delete the requests served, record each run on its state row; commit.
+
+    One failing partition fails them all (the sweep then checks each alone).
     """
     today = today or timezone.localdate()
     cfg = check_settings()
     started, now = time.perf_counter(), timezone.now()
     with _collector_paused(), transaction.atomic():
-        state = CheckState.objects.select_for_update().filter(key=key).first()
-        if state is None:  # the partition's first check (or a concurrent first: no duplicate)
-            CheckState.objects.bulk_create([CheckState(key=key)], ignore_conflicts=True)
-            state = CheckState.objects.select_for_update().get(key=key)
-        pending = list(
-            CheckRequest.objects.filter(key=key).values_list("id", "claim_id", "place_id")
-        )
-        focus = None if whole or key == selectors.WORLD_KEY else _focus(pending)
-        partition = selectors.partition_load(
-            key, today=today, focus=focus, settings=cfg, shared=shared
-        )
-        found = rules.run_rules(partition, cfg)
-        written = services.flags_write(partition=partition, found=found, settings=cfg, now=now)
-        for chunk in services.chunks([row[0] for row in pending]):
+        states = _states_locked(keys)
+        pending: dict[str, list[tuple]] = {key: [] for key in keys}
+        for key, *request in CheckRequest.objects.filter(key__in=keys).values_list(
+            "key", "id", "claim_id", "place_id"
+        ):
+            pending[key].append(tuple(request))
+        focus = {
+            key: None if whole or key == selectors.WORLD_KEY else _focus(pending[key])
+            for key in keys
+        }
+        claims = {}
+        if len(keys) > 1 and shared is not None:
+            wanted = [key for key in keys if focus[key] is None]
+            claims = selectors.country_claims(wanted, today=today, shared=shared)
+        checked, own_time = [], []
+        for key in keys:
+            own_started = time.perf_counter()
+            partition = selectors.partition_load(
+                key,
+                today=today,
+                focus=focus[key],
+                settings=cfg,
+                shared=shared,
+                claims=claims.pop(key, None),
+            )
+            checked.append((partition, rules.run_rules(partition, cfg)))
+            own_time.append(time.perf_counter() - own_started)
+        written = services.flags_write(checked=checked, settings=cfg, now=now)
+        served = [request[0] for requests in pending.values() for request in requests]
+        for chunk in services.chunks(served):
             CheckRequest.objects.filter(id__in=chunk).delete()
-        outcome = PartitionOutcome(
-            key=key,
-            claims=len(partition.claims),
-            targeted=focus is not None,
-            **written.as_dict(),
-        )
-        outcome.duration_ms = round((time.perf_counter() - started) * 1000)
-        state.last_checked_at = now
-        state.last_as_of = today
-        state.last_duration_ms = outcome.duration_ms
-        if focus is None:  # a targeted check saw a part: keep the whole check's figures
-            state.last_claims = outcome.claims
-            state.last_found = outcome.found
-        state.last_error = ""
-        state.failures = 0
-        state.save()
-    if outcome.opened:
+        # Each partition's own loading and rules, and its share of what they did together.
+        common = (time.perf_counter() - started - sum(own_time)) / len(keys)
+        outcomes = []
+        for (partition, _), own, outcome in zip(checked, own_time, written, strict=True):
+            key = partition.key
+            result = PartitionOutcome(
+                key=key,
+                claims=len(partition.claims),
+                targeted=focus[key] is not None,
+                duration_ms=round((own + common) * 1000),
+                **outcome.as_dict(),
+            )
+            state = states[key]
+            state.last_checked_at = now
+            state.last_as_of = today
+            state.last_duration_ms = result.duration_ms
+            if not result.targeted:  # a targeted check saw a part: keep the whole check's
+                state.last_claims = result.claims
+                state.last_found = result.found
+            state.last_error = ""
+            state.failures = 0
+            outcomes.append(result)
+        CheckState.objects.bulk_update(states.values(), STATE_FIELDS)
+    if any(result.opened for result in outcomes):
         services.flag_statistics_refresh()
-    return outcome
+    return outcomes
+
+
+STATE_FIELDS = [
+    "last_checked_at",
+    "last_as_of",
+    "last_duration_ms",
+    "last_claims",
+    "last_found",
+    "last_error",
+    "failures",
+]
+
+
+def _states_locked(keys: list[str]) -> dict[str, CheckState]:
+    """The partitions' state rows, locked in key order; a partition's first check inserts its
+    row (a concurrent first check inserts nothing twice, and waits)."""
+    locked = CheckState.objects.select_for_update().order_by("key")
+    states = {state.key: state for state in locked.filter(key__in=keys)}
+    missing = sorted(set(keys) - set(states))
+    if missing:
+        CheckState.objects.bulk_create(
+            [CheckState(key=key) for key in missing], ignore_conflicts=True
+        )
+        states.update((state.key, state) for state in locked.filter(key__in=missing))
+    return states
 
 
 _pause_lock = threading.Lock()
@@ -183,25 +246,63 @@ def record_failure(key: str, error: BaseException) -> None:
     )
 
 
+# A sweep checks its partitions in batches of this many (a batch's claims are read in one
+# query, its flags written with one statement of each kind), and fewer when the claims of a
+# batch (as its partitions' last checks counted them) would pass BATCH_CLAIMS.
+BATCH_PARTITIONS = 32
+BATCH_CLAIMS = 50_000
+
+
 def sweep(
     *, today: datetime.date | None = None, keys: list[str] | None = None, progress=None
 ) -> SweepOutcome:
-    """Check every partition (or ``keys``) in this process, one after another.
+    """Check every partition (or ``keys``) in this process, in batches (``batches``).
 
     A partition that fails is recorded on its state row and counted; the others still run.
     """
     today = today or timezone.localdate()
+    keys = keys if keys is not None else selectors.partition_keys()
     outcome = SweepOutcome(today=today)
     with _collector_paused():  # for the whole sweep, not catching up between countries
         shared = selectors.Shared.for_sweep(today)
-        for key in keys if keys is not None else selectors.partition_keys():
-            try:
-                result = partition_check(key, today=today, whole=True, shared=shared)
-            except Exception as exc:
-                logger.exception("check of partition %s failed", key)
-                record_failure(key, exc)
-                result = PartitionOutcome(key=key, error=f"{type(exc).__name__}: {exc}")
-            outcome.partitions.append(result)
-            if progress is not None:
-                progress(result)
+        for batch in batches(keys):
+            for result in _checked_or_recorded(batch, today=today, shared=shared):
+                outcome.partitions.append(result)
+                if progress is not None:
+                    progress(result)
     return outcome
+
+
+def batches(keys: list[str]) -> Iterator[list[str]]:
+    """``keys`` in order, cut into batches of at most ``BATCH_PARTITIONS``, each closed once
+    its partitions' claims reach ``BATCH_CLAIMS``."""
+    sizes = dict(CheckState.objects.filter(key__in=keys).values_list("key", "last_claims"))
+    batch, claims = [], 0
+    for key in keys:
+        batch.append(key)
+        claims += sizes.get(key, 0)
+        if len(batch) == BATCH_PARTITIONS or claims >= BATCH_CLAIMS:
+            yield batch
+            batch, claims = [], 0
+    if batch:
+        yield batch
+
+
+def _checked_or_recorded(
+    keys: list[str], *, today: datetime.date, shared: selectors.Shared
+) -> list[PartitionOutcome]:
+    """Check a batch whole; when it fails, check each of its partitions alone, so the others
+    land and the failing one is recorded on its state row."""
+    try:
+        return partitions_check(keys, today=today, whole=True, shared=shared)
+    except Exception as exc:
+        if len(keys) > 1:
+            logger.warning("a batch of the sweep failed (%s); checking each alone", exc)
+            return [
+                result
+                for key in keys
+                for result in _checked_or_recorded([key], today=today, shared=shared)
+            ]
+        logger.exception("check of partition %s failed", keys[0])
+        record_failure(keys[0], exc)
+        return [PartitionOutcome(key=keys[0], error=f"{type(exc).__name__}: {exc}")]

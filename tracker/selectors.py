@@ -298,9 +298,11 @@ def partition_load(
     focus: rules.Focus | None = None,
     settings: rules.CheckSettings | None = None,
     shared: Shared | None = None,
+    claims: list[rules.ClaimRow] | None = None,
 ) -> rules.Partition:
     """Everything one partition's checks read, in a handful of queries (a whole check: the
-    same number whatever its size):
+    same number whatever its size; none of its own when a sweep gives its ``claims``, read
+    for several countries at once by ``country_claims``):
 
     1. the country (or the world) and the places the partition holds;
     2. the partition's claims as of ``today``, with their sources and reports;
@@ -355,7 +357,7 @@ def partition_load(
     # of each place from an index instead of scanning every claim once per country.
     inside = in_time.filter(place_id__in=own_places)
     if focus is None:
-        claims = rows(inside)
+        claims = rows(inside) if claims is None else claims
     else:
         scope_flags = flag_rows(country_id, focus)
         claims = _focused_claims(
@@ -403,6 +405,30 @@ def partition_load(
         focus=focus,
         scope_flags=scope_flags if focus is not None else (),
     )
+
+
+def country_claims(
+    keys: Iterable[str], *, today: datetime.date, shared: Shared
+) -> dict[str, list[rules.ClaimRow]]:
+    """The claims of the countries among ``keys``, for their whole checks in a sweep, in one
+    query: each country's in (as_of, id) order, as ``partition_load`` reads them."""
+    reads, world_id = shared.countries, shared.world_id
+    if reads is None or shared.country_ids is None:
+        return {}
+    countries = {key: shared.country_ids[key] for key in keys if key in shared.country_ids}
+    country_of = {
+        pk: country_id
+        for country_id in countries.values()
+        for pk in reads.places[country_id]
+        if pk != world_id
+    }
+    of_country: dict[int, list[rules.ClaimRow]] = {pk: [] for pk in countries.values()}
+    for claim in claim_rows(
+        Claim.objects.filter(as_of__lte=today, place_id__in=list(country_of)),
+        restricted_reports=shared.restricted_reports,
+    ):
+        of_country[country_of[claim.place_id]].append(claim)
+    return {key: of_country[country_id] for key, country_id in countries.items()}
 
 
 def _focused_claims(
@@ -621,11 +647,22 @@ FLAG_COLUMNS = (
 )
 
 
-def flag_rows(country_id: int | None, focus: rules.Focus | None = None) -> list[tuple]:
-    """The flags of a partition (``FLAG_COLUMNS``), or those in a targeted check's scope."""
+def flag_rows_of(country_ids: Iterable[int | None]) -> dict[int | None, list[tuple]]:
+    """The flags (``FLAG_COLUMNS``) of whole partitions, by country (None: WORLD's), in one
+    query."""
+    country_ids = set(country_ids)
+    wanted = Q(country_id__in=country_ids - {None})
+    if None in country_ids:
+        wanted |= Q(country_id__isnull=True)
+    rows: dict[int | None, list[tuple]] = defaultdict(list)
+    for row in Flag.objects.filter(wanted).values_list(*FLAG_COLUMNS):
+        rows[row[6]].append(row)
+    return rows
+
+
+def flag_rows(country_id: int | None, focus: rules.Focus) -> list[tuple]:
+    """The flags of a partition (``FLAG_COLUMNS``) in a targeted check's scope."""
     flags = Flag.objects.filter(country_id=country_id)
-    if focus is None:
-        return list(flags.values_list(*FLAG_COLUMNS))
     paired = (*rules.PAIR_KINDS, rules.CAP_SIGNAL)
     # Separate queries, each through its own index, rather than one OR across a join.
     queries = [

@@ -56,12 +56,11 @@ class WriteOutcome:
 
 def flags_write(
     *,
-    partition: rules.Partition,
-    found: dict[str, rules.Finding],
+    checked: Sequence[tuple[rules.Partition, dict[str, rules.Finding]]],
     settings: rules.CheckSettings,
     now: datetime.datetime,
-) -> WriteOutcome:
-    """Make the partition's flags match ``found``, an upsert on the fingerprint:
+) -> list[WriteOutcome]:
+    """Make each checked partition's flags match its findings, an upsert on the fingerprint:
 
     1. a finding with no flag yet opens one (the unique fingerprint makes a concurrent insert
        of the same finding a no-op, never a duplicate);
@@ -74,64 +73,85 @@ def flags_write(
     For a targeted check (``partition.focus``) only the flags in the focus's scope are
     compared (``rules.in_scope``); the others were not judged and stay as they are.
 
-    The caller holds the partition's lock (see ``checks.partition_check``).
+    Several partitions (a batch of a sweep) are read and written together: one statement of
+    each kind for all of them. The caller holds their locks (see ``checks.partitions_check``).
+    Returns an outcome per partition, in ``checked``'s order.
     """
-    country_id = partition.country.id if partition.country else None
-    rows = partition.scope_flags if partition.focus else selectors.flag_rows(country_id)
-    existing = {row[1]: row for row in rows}
+    whole = [_country_id(partition) for partition, _ in checked if not partition.focus]
+    of_country = selectors.flag_rows_of(whole) if whole else {}
+    own = [
+        partition.scope_flags if partition.focus else of_country.get(_country_id(partition), [])
+        for partition, _ in checked
+    ]
+    known = {row[1]: row for rows in own for row in rows}
+    found_anywhere = {fp for _, found in checked for fp in found}
     # A finding may already be a flag of another partition when a place moved between
-    # countries: adopt it rather than insert a duplicate.
-    elsewhere = [fp for fp in found if fp not in existing]
-    for chunk in chunks(elsewhere):
-        existing.update(
+    # countries: adopt it rather than insert a duplicate (and the other does not resolve it).
+    for chunk in chunks([fp for fp in found_anywhere if fp not in known]):
+        known.update(
             (row[1], row)
             for row in Flag.objects.filter(fingerprint__in=chunk).values_list(
                 *selectors.FLAG_COLUMNS
             )
         )
 
-    outcome = WriteOutcome(found=len(found))
+    outcomes: list[WriteOutcome] = []
     to_create: list[Flag] = []
     to_update: list[Flag] = []
     to_reopen: list[Flag] = []
     to_refresh: list[int] = []
-    events: list[FlagEvent] = []
-    for fp, finding in found.items():
-        row = existing.get(fp)
-        if row is None:
-            to_create.append(_new_flag(finding, fp, country_id, now))
-            continue
-        pk, _, status, *_, row_country, _, severity, explanation, public = row
-        if status == FlagStatus.RESOLVED:
-            flag = _updated_flag(pk, finding, country_id, now)
-            flag.status, flag.resolved_at, flag.resolved_reason = FlagStatus.OPEN, None, ""
-            to_reopen.append(flag)
-            events.append(FlagEvent(flag_id=pk, at=now, action=FlagEvent.Action.REOPENED))
-        elif (severity, explanation, public, row_country) != (
-            finding.severity,
-            finding.explanation,
-            finding.explanation_public,
-            country_id,
-        ):
-            to_update.append(_updated_flag(pk, finding, country_id, now))
-        else:
-            to_refresh.append(pk)
-
     to_resolve: list[Flag] = []
-    for fp, row in existing.items():
-        pk, _, status, kind, obligation_id, place_id, row_country, claim_ids, *_ = row
-        if fp in found or status not in ACTIVE_FLAG_STATUSES or row_country != country_id:
-            continue
-        reason = rules.resolution_reason(
-            rules.FlagRow(pk, kind, obligation_id, place_id, tuple(claim_ids)),
-            partition,
-            settings,
-            found,
-        )
-        to_resolve.append(
-            Flag(pk=pk, status=FlagStatus.RESOLVED, resolved_at=now, resolved_reason=reason)
-        )
-        events.append(FlagEvent(flag_id=pk, at=now, action=FlagEvent.Action.RESOLVED, note=reason))
+    events: list[FlagEvent] = []
+    for (partition, found), rows in zip(checked, own, strict=True):
+        country_id = _country_id(partition)
+        outcome = WriteOutcome(found=len(found))
+        for fp, finding in found.items():
+            row = known.get(fp)
+            if row is None:
+                to_create.append(_new_flag(finding, fp, country_id, now))
+                outcome.opened += 1
+                continue
+            pk, _, status, *_, row_country, _, severity, explanation, public = row
+            if status == FlagStatus.RESOLVED:
+                flag = _updated_flag(pk, finding, country_id, now)
+                flag.status, flag.resolved_at, flag.resolved_reason = FlagStatus.OPEN, None, ""
+                to_reopen.append(flag)
+                events.append(FlagEvent(flag_id=pk, at=now, action=FlagEvent.Action.REOPENED))
+                outcome.reopened += 1
+                continue
+            if (severity, explanation, public, row_country) != (
+                finding.severity,
+                finding.explanation,
+                finding.explanation_public,
+                country_id,
+            ):
+                to_update.append(_updated_flag(pk, finding, country_id, now))
+            else:
+                to_refresh.append(pk)
+            outcome.refreshed += 1
+
+        for row in rows:
+            pk, fp, status, kind, obligation_id, place_id, row_country, claim_ids, *_ = row
+            if (
+                fp in found_anywhere
+                or status not in ACTIVE_FLAG_STATUSES
+                or row_country != country_id
+            ):
+                continue
+            reason = rules.resolution_reason(
+                rules.FlagRow(pk, kind, obligation_id, place_id, tuple(claim_ids)),
+                partition,
+                settings,
+                found,
+            )
+            to_resolve.append(
+                Flag(pk=pk, status=FlagStatus.RESOLVED, resolved_at=now, resolved_reason=reason)
+            )
+            events.append(
+                FlagEvent(flag_id=pk, at=now, action=FlagEvent.Action.RESOLVED, note=reason)
+            )
+            outcome.resolved += 1
+        outcomes.append(outcome)
 
     if to_create:
         Flag.objects.bulk_create(to_create, batch_size=CHUNK, ignore_conflicts=True)
@@ -166,12 +186,11 @@ def flags_write(
             to_resolve, ["status", "resolved_at", "resolved_reason"], batch_size=CHUNK
         )
     FlagEvent.objects.bulk_create(events, batch_size=CHUNK)
+    return outcomes
 
-    outcome.opened = len(to_create)
-    outcome.reopened = len(to_reopen)
-    outcome.refreshed = len(to_update) + len(to_refresh)
-    outcome.resolved = len(to_resolve)
-    return outcome
+
+def _country_id(partition: rules.Partition) -> int | None:
+    return partition.country.id if partition.country else None
 
 
 # Pages the flag table may hold before its statistics are kept up to date by the checks: at
