@@ -165,7 +165,14 @@ def partitions_check(
             state.last_error = ""
             state.failures = 0
             outcomes.append(result)
-        CheckState.objects.bulk_update(states.values(), STATE_FIELDS)
+        # An upsert of rows that exist: one statement, where bulk_update's CASE per field and
+        # row cost a third of a second per sweep to build.
+        CheckState.objects.bulk_create(
+            states.values(),
+            update_conflicts=True,
+            unique_fields=["key"],
+            update_fields=STATE_FIELDS,
+        )
     if any(result.opened for result in outcomes):
         services.flag_statistics_refresh()
     return outcomes

@@ -352,16 +352,15 @@ def partition_load(
             with_reports=focus is None,
         )
     places, watches = reads.places[country_id], reads.watches.get(country_id, {})
-    own_places = [pk for pk in places if pk != world_id]
     # By the ids of its places, not a join on their paths: the planner then reads the claims
     # of each place from an index instead of scanning every claim once per country.
-    inside = in_time.filter(place_id__in=own_places)
+    inside = partial(in_time.filter, place_id__in=[pk for pk in places if pk != world_id])
     if focus is None:
-        claims = rows(inside) if claims is None else claims
+        claims = rows(inside()) if claims is None else claims
     else:
         scope_flags = flag_rows(country_id, focus)
         claims = _focused_claims(
-            inside,
+            inside(),
             rows,
             scope_flags,
             places,
