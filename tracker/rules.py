@@ -265,9 +265,12 @@ def _date(day: datetime.date) -> str:
     return day.isoformat()
 
 
-def _both(build) -> tuple[str, str]:
-    """A sentence with every name, and the same sentence for readers without the permission."""
-    return build(public=False), build(public=True)
+def _both(build, claims: Iterable[ClaimRow | None]) -> tuple[str, str]:
+    """A sentence with every name, and the same sentence for readers without the permission
+    (the same string, built once, when none of its ``claims`` is restricted)."""
+    full = build(public=False)
+    restricted = any(claim is not None and claim.restricted for claim in claims)
+    return full, build(public=True) if restricted else full
 
 
 def _severity(base: int, claims: Iterable[ClaimRow]) -> int:
@@ -553,7 +556,7 @@ def _count_conflict(partition: Partition, place_id: int, *, low: ClaimRow, high:
         place_id,
         tuple(sorted((low.id, high.id))),
         _severity(MEDIUM, (low, high)),
-        *_both(build),
+        *_both(build, (low, high)),
     )
 
 
@@ -661,7 +664,7 @@ def _scope_conflict(partition: Partition, *, part: ClaimRow, whole: ClaimRow) ->
         part.place_id,
         tuple(sorted((part.id, whole.id))),
         _severity(MEDIUM, (part, whole)),
-        *_both(build),
+        *_both(build, (part, whole)),
     )
 
 
@@ -733,7 +736,7 @@ def _stance_conflict(
         complying.place_id,
         tuple(sorted((complying.id, violating.id))),
         _severity(HIGH, (complying, violating)),
-        *_both(build),
+        *_both(build, (complying, violating)),
     )
 
 
@@ -809,7 +812,7 @@ def _cap_signal(
         place_id,
         tuple(sorted((earlier.id, later.id))),
         _severity(HIGH, (earlier, later)),
-        *_both(build),
+        *_both(build, (earlier, later)),
     )
 
 
@@ -892,7 +895,7 @@ def _stale(
         partition.country.id,
         (claim.id,) if claim else (),
         severity,
-        *_both(build),
+        *_both(build, (claim,)),
     )
 
 
