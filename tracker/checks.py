@@ -268,7 +268,7 @@ def sweep(
     A partition that fails is recorded on its state row and counted; the others still run.
     """
     today = today or timezone.localdate()
-    keys = keys if keys is not None else selectors.partition_keys()
+    keys = list(dict.fromkeys(keys)) if keys is not None else selectors.partition_keys()
     outcome = SweepOutcome(today=today)
     with _collector_paused():  # for the whole sweep, not catching up between countries
         shared = selectors.Shared.for_sweep(today)
