@@ -156,7 +156,7 @@ def flags_write(
         created = _flags_insert(to_create)
         # Links and events only for the flags inserted here: one another writer inserted
         # meanwhile has its own.
-        rows_insert(
+        _rows_insert(
             Flag.claims.through,
             ("flag_id", "claim_id"),
             [
@@ -182,7 +182,7 @@ def flags_write(
         Flag.objects.bulk_update(
             to_resolve, ["status", "resolved_at", "resolved_reason"], batch_size=CHUNK
         )
-    rows_insert(FlagEvent, EVENT_COLUMNS, events)
+    _rows_insert(FlagEvent, EVENT_COLUMNS, events)
     return outcomes
 
 
@@ -284,7 +284,7 @@ def _flags_insert(rows: list[tuple]) -> dict[str, int]:
     table = connection.ops.quote_name(Flag._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(c) for c in NEW_FLAG_COLUMNS)
     if connection.vendor != "postgresql":
-        rows_insert(Flag, NEW_FLAG_COLUMNS, rows, on_conflict="(fingerprint) DO NOTHING")
+        _rows_insert(Flag, NEW_FLAG_COLUMNS, rows, on_conflict="(fingerprint) DO NOTHING")
         # One writer at a time: every new fingerprint was inserted here.
         created: dict[str, int] = {}
         for chunk in chunks([row[_FP] for row in rows]):
@@ -306,7 +306,7 @@ def _flags_insert(rows: list[tuple]) -> dict[str, int]:
     return created
 
 
-def rows_insert(model, columns: Sequence[str], rows: list[tuple], on_conflict: str = "") -> None:
+def _rows_insert(model, columns: Sequence[str], rows: list[tuple], on_conflict: str = "") -> None:
     """Insert plain rows (tuples of ``columns``' values) into ``model``'s table: PostgreSQL's
     COPY, or one executemany INSERT (with the values prepared as Django does) elsewhere."""
     if not rows:
