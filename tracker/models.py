@@ -834,8 +834,14 @@ class Flag(models.Model):
     Status = FlagStatus
 
     kind = models.CharField(max_length=20, choices=FlagKind.choices)
+    # No index of their own: flag_obligation_status and flag_country_status begin with them.
     obligation = models.ForeignKey(
-        Obligation, on_delete=models.PROTECT, null=True, blank=True, related_name="flags"
+        Obligation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="flags",
+        db_index=False,
     )
     place = models.ForeignKey(Place, on_delete=models.PROTECT, related_name="flags")
     country = models.ForeignKey(
@@ -844,6 +850,7 @@ class Flag(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        db_index=False,
         help_text="The country whose check found it; empty for world-level findings.",
     )
     claims = models.ManyToManyField(Claim, related_name="flags", blank=True)
