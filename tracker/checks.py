@@ -108,6 +108,9 @@ def partitions_check(
 
     One failing partition fails them all (the sweep then checks each alone).
     """
+    keys = list(dict.fromkeys(keys))
+    if not keys:
+        return []
     today = today or timezone.localdate()
     cfg = check_settings()
     started, now = time.perf_counter(), timezone.now()
@@ -190,17 +193,13 @@ STATE_FIELDS = [
 
 
 def _states_locked(keys: list[str]) -> dict[str, CheckState]:
-    """The partitions' state rows, locked in key order; a partition's first check inserts its
-    row (a concurrent first check inserts nothing twice, and waits)."""
-    locked = CheckState.objects.select_for_update().order_by("key")
-    states = {state.key: state for state in locked.filter(key__in=keys)}
-    missing = sorted(set(keys) - set(states))
-    if missing:
-        CheckState.objects.bulk_create(
-            [CheckState(key=key) for key in missing], ignore_conflicts=True
-        )
-        states.update((state.key, state) for state in locked.filter(key__in=missing))
-    return states
+    """The partitions' state rows, locked in key order. A partition's first check inserts its
+    row first (inserting nothing when it exists, and waiting for a concurrent first check's
+    insert), so every check takes its locks in one order and two cannot deadlock."""
+    keys = sorted(keys)
+    CheckState.objects.bulk_create([CheckState(key=key) for key in keys], ignore_conflicts=True)
+    locked = CheckState.objects.select_for_update().filter(key__in=keys).order_by("key")
+    return {state.key: state for state in locked}
 
 
 _pause_lock = threading.Lock()
@@ -253,11 +252,13 @@ def record_failure(key: str, error: BaseException) -> None:
     )
 
 
-# A sweep checks its partitions in batches of this many (a batch's claims are read in one
-# query, its flags written with one statement of each kind), and fewer when the claims of a
-# batch (as its partitions' last checks counted them) would pass BATCH_CLAIMS.
+# A sweep checks its partitions in batches of at most this many (a batch's claims are read in
+# one query, its flags written by the same statements), a batch closing once its claims, as
+# its partitions' last checks counted them, reach BATCH_CLAIMS. A partition never checked
+# counts as UNKNOWN_CLAIMS: a first sweep's batches are smaller.
 BATCH_PARTITIONS = 32
 BATCH_CLAIMS = 50_000
+UNKNOWN_CLAIMS = BATCH_CLAIMS // 8
 
 
 def sweep(
@@ -282,12 +283,16 @@ def sweep(
 
 def batches(keys: list[str]) -> Iterator[list[str]]:
     """``keys`` in order, cut into batches of at most ``BATCH_PARTITIONS``, each closed once
-    its partitions' claims reach ``BATCH_CLAIMS``."""
-    sizes = dict(CheckState.objects.filter(key__in=keys).values_list("key", "last_claims"))
+    its partitions' claims reach ``BATCH_CLAIMS`` (``UNKNOWN_CLAIMS`` for one never checked)."""
+    sizes = dict(
+        CheckState.objects.filter(key__in=keys, last_as_of__isnull=False).values_list(
+            "key", "last_claims"
+        )
+    )
     batch, claims = [], 0
     for key in keys:
         batch.append(key)
-        claims += sizes.get(key, 0)
+        claims += sizes.get(key, UNKNOWN_CLAIMS)
         if len(batch) == BATCH_PARTITIONS or claims >= BATCH_CLAIMS:
             yield batch
             batch, claims = [], 0

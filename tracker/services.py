@@ -74,8 +74,9 @@ def flags_write(
     For a targeted check (``partition.focus``) only the flags in the focus's scope are
     compared (``rules.in_scope``); the others were not judged and stay as they are.
 
-    Several partitions (a batch of a sweep) are read and written together: one statement of
-    each kind for all of them. The caller holds their locks (see ``checks.partitions_check``).
+    Several partitions (a batch of a sweep) are read and written together, by the same
+    statements (in chunks of ``CHUNK`` rows where they list ids). The caller holds their locks
+    (see ``checks.partitions_check``).
     Returns an outcome per partition, in ``checked``'s order.
     """
     whole = [_country_id(partition) for partition, _ in checked if not partition.focus]
@@ -273,45 +274,59 @@ def _new_flag_row(
     )
 
 
+# New flags at most this many are inserted with one INSERT ... RETURNING; more (a first
+# sweep's) are copied on PostgreSQL.
+INSERT_ROWS = 200
+
+
 def _flags_insert(rows: list[tuple]) -> dict[str, int]:
     """Insert new flags (rows of ``NEW_FLAG_COLUMNS``), none twice: a fingerprint another
     writer inserted meanwhile stays theirs. Returns the ids of the flags inserted here, by
     fingerprint.
 
-    On PostgreSQL the rows are copied into a temporary table, then inserted from it with
-    ON CONFLICT DO NOTHING: COPY takes the tens of thousands of flags of a first sweep in a
-    fraction of the time Django's bulk_create takes to build its statements."""
+    INSERT ... ON CONFLICT (fingerprint) DO NOTHING RETURNING, in statements of
+    ``INSERT_ROWS`` rows. On PostgreSQL, more rows than that are copied into a temporary
+    table first and inserted from it in one statement: COPY takes the tens of thousands of
+    flags of a first sweep in a fraction of the time it takes to build their statements."""
     table = connection.ops.quote_name(Flag._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(c) for c in NEW_FLAG_COLUMNS)
-    if connection.vendor != "postgresql":
-        _rows_insert(Flag, NEW_FLAG_COLUMNS, rows, on_conflict="(fingerprint) DO NOTHING")
-        # One writer at a time: every new fingerprint was inserted here.
-        created: dict[str, int] = {}
-        for chunk in chunks([row[_FP] for row in rows]):
-            created.update(
-                Flag.objects.filter(fingerprint__in=chunk).values_list("fingerprint", "id")
-            )
-        return created
+    conflict = "ON CONFLICT (fingerprint) DO NOTHING RETURNING fingerprint, id"
+    created: dict[str, int] = {}
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"CREATE TEMPORARY TABLE new_flag AS SELECT {columns} FROM {table} WITH NO DATA"  # noqa: S608
-        )
-        _copy(cursor, Flag, "new_flag", NEW_FLAG_COLUMNS, rows)
-        cursor.execute(
-            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM new_flag "  # noqa: S608
-            "ON CONFLICT (fingerprint) DO NOTHING RETURNING fingerprint, id"
-        )
-        created = dict(cursor.fetchall())
-        cursor.execute("DROP TABLE new_flag")
+        if connection.vendor == "postgresql" and len(rows) > INSERT_ROWS:
+            cursor.execute(
+                "CREATE TEMPORARY TABLE new_flag ON COMMIT DROP AS "  # noqa: S608
+                f"SELECT {columns} FROM {table} WITH NO DATA"
+            )
+            _copy(cursor, Flag, "new_flag", NEW_FLAG_COLUMNS, rows)
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) SELECT {columns} FROM new_flag {conflict}"  # noqa: S608
+            )
+            created.update(cursor.fetchall())
+            cursor.execute("DROP TABLE new_flag")  # another insert may follow in this transaction
+            return created
+        fields = [Flag._meta.get_field(column) for column in NEW_FLAG_COLUMNS]
+        one = "({})".format(", ".join(["%s"] * len(fields)))
+        for chunk in chunks(rows, INSERT_ROWS):
+            values = ", ".join([one] * len(chunk))
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES {values} {conflict}",  # noqa: S608
+                [
+                    field.get_db_prep_save(value, connection)
+                    for row in chunk
+                    for field, value in zip(fields, row, strict=True)
+                ],
+            )
+            created.update(cursor.fetchall())
     return created
 
 
-def _rows_insert(model, columns: Sequence[str], rows: list[tuple], on_conflict: str = "") -> None:
+def _rows_insert(model, columns: Sequence[str], rows: list[tuple]) -> None:
     """Insert plain rows (tuples of ``columns``' values) into ``model``'s table: PostgreSQL's
     COPY, or one executemany INSERT (with the values prepared as Django does) elsewhere."""
     if not rows:
         return
-    if connection.vendor == "postgresql" and not on_conflict:
+    if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             _copy(cursor, model, model._meta.db_table, columns, rows)
         return
@@ -323,11 +338,10 @@ def _rows_insert(model, columns: Sequence[str], rows: list[tuple], on_conflict: 
         ]
         for row in rows
     ]
-    sql = "INSERT INTO {} ({}) VALUES ({}){}".format(  # noqa: S608 (names, placeholders)
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608 (names, placeholders)
         connection.ops.quote_name(model._meta.db_table),
         ", ".join(connection.ops.quote_name(c) for c in columns),
         ", ".join(["%s"] * len(columns)),
-        f" ON CONFLICT {on_conflict}" if on_conflict else "",
     )
     with connection.cursor() as cursor:
         for chunk in chunks(prepared):

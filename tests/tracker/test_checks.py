@@ -149,40 +149,75 @@ def test_each_partition_records_its_run(demo):
 
 
 def flag_snapshot() -> set[tuple]:
-    return set(
-        Flag.objects.values_list(
-            "fingerprint", "status", "country_id", "explanation", "explanation_public"
+    """Every flag as the checks left it, with its claim links and the actions of its events."""
+    return {
+        (
+            flag.fingerprint,
+            flag.status,
+            flag.country_id,
+            flag.severity,
+            tuple(flag.claim_ids),
+            flag.explanation,
+            flag.explanation_public,
+            flag.resolved_reason,
+            tuple(sorted(claim.pk for claim in flag.claims.all())),
+            tuple(event.action for event in flag.events.all()),
         )
-    )
+        for flag in Flag.objects.prefetch_related("claims", "events")
+    }
 
 
 def test_a_sweep_in_batches_writes_what_checking_each_partition_alone_writes(demo, monkeypatch):
-    two_counts(50_000, 80_000, place=country("RU"))
+    a, _ = two_counts(50_000, 80_000, place=country("RU"))
     ClaimFactory(place=PlaceFactory(parent=country("RU")), count_low=90_000, external_id="P")
-    monkeypatch.setattr(checks, "BATCH_PARTITIONS", 1)
-    alone = checks.sweep(today=TODAY)
-    flags, states = flag_snapshot(), set(CheckState.objects.values_list("key", "last_claims"))
-    Flag.objects.all().delete()
-    CheckState.objects.all().delete()
-    monkeypatch.setattr(checks, "BATCH_PARTITIONS", 7)
-    batched = checks.sweep(today=TODAY)
-    assert [p.key for p in batched.partitions] == [p.key for p in alone.partitions]
-    assert [(p.claims, p.found, p.opened) for p in batched.partitions] == [
-        (p.claims, p.found, p.opened) for p in alone.partitions
-    ]
-    assert flag_snapshot() == flags
-    assert set(CheckState.objects.values_list("key", "last_claims")) == states
+
+    def sweeps(batch: int, insert_rows: int) -> list:
+        """Three sweeps: flags open; a claim redated resolves some; redated back, they
+        re-open. Their outcomes, the flags after each, and the state rows."""
+        monkeypatch.setattr(checks, "BATCH_PARTITIONS", batch)
+        monkeypatch.setattr(services, "INSERT_ROWS", insert_rows)  # 1: COPY on PostgreSQL
+        Flag.objects.all().delete()
+        CheckState.objects.all().delete()
+        seen = []
+        for as_of in (a.as_of, datetime.date(2023, 6, 1), a.as_of):
+            Claim.objects.filter(pk=a.pk).update(as_of=as_of)
+            outcome = checks.sweep(today=TODAY)
+            seen.append(
+                [
+                    (p.key, p.claims, p.found, p.opened, p.reopened, p.resolved)
+                    for p in outcome.partitions
+                ]
+            )
+            seen.append(flag_snapshot())
+        seen.append(set(CheckState.objects.values_list("key", "last_claims", "last_found")))
+        return seen
+
+    alone, batched = sweeps(1, 200), sweeps(7, 1)
+    assert batched == alone
+    changes = [sum(p[4] + p[5] for p in partitions) for partitions in alone[0:6:2]]
+    assert changes[0] == 0 and changes[1] > 0 and changes[2] > 0  # resolved, then re-opened
 
 
 def test_sweep_batches_close_at_the_partition_or_claim_limit(monkeypatch):
     monkeypatch.setattr(checks, "BATCH_PARTITIONS", 3)
     monkeypatch.setattr(checks, "BATCH_CLAIMS", 100)
+    monkeypatch.setattr(checks, "UNKNOWN_CLAIMS", 0)
+    checked = datetime.date(2026, 11, 1)
     CheckState.objects.bulk_create(
-        [CheckState(key="B", last_claims=60), CheckState(key="C", last_claims=40)]
+        [
+            CheckState(key="B", last_claims=60, last_as_of=checked),
+            CheckState(key="C", last_claims=40, last_as_of=checked),
+        ]
     )
     keys = ["A", "B", "C", "D", "E", "F", "G"]
     assert list(checks.batches(keys)) == [["A", "B", "C"], ["D", "E", "F"], ["G"]]
     CheckState.objects.filter(key="B").update(last_claims=100)
+    assert list(checks.batches(keys)) == [["A", "B"], ["C", "D", "E"], ["F", "G"]]
+    # A partition never checked (a first sweep, or a state row left by a failure) counts as
+    # UNKNOWN_CLAIMS.
+    monkeypatch.setattr(checks, "UNKNOWN_CLAIMS", 50)
+    CheckState.objects.filter(key="B").update(last_claims=60)
+    CheckState.objects.create(key="D", last_claims=0)  # left by a failed first check
     assert list(checks.batches(keys)) == [["A", "B"], ["C", "D", "E"], ["F", "G"]]
 
 
