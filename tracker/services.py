@@ -305,17 +305,12 @@ def _flags_insert(rows: list[tuple]) -> dict[str, int]:
             created.update(cursor.fetchall())
             cursor.execute("DROP TABLE new_flag")  # another insert may follow in this transaction
             return created
-        fields = [Flag._meta.get_field(column) for column in NEW_FLAG_COLUMNS]
-        one = "({})".format(", ".join(["%s"] * len(fields)))
-        for chunk in chunks(rows, INSERT_ROWS):
+        one = "({})".format(", ".join(["%s"] * len(NEW_FLAG_COLUMNS)))
+        for chunk in chunks(_prepared(Flag, NEW_FLAG_COLUMNS, rows), INSERT_ROWS):
             values = ", ".join([one] * len(chunk))
             cursor.execute(
                 f"INSERT INTO {table} ({columns}) VALUES {values} {conflict}",  # noqa: S608
-                [
-                    field.get_db_prep_save(value, connection)
-                    for row in chunk
-                    for field, value in zip(fields, row, strict=True)
-                ],
+                [value for row in chunk for value in row],
             )
             created.update(cursor.fetchall())
     return created
@@ -330,14 +325,7 @@ def _rows_insert(model, columns: Sequence[str], rows: list[tuple]) -> None:
         with connection.cursor() as cursor:
             _copy(cursor, model, model._meta.db_table, columns, rows)
         return
-    fields = [model._meta.get_field(column) for column in columns]  # names or attnames
-    prepared = [
-        [
-            field.get_db_prep_save(value, connection)
-            for field, value in zip(fields, row, strict=True)
-        ]
-        for row in rows
-    ]
+    prepared = _prepared(model, columns, rows)
     sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608 (names, placeholders)
         connection.ops.quote_name(model._meta.db_table),
         ", ".join(connection.ops.quote_name(c) for c in columns),
@@ -346,6 +334,18 @@ def _rows_insert(model, columns: Sequence[str], rows: list[tuple]) -> None:
     with connection.cursor() as cursor:
         for chunk in chunks(prepared):
             cursor.executemany(sql, chunk)
+
+
+def _prepared(model, columns: Sequence[str], rows: list[tuple]) -> list[list]:
+    """The rows' values as Django would send them (``columns``: field names or attnames)."""
+    fields = [model._meta.get_field(column) for column in columns]
+    return [
+        [
+            field.get_db_prep_save(value, connection)
+            for field, value in zip(fields, row, strict=True)
+        ]
+        for row in rows
+    ]
 
 
 def _copy(cursor, model, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
