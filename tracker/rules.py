@@ -485,7 +485,24 @@ def _scope_runs(blocks: list[_Block], bottom: Mapping[int, float], tol: Fraction
     return _runs(included, blocks)
 
 
+def _top(group: Sequence[ClaimRow]) -> int:
+    """The largest lower bound of a group."""
+    return max(map(_low, group))
+
+
+def _bottom(group: Sequence[ClaimRow]) -> float:
+    """The smallest upper bound of a group, _NO_HIGH when none has one."""
+    return min((high for high in map(_high, group) if high is not None), default=_NO_HIGH)
+
+
+def _may_lie_above(top: float, bottom: float, tol: Fraction) -> bool:
+    """Whether a lower bound ``top`` lies above an upper bound ``bottom`` beyond ``tol``: the
+    test that passes a whole group over before it is cut into blocks (most groups agree)."""
+    return top * tol.denominator > bottom * (tol.numerator + tol.denominator)
+
+
 _day = attrgetter("day")
+_low, _high = attrgetter("low"), attrgetter("high")
 in_day_order = attrgetter("day", "id")  # the order claims are read in
 
 
@@ -502,6 +519,8 @@ def count_conflicts(partition: Partition, settings: CheckSettings) -> Iterator[F
         if partition.focus is not None:
             yield from _count_conflicts_of_focus(partition, place_id, group, tol, width)
             continue
+        if not _may_lie_above(_top(group), _bottom(group), tol):
+            continue  # every two of its claims agree, however far apart
         for start, end in _count_runs(group, width, tol):
             window = _Window(tol)
             for claim in group[start:end]:
@@ -594,12 +613,19 @@ def scope_conflicts(partition: Partition, settings: CheckSettings) -> Iterator[F
     # about the measure (no whole, no pair); the blocks where no part can lie above a whole
     # are passed over.
     bottoms: dict[tuple[int, str], dict[int, float]] = {}
+    lowest: dict[tuple[int, str], float] = {}  # each whole group's smallest upper bound
     for (place_id, measure), parts in groups.items():
-        part_blocks = None
+        part_blocks = top = None
         for ancestor_id in places[place_id].ancestor_ids:
             wholes = own.get((ancestor_id, measure))
             if not wholes:
                 continue
+            if top is None:
+                top = _top(parts)
+            if (ancestor_id, measure) not in lowest:
+                lowest[ancestor_id, measure] = _bottom(wholes)
+            if not _may_lie_above(top, lowest[ancestor_id, measure], tol):
+                continue  # no part lies above any whole, whenever
             if part_blocks is None:
                 part_blocks = _blocks(parts, width)
             bottom = bottoms.get((ancestor_id, measure))
