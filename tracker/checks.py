@@ -252,11 +252,14 @@ def record_failure(key: str, error: BaseException) -> None:
     )
 
 
-# A sweep checks its partitions in batches of at most this many (a batch's claims are read in
-# one query, its flags written by the same statements), a batch closing once its claims, as
-# its partitions' last checks counted them, reach BATCH_CLAIMS. A partition never checked
-# counts as UNKNOWN_CLAIMS: a first sweep's batches are smaller.
-BATCH_PARTITIONS = 32
+# A sweep checks its partitions in batches (a batch's claims are read in one query, its flags
+# written by the same statements), a batch closing once its claims, as its partitions' last
+# checks counted them, reach BATCH_CLAIMS: that bounds how long a batch holds its locks. A
+# partition never checked counts as UNKNOWN_CLAIMS: a first sweep's batches are smaller. A
+# batch holds at most BATCH_PARTITIONS, the 194 partitions of the reference data: a sweep of
+# little evidence is one batch (each batch costs ~10 queries, which at 10,000 claims weighed
+# as much as the rules).
+BATCH_PARTITIONS = 200
 BATCH_CLAIMS = 50_000
 UNKNOWN_CLAIMS = BATCH_CLAIMS // 8
 

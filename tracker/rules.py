@@ -134,7 +134,7 @@ class CheckSettings:
     window_days: int = 180
     tolerance: float = 0.10
 
-    @property
+    @cached_property  # read by every rule of every partition: a Fraction is slow to build
     def tolerance_fraction(self) -> Fraction:
         return Fraction(str(self.tolerance))
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from functools import partial
 from itertools import islice
@@ -89,13 +89,8 @@ def flags_write(
     found_anywhere = {fp for _, found in checked for fp in found}
     # A finding may already be a flag of another partition when a place moved between
     # countries: adopt it rather than insert a duplicate (and the other does not resolve it).
-    for chunk in chunks([fp for fp in found_anywhere if fp not in known]):
-        known.update(
-            (row[1], row)
-            for row in Flag.objects.filter(fingerprint__in=chunk).values_list(
-                *selectors.FLAG_COLUMNS
-            )
-        )
+    for flags in _flags_among("fingerprint", [fp for fp in found_anywhere if fp not in known]):
+        known.update((row[1], row) for row in flags.values_list(*selectors.FLAG_COLUMNS))
 
     outcomes: list[WriteOutcome] = []
     to_create: list[tuple] = []  # rows of NEW_FLAG_COLUMNS
@@ -177,14 +172,27 @@ def flags_write(
             [*update_fields, "status", "resolved_at", "resolved_reason"],
             batch_size=CHUNK,
         )
-    for chunk in chunks(to_refresh):
-        Flag.objects.filter(pk__in=chunk).update(last_seen=now)
+    _flags_refresh(to_refresh, now)
     if to_resolve:
         Flag.objects.bulk_update(
             to_resolve, ["status", "resolved_at", "resolved_reason"], batch_size=CHUNK
         )
     _rows_insert(FlagEvent, EVENT_COLUMNS, events)
     return outcomes
+
+
+def _flags_among(name: str, values: list) -> Iterator[models.QuerySet]:
+    """Querysets (unordered) of the flags whose field ``name`` holds one of ``values``: one
+    on PostgreSQL (``selectors.among``), one per ``CHUNK`` values elsewhere."""
+    size = len(values) if connection.vendor == "postgresql" else CHUNK
+    for chunk in chunks(values, size):
+        yield Flag.objects.order_by().filter(selectors.among(Flag, name, chunk))
+
+
+def _flags_refresh(ids: list[int], now: datetime.datetime) -> None:
+    """Set ``last_seen`` on the flags found again."""
+    for flags in _flags_among("id", ids):
+        flags.update(last_seen=now)
 
 
 def _country_id(partition: rules.Partition) -> int | None:
