@@ -589,14 +589,23 @@ def scope_conflicts(partition: Partition, settings: CheckSettings) -> Iterator[F
     """
     tol, width = settings.tolerance_fraction, settings.window_days
     groups = partition.stock_groups
-    own: dict[tuple[int, str], list[ClaimRow]] = defaultdict(list)
-    for claims in (partition.ancestor_claims, *groups.values()):
-        for claim in claims:
-            if claim.measure in STOCK_MEASURES and claim.high is not None:
-                own[claim.place_id, claim.measure].append(claim)
-    for claims in own.values():  # the ancestors' claims come apart from the partition's
-        claims.sort(key=_day)
     places = partition.places
+    # The wholes: by (place, measure), the counts with an upper bound about a place that has
+    # counts inside it, in day order.
+    wanted = {
+        ancestor_id for place_id, _ in groups for ancestor_id in places[place_id].ancestor_ids
+    }
+    own: dict[tuple[int, str], list[ClaimRow]] = defaultdict(list)
+    for claim in partition.ancestor_claims:
+        if claim.place_id in wanted and claim.measure in STOCK_MEASURES and claim.high is not None:
+            own[claim.place_id, claim.measure].append(claim)
+    mixed = set(own)
+    for key, group in groups.items():
+        if key[0] in wanted:
+            own[key].extend(claim for claim in group if claim.high is not None)
+    for key in mixed & groups.keys():  # the ancestors' claims come apart from the partition's
+        own[key].sort(key=_day)
+    own = {key: claims for key, claims in own.items() if claims}
 
     if partition.focus is not None:
         inside: dict[tuple[int, str], list[ClaimRow]] = defaultdict(list)
