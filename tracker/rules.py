@@ -789,6 +789,8 @@ def cap_signals(partition: Partition, settings: CheckSettings) -> Iterator[Findi
     if not caps:
         return
     for (place_id, _measure), group in partition.stock_groups.items():
+        if not _may_lie_above(_top(group), _bottom(group), tol):
+            continue  # no count lies above another beyond the tolerance, whenever
         for obligation in caps:
             baseline: ClaimRow | None = None  # smallest upper bound on an earlier day
             same_day: ClaimRow | None = None  # smallest upper bound on the current day
