@@ -193,6 +193,21 @@ class Partition:
         return tuple(evidence(self.claims, self.obligations))
 
     @cached_property
+    def claims_by_id(self) -> dict[int, ClaimRow]:
+        """The partition's claims and its ancestors', by id (what resolution reasons look up)."""
+        return {c.id: c for c in (*self.claims, *self.ancestor_claims)}
+
+    @cached_property
+    def monitored(self) -> frozenset[int]:
+        """``monitored_obligations``, once per check."""
+        return frozenset(monitored_obligations(self))
+
+    @cached_property
+    def newest(self) -> dict[int, ClaimRow]:
+        """``newest_evidence``, once per check."""
+        return newest_evidence(self)
+
+    @cached_property
     def stock_groups(self) -> dict[tuple[int, str], list[ClaimRow]]:
         """The stock counts (a number of workers or permits held) by (place, measure), each
         in day order: what count conflicts, scope conflicts and cap signals compare."""
@@ -882,8 +897,8 @@ def stale_evidence(partition: Partition, settings: CheckSettings) -> Iterator[Fi
     country, today = partition.country, partition.today
     if country is None:
         return
-    newest = newest_evidence(partition)
-    for obligation_id in sorted(monitored_obligations(partition)):
+    newest = partition.newest
+    for obligation_id in sorted(partition.monitored):
         obligation = partition.obligations[obligation_id]
         if obligation.kind not in (CAP, PROHIBITION, DEADLINE) or today < obligation.effective_from:
             continue
@@ -947,7 +962,7 @@ def overdue_reports(partition: Partition, settings: CheckSettings) -> Iterator[F
         for c in partition.state_claims
         if c.source_kind == SELF_REPORT and c.source_country_id == country.id
     }
-    for obligation_id in sorted(monitored_obligations(partition)):
+    for obligation_id in sorted(partition.monitored):
         obligation = partition.obligations[obligation_id]
         if obligation.kind != REPORTING or obligation.due_on is None:
             continue
@@ -998,14 +1013,26 @@ class FlagRow:
     claim_ids: tuple[int, ...]
 
 
+def successors(found: Iterable[Finding]) -> dict[tuple[str, int | None, int], Finding]:
+    """The first finding of each subject (kind, obligation, place): what may have replaced a
+    flag of that subject (``resolution_reason``)."""
+    first: dict[tuple[str, int | None, int], Finding] = {}
+    for finding in found:
+        first.setdefault((finding.kind, finding.obligation_id, finding.place_id), finding)
+    return first
+
+
 def resolution_reason(
     flag: FlagRow,
     partition: Partition,
     settings: CheckSettings,
-    found: Mapping[str, Finding],
+    successors: Mapping[tuple[str, int | None, int], Finding],
 ) -> str:
-    """One sentence saying why ``flag`` is no longer found in ``partition``."""
-    claims = {c.id: c for c in (*partition.claims, *partition.ancestor_claims)}
+    """One sentence saying why ``flag`` is no longer found in ``partition``; ``successors``
+    are the check's findings by subject (``successors``). Each lookup is a dict's: a check
+    that resolves thousands of flags once rebuilt the claims and scanned the findings for each
+    (2,000 flags of China at 1M claims: 41 s)."""
+    claims = partition.claims_by_id
     gone = [i for i in flag.claim_ids if i not in claims]
     if gone:
         refs = ", ".join(f"#{i}" for i in gone)
@@ -1015,11 +1042,7 @@ def resolution_reason(
             f"{_date(partition.today)}."
         )
     rested = [claims[i] for i in flag.claim_ids]
-    same_subject = (flag.kind, flag.obligation_id, flag.place_id)
-    successor = next(
-        (f for f in found.values() if (f.kind, f.obligation_id, f.place_id) == same_subject),
-        None,
-    )
+    successor = successors.get((flag.kind, flag.obligation_id, flag.place_id))
     if flag.kind in (STALE, OVERDUE_REPORT):
         return _reason_for_absence(flag, partition, successor)
     if successor is not None and flag.kind == CAP_SIGNAL:
@@ -1050,12 +1073,12 @@ def resolution_reason(
 def _reason_for_absence(flag: FlagRow, partition: Partition, successor: Finding | None) -> str:
     obligation = partition.obligations.get(flag.obligation_id)
     code = obligation.code if obligation else "the obligation"
-    if flag.obligation_id not in monitored_obligations(partition):
+    if flag.obligation_id not in partition.monitored:
         return f"{code} is no longer monitored here: no watch names it and no claim concerns it."
     if flag.kind == STALE:
         if successor is not None:
             return f"Newer evidence arrived but is stale too: {successor.explanation_public}"
-        claim = newest_evidence(partition).get(flag.obligation_id)
+        claim = partition.newest.get(flag.obligation_id)
         if claim is not None:
             return (
                 f"The newest evidence, claim {claim.ref} by {claim.who(public=True)} as of "

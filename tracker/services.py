@@ -127,6 +127,7 @@ def flags_write(
                 to_refresh.append(pk)
             outcome.refreshed += 1
 
+        successors = None
         for row in rows:
             pk, fp, status, kind, obligation_id, place_id, row_country, claim_ids, *_ = row
             if (
@@ -135,11 +136,13 @@ def flags_write(
                 or row_country != country_id
             ):
                 continue
+            if successors is None:
+                successors = rules.successors(found.values())
             reason = rules.resolution_reason(
                 rules.FlagRow(pk, kind, obligation_id, place_id, tuple(claim_ids)),
                 partition,
                 settings,
-                found,
+                successors,
             )
             to_resolve.append(
                 Flag(pk=pk, status=FlagStatus.RESOLVED, resolved_at=now, resolved_reason=reason)

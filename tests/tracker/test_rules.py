@@ -496,7 +496,8 @@ def test_world_level_places_have_no_stale_or_overdue_flags():
 def _reason(flag_kind, claims_before, part, obligation=None, place=CN):
     obligation_id = obligation.id if obligation else None
     flag = rules.FlagRow(1, flag_kind, obligation_id, place.id, tuple(c.id for c in claims_before))
-    return rules.resolution_reason(flag, part, SETTINGS, rules.run_rules(part, SETTINGS))
+    found = rules.run_rules(part, SETTINGS)
+    return rules.resolution_reason(flag, part, SETTINGS, rules.successors(found.values()))
 
 
 def test_resolution_reasons_say_what_changed():
