@@ -197,9 +197,15 @@ def _states_locked(keys: list[str]) -> dict[str, CheckState]:
     row first (inserting nothing when it exists, and waiting for a concurrent first check's
     insert), so every check takes its locks in one order and two cannot deadlock."""
     keys = sorted(keys)
-    CheckState.objects.bulk_create([CheckState(key=key) for key in keys], ignore_conflicts=True)
-    locked = CheckState.objects.select_for_update().filter(key__in=keys).order_by("key")
-    return {state.key: state for state in locked}
+    states = CheckState.objects.filter(key__in=keys)
+    existing = set(states.values_list("key", flat=True))  # no lock: only to skip the insert
+    states_locked = {}
+    while len(states_locked) < len(keys):  # again if a row was deleted before it was locked
+        missing = [CheckState(key=key) for key in keys if key not in existing]
+        CheckState.objects.bulk_create(missing, ignore_conflicts=True)
+        states_locked = {state.key: state for state in states.select_for_update().order_by("key")}
+        existing = set(states_locked)
+    return states_locked
 
 
 _pause_lock = threading.Lock()
