@@ -534,7 +534,7 @@ def count_conflicts(partition: Partition, settings: CheckSettings) -> Iterator[F
         if partition.focus is not None:
             yield from _count_conflicts_of_focus(partition, place_id, group, tol, width)
             continue
-        if not _may_lie_above(_top(group), _bottom(group), tol):
+        if len(group) < 2 or not _may_lie_above(_top(group), _bottom(group), tol):
             continue  # every two of its claims agree, however far apart
         for start, end in _count_runs(group, width, tol):
             window = _Window(tol)
@@ -804,7 +804,7 @@ def cap_signals(partition: Partition, settings: CheckSettings) -> Iterator[Findi
     if not caps:
         return
     for (place_id, _measure), group in partition.stock_groups.items():
-        if not _may_lie_above(_top(group), _bottom(group), tol):
+        if len(group) < 2 or not _may_lie_above(_top(group), _bottom(group), tol):
             continue  # no count lies above another beyond the tolerance, whenever
         for obligation in caps:
             baseline: ClaimRow | None = None  # smallest upper bound on an earlier day
