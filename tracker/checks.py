@@ -194,8 +194,9 @@ STATE_FIELDS = [
 
 def _states_locked(keys: list[str]) -> dict[str, CheckState]:
     """The partitions' state rows, locked in key order. A partition's first check inserts its
-    row first (inserting nothing when it exists, and waiting for a concurrent first check's
-    insert), so every check takes its locks in one order and two cannot deadlock."""
+    row before it locks anything (insert-or-ignore, in key order, waiting for a concurrent first
+    check's insert), so every check takes its locks in one order and two cannot deadlock. The
+    keys are read first, without a lock: a check whose rows exist inserts nothing."""
     keys = sorted(keys)
     states = CheckState.objects.filter(key__in=keys)
     existing = set(states.values_list("key", flat=True))  # no lock: only to skip the insert
