@@ -167,19 +167,10 @@ def flags_write(
         )
         events += [(pk, now, FlagEvent.Action.OPENED, "") for pk in created.values()]
     update_fields = ["severity", "explanation", "explanation_public", "country", "last_seen"]
-    if to_update:
-        Flag.objects.bulk_update(to_update, update_fields, batch_size=CHUNK)
-    if to_reopen:
-        Flag.objects.bulk_update(
-            to_reopen,
-            [*update_fields, "status", "resolved_at", "resolved_reason"],
-            batch_size=CHUNK,
-        )
+    _flags_update(to_update, update_fields)
+    _flags_update(to_reopen, [*update_fields, "status", "resolved_at", "resolved_reason"])
     _flags_refresh(to_refresh, now)
-    if to_resolve:
-        Flag.objects.bulk_update(
-            to_resolve, ["status", "resolved_at", "resolved_reason"], batch_size=CHUNK
-        )
+    _flags_update(to_resolve, ["status", "resolved_at", "resolved_reason"])
     _rows_insert(FlagEvent, EVENT_COLUMNS, events)
     return outcomes
 
@@ -190,6 +181,39 @@ def _flags_among(name: str, values: list) -> Iterator[models.QuerySet]:
     size = len(values) if connection.vendor == "postgresql" else CHUNK
     for chunk in chunks(values, size):
         yield Flag.objects.order_by().filter(selectors.among(Flag, name, chunk))
+
+
+def _flags_update(flags: list[Flag], names: Sequence[str]) -> None:
+    """Write the fields ``names`` of each flag (found by its pk), each flag its own values.
+
+    On PostgreSQL one statement, ``UPDATE ... FROM unnest(...)`` with one array per column;
+    elsewhere one executemany UPDATE. Django's ``bulk_update`` builds a CASE per field with a
+    branch per flag, which the database then walks for every row: a sweep resolving 49,612
+    flags took 36 s more than one resolving none."""
+    if not flags:
+        return
+    fields = [Flag._meta.get_field(name) for name in names]
+    quote = connection.ops.quote_name
+    table, columns = quote(Flag._meta.db_table), [quote(field.column) for field in fields]
+    rows = [
+        [field.get_db_prep_save(getattr(flag, field.attname), connection) for field in fields]
+        for flag in flags
+    ]
+    ids = [flag.pk for flag in flags]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
+            cursor.execute(
+                f"UPDATE {table} SET {', '.join(f'{c} = v.{c}' for c in columns)} "  # noqa: S608 (quoted names)
+                f"FROM unnest(%s::bigint[], {arrays}) AS v(id, {', '.join(columns)}) "
+                f"WHERE {table}.id = v.id",
+                [ids, *(list(column) for column in zip(*rows, strict=True))],
+            )
+            return
+        cursor.executemany(
+            f"UPDATE {table} SET {', '.join(f'{c} = %s' for c in columns)} WHERE id = %s",  # noqa: S608 (quoted names)
+            [[*row, pk] for row, pk in zip(rows, ids, strict=True)],
+        )
 
 
 def _flags_refresh(ids: list[int], now: datetime.datetime) -> None:
