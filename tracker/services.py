@@ -195,10 +195,9 @@ def _flags_update(flags: list[Flag], names: Sequence[str]) -> None:
     fields = [Flag._meta.get_field(name) for name in names]
     quote = connection.ops.quote_name
     table, columns = quote(Flag._meta.db_table), [quote(field.column) for field in fields]
-    rows = [
-        [field.get_db_prep_save(getattr(flag, field.attname), connection) for field in fields]
-        for flag in flags
-    ]
+    rows = _prepared(
+        Flag, names, [[getattr(flag, field.attname) for field in fields] for flag in flags]
+    )
     ids = [flag.pk for flag in flags]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
