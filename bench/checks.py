@@ -10,8 +10,11 @@ fresh processes measures:
 * ``warm``: the nightly case, the same sweep again (every flag refreshed, none new), three
   times, each followed by a floor again (the medians of each are reported: at 10,000 claims
   one sweep varied from 0.19 to 0.50 s in one process on this machine);
-* the SQL queries of one sweep, the process's peak memory (ru_maxrss) and, after saving one
-  new claim, the time of the check of its country (the incremental check a save enqueues);
+* ``warm in one process``: the same sweep once more with ``processes=1`` (the sweeps above
+  check their batches in ``TRACKER_SWEEP_PROCESSES`` forked processes), with its SQL queries;
+* the peak memory (ru_maxrss) of the measuring process and of the largest sweep worker and,
+  after saving one new claim, the time of the check of its country (the incremental check a
+  save enqueues);
 * ``resolve``: a sweep after the count tolerance is widened to 50%, which resolves most
   conflicts, each with its reason.
 
@@ -327,12 +330,9 @@ def measure() -> dict:
 
     floor_s, rows = floor()
     floors = [floor_s]
-    counter = QueryCounter()
-    with connection.execute_wrapper(counter):
-        started = time.perf_counter()
-        cold = checks.sweep(today=TODAY)
-        cold_s = time.perf_counter() - started
-    cold_queries = counter.count
+    started = time.perf_counter()
+    cold = checks.sweep(today=TODAY)
+    cold_s = time.perf_counter() - started
     if cold.failed:
         raise SystemExit(f"failed partitions: {[p.error for p in cold.failed]}")
     flags = Flag.objects.count()
@@ -341,16 +341,18 @@ def measure() -> dict:
     # and the sweep are measured through the same moments of the machine's noise.
     warms = []
     for _ in range(INNER):
-        counter = QueryCounter()
-        with connection.execute_wrapper(counter):
-            started = time.perf_counter()
-            warm = checks.sweep(today=TODAY)
-            warms.append(time.perf_counter() - started)
-        if warm.failed:
-            raise SystemExit(f"failed partitions: {[p.error for p in warm.failed]}")
-        if warm.total("opened") or warm.total("resolved"):
-            raise SystemExit("the second sweep changed flags: the sweep is not idempotent")
+        started = time.perf_counter()
+        warm = checks.sweep(today=TODAY)
+        warms.append(time.perf_counter() - started)
+        _unchanged(warm)
         floors.append(floor()[0])
+    # Once more in this process alone, counting its queries (a worker's are not seen here).
+    counter = QueryCounter()
+    with connection.execute_wrapper(counter):
+        started = time.perf_counter()
+        alone = checks.sweep(today=TODAY, processes=1)
+        alone_s = time.perf_counter() - started
+    _unchanged(alone)
 
     # The incremental check: a monitor saves one claim in the busiest country (about the
     # country itself, the worst case, and about one of its provinces), which requests a
@@ -398,7 +400,8 @@ def measure() -> dict:
         "floor_s": statistics.median(floors),
         "cold_s": cold_s,
         "warm_s": statistics.median(warms),
-        "queries_cold": cold_queries,
+        "processes": warm.processes,
+        "warm_alone_s": alone_s,
         "queries_warm": counter.count,
         "resolved": widened.total("resolved"),
         "resolve_s": resolve_s,
@@ -408,11 +411,20 @@ def measure() -> dict:
         "incremental_claims": in_busiest,
         "rss_before_mb": rss_before,
         "peak_rss_mb": _rss_mb(),
+        "worker_peak_rss_mb": _rss_mb(resource.RUSAGE_CHILDREN),
     }
 
 
-def _rss_mb() -> float:
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+def _unchanged(sweep) -> None:
+    if sweep.failed:
+        raise SystemExit(f"failed partitions: {[p.error for p in sweep.failed]}")
+    if sweep.total("opened") or sweep.total("resolved"):
+        raise SystemExit("a repeated sweep changed flags: the sweep is not idempotent")
+
+
+def _rss_mb(who: int = resource.RUSAGE_SELF) -> float:
+    """Peak resident memory of this process, or of its largest child that has ended."""
+    return round(resource.getrusage(who).ru_maxrss / 1024, 1)
 
 
 # --------------------------------------------------------------------------------------------
@@ -492,17 +504,23 @@ def main() -> None:
     print("\nmedians of", args.repeat, "runs each; times in seconds, memory in MB (peak RSS)")
     print(
         f"{'profile':>10} {'N':>9} {'flags':>7} {'floor':>6} {'cold':>7} {'warm':>7} "
-        f"{'warm/floor':>10} {'queries':>8} {'peak MB':>8} {'resolved':>9} {'in':>6}  "
-        "incremental: country / province"
+        f"{'warm/floor':>10} {'alone':>7} {'queries':>8} {'peak MB':>8} {'worker':>7} "
+        f"{'resolved':>9} {'in':>6}  incremental: country / province"
     )
     for r in results:
         print(
             f"{r['profile']:>10} {r['n']:>9,} {r['flags']:>7,.0f} {r['floor_s']:>6.2f} "
             f"{r['cold_s']:>7.2f} {r['warm_s']:>7.2f} {r['warm_s'] / r['floor_s']:>10.1f} "
-            f"{r['queries_warm']:>8,.0f} {r['peak_rss_mb']:>8.0f} {r['resolved']:>9,.0f} "
-            f"{r['resolve_s']:>6.2f}  {r['incr_country_s']:.3f} / "
-            f"{r['incr_province_s']:.3f} ({r['incremental_claims']:,.0f} claims in {r['country']})"
+            f"{r['warm_alone_s']:>7.2f} {r['queries_warm']:>8,.0f} {r['peak_rss_mb']:>8.0f} "
+            f"{r['worker_peak_rss_mb']:>7.0f} {r['resolved']:>9,.0f} {r['resolve_s']:>6.2f}  "
+            f"{r['incr_country_s']:.3f} / {r['incr_province_s']:.3f} "
+            f"({r['incremental_claims']:,.0f} claims in {r['country']})"
         )
+    print(
+        "cold, warm: the sweep in TRACKER_SWEEP_PROCESSES processes "
+        f"({results[0]['processes']:.0f} here); alone: in one process, with its queries; "
+        "peak MB: the measuring process; worker: the largest sweep worker"
+    )
     for profile in args.profiles.split(","):
         by_n = {r["n"]: r for r in results if r["profile"] == profile}
         if 100_000 in by_n and 1_000_000 in by_n:

@@ -2,9 +2,10 @@
 
 A *partition* is a country with every place inside it, or ``WORLD`` (the world itself and the
 world-level regions such as Southeast Asia). A partition is checked in a transaction that holds
-a lock on its ``CheckState`` row. The full sweep checks every partition: in-process in batches
-of partitions, each batch one transaction (``sweep``, used by ``manage.py runchecks``), or
-fanned out to Celery workers, one task per partition (``tasks.run_sweep``).
+a lock on its ``CheckState`` row. The full sweep checks every partition: in batches of
+partitions, each batch one transaction, in this process or in worker processes it forks
+(``sweep``, used by ``manage.py runchecks``), or fanned out to Celery workers, one task per
+partition (``tasks.run_sweep``).
 """
 
 from __future__ import annotations
@@ -12,14 +13,16 @@ from __future__ import annotations
 import datetime
 import gc
 import logging
+import multiprocessing
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -57,6 +60,7 @@ class PartitionOutcome:
 class SweepOutcome:
     today: datetime.date
     partitions: list[PartitionOutcome] = field(default_factory=list)
+    processes: int = 1  # the processes that checked the batches
 
     @property
     def failed(self) -> list[PartitionOutcome]:
@@ -272,9 +276,15 @@ UNKNOWN_CLAIMS = BATCH_CLAIMS // 8
 
 
 def sweep(
-    *, today: datetime.date | None = None, keys: list[str] | None = None, progress=None
+    *,
+    today: datetime.date | None = None,
+    keys: list[str] | None = None,
+    progress=None,
+    processes: int | None = None,
 ) -> SweepOutcome:
-    """Check every partition (or ``keys``) in this process, in batches (``batches``).
+    """Check every partition (or ``keys``) in batches (``batches``), in this process or in
+    ``processes`` worker processes (default ``TRACKER_SWEEP_PROCESSES``; ``_may_fork`` says
+    when it may). The outcomes, and ``progress`` calls, come in the batches' order.
 
     A partition that fails is recorded on its state row and counted; the others still run.
     """
@@ -283,12 +293,66 @@ def sweep(
     outcome = SweepOutcome(today=today)
     with _collector_paused():  # for the whole sweep, not catching up between countries
         shared = selectors.Shared.for_sweep(today)
-        for batch in batches(keys):
-            for result in _checked_or_recorded(batch, today=today, shared=shared):
+        todo = list(batches(keys))
+        wanted = settings.TRACKER_SWEEP_PROCESSES if processes is None else processes
+        outcome.processes = max(1, min(wanted, len(todo))) if _may_fork() else 1
+        if outcome.processes > 1:
+            checked = _in_processes(todo, today=today, shared=shared, n=outcome.processes)
+        else:
+            checked = (_checked_or_recorded(b, today=today, shared=shared) for b in todo)
+        for results in checked:
+            for result in results:
                 outcome.partitions.append(result)
                 if progress is not None:
                     progress(result)
     return outcome
+
+
+def _may_fork() -> bool:
+    """Whether a sweep may check its batches in forked processes: on PostgreSQL (SQLite takes
+    one writer at a time), outside any transaction (a worker would not see its uncommitted
+    rows; and the connections are closed before forking), from a process running no other
+    thread (a lock another thread held at the fork would stay held in the child)."""
+    return (
+        connection.vendor == "postgresql"
+        and not any(c.in_atomic_block for c in connections.all(initialized_only=True))
+        and threading.active_count() == 1
+        and "fork" in multiprocessing.get_all_start_methods()
+    )
+
+
+def _in_processes(
+    todo: list[list[str]], *, today: datetime.date, shared: selectors.Shared, n: int
+) -> Iterator[list[PartitionOutcome]]:
+    """Each batch's outcomes, in order, from ``n`` forked processes each checking one batch at
+    a time, with a connection of its own. The rules run in Python, one core per process: two
+    processes halve them, and the database works on one batch while Python works on another.
+
+    The workers inherit ``shared`` (read once, not copied through a pipe) and send back only
+    the outcomes. A worker that dies (killed for memory, say) breaks the sweep: the batches
+    checked stay committed, the others are checked by the next sweep."""
+    connections.close_all()  # a forked child must not talk on its parent's connection
+    with ProcessPoolExecutor(
+        n,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_worker_started,
+        initargs=(today, shared),
+    ) as pool:
+        yield from pool.map(_worker_check, todo)
+
+
+_worker: dict = {}  # in a sweep's worker process: what every batch reads the same
+
+
+def _worker_started(today: datetime.date, shared: selectors.Shared) -> None:
+    _worker.update(today=today, shared=shared)
+
+
+def _worker_check(keys: list[str]) -> list[PartitionOutcome]:
+    try:
+        return _checked_or_recorded(keys, today=_worker["today"], shared=_worker["shared"])
+    finally:
+        connection.close()  # the pool ends its workers without running Django's cleanup
 
 
 def batches(keys: list[str]) -> Iterator[list[str]]:

@@ -5,6 +5,7 @@ Celery broker kept in a folder (kombu's filesystem transport), both under ``TRAC
 With ``DATABASE_URL`` and ``REDIS_URL`` set it uses PostgreSQL and Redis.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -283,6 +284,9 @@ SUMMARY_SENDING_STUCK_MINUTES = env_number("SUMMARY_SENDING_STUCK_MINUTES", int,
 TRACKER_COMPARISON_WINDOW_DAYS = env_number("TRACKER_COMPARISON_WINDOW_DAYS", int, 180)
 # Relative tolerance before two counts are said to disagree (DESIGN.md §3).
 TRACKER_COUNT_TOLERANCE = env_number("TRACKER_COUNT_TOLERANCE", float, 0.10)
+# Processes a sweep in this process (``manage.py runchecks``) checks its batches in, on
+# PostgreSQL: the rules run in Python, one core per process.
+TRACKER_SWEEP_PROCESSES = env_number("TRACKER_SWEEP_PROCESSES", int, min(4, os.cpu_count() or 1))
 # Spreadsheet imports: the largest file, and the longest cell, accepted.
 TRACKER_IMPORT_MAX_BYTES = env_number("TRACKER_IMPORT_MAX_BYTES", int, 20_000_000)
 TRACKER_IMPORT_MAX_CELL = env_number("TRACKER_IMPORT_MAX_CELL", int, 10_000)

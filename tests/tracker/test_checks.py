@@ -553,6 +553,49 @@ def test_two_concurrent_sweeps_leave_no_duplicate_flag():
 
 
 @pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_sweep_in_worker_processes_writes_what_a_sweep_in_one_process_writes(monkeypatch):
+    assert threading.active_count() == 1, "a sweep forks only from a process of one thread"
+    call_command("loaddemo")
+    a, _ = two_counts(50_000, 80_000, place=country("RU"))
+    ClaimFactory(place=PlaceFactory(parent=country("RU")), count_low=90_000, external_id="P")
+    monkeypatch.setattr(checks, "BATCH_PARTITIONS", 5)  # the workers inherit it
+
+    def sweeps(processes: int) -> list:
+        """As in the batch test: flags open; a claim redated resolves some; redated back,
+        they re-open."""
+        Flag.objects.all().delete()
+        CheckState.objects.all().delete()
+        seen = []
+        for as_of in (a.as_of, datetime.date(2023, 6, 1), a.as_of):
+            Claim.objects.filter(pk=a.pk).update(as_of=as_of)
+            outcome = checks.sweep(today=TODAY, processes=processes)
+            assert outcome.processes == processes
+            seen.append(
+                [
+                    (p.key, p.claims, p.found, p.opened, p.reopened, p.resolved, p.error)
+                    for p in outcome.partitions
+                ]
+            )
+            seen.append(flag_snapshot())
+        seen.append(set(CheckState.objects.values_list("key", "last_claims", "last_found")))
+        return seen
+
+    alone, forked = sweeps(1), sweeps(2)
+    assert forked == alone
+    assert [p[0] for p in alone[0]] == selectors.partition_keys()  # in the batches' order
+    changes = [sum(p[4] + p[5] for p in partitions) for partitions in alone[0:6:2]]
+    assert changes[0] == 0 and changes[1] > 0 and changes[2] > 0  # resolved, then re-opened
+
+
+def test_a_sweep_inside_a_transaction_checks_in_its_own_process(demo):
+    # Worker processes would not see the transaction's rows (nor may it close its connection).
+    outcome = checks.sweep(today=TODAY, processes=2)
+    assert outcome.processes == 1
+    assert Flag.objects.filter(kind="count_conflict", country=country("CN")).exists()
+
+
+@pytest.mark.postgres
 def test_the_flag_table_leaves_room_for_in_place_updates_of_last_seen():
     from django.db import connection
 
