@@ -834,7 +834,8 @@ class Flag(models.Model):
     Status = FlagStatus
 
     kind = models.CharField(max_length=20, choices=FlagKind.choices)
-    # No index of their own: flag_obligation_status and flag_country_status begin with them.
+    # No index of their own: flag_obligation_status, flag_country_status and flag_place_kind
+    # begin with them.
     obligation = models.ForeignKey(
         Obligation,
         on_delete=models.PROTECT,
@@ -843,7 +844,9 @@ class Flag(models.Model):
         related_name="flags",
         db_index=False,
     )
-    place = models.ForeignKey(Place, on_delete=models.PROTECT, related_name="flags")
+    place = models.ForeignKey(
+        Place, on_delete=models.PROTECT, related_name="flags", db_index=False
+    )
     country = models.ForeignKey(
         Place,
         on_delete=models.PROTECT,
@@ -887,6 +890,16 @@ class Flag(models.Model):
             models.Index(fields=["country", "status"], name="flag_country_status"),
             models.Index(fields=["status", "kind"], name="flag_status_kind"),
             models.Index(fields=["obligation", "status"], name="flag_obligation_status"),
+            # A targeted check reads the cap signals of the places a save touched, and every
+            # staleness and overdue flag of the country: a few among a country's flags, which
+            # at 1M disputed claims are 269,000 for China (0.14 s each through the indexes
+            # above). The second index holds only those few flags.
+            models.Index(fields=["place", "kind"], name="flag_place_kind"),
+            models.Index(
+                fields=["country"],
+                condition=models.Q(kind__in=[FlagKind.STALE, FlagKind.OVERDUE_REPORT]),
+                name="flag_country_unpaired",
+            ),
         ]
 
     def __str__(self) -> str:
