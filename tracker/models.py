@@ -844,9 +844,7 @@ class Flag(models.Model):
         related_name="flags",
         db_index=False,
     )
-    place = models.ForeignKey(
-        Place, on_delete=models.PROTECT, related_name="flags", db_index=False
-    )
+    place = models.ForeignKey(Place, on_delete=models.PROTECT, related_name="flags", db_index=False)
     country = models.ForeignKey(
         Place,
         on_delete=models.PROTECT,

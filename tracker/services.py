@@ -90,7 +90,7 @@ def flags_write(
     # A finding may already be a flag of another partition when a place moved between
     # countries: adopt it rather than insert a duplicate (and the other does not resolve it).
     for flags in _flags_among("fingerprint", [fp for fp in found_anywhere if fp not in known]):
-        known.update((row[1], row) for row in flags.values_list(*selectors.FLAG_COLUMNS))
+        known.update((row[1], row) for row in selectors.flag_values(flags))
 
     outcomes: list[WriteOutcome] = []
     to_create: list[tuple] = []  # rows of NEW_FLAG_COLUMNS
