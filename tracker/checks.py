@@ -14,6 +14,7 @@ import datetime
 import gc
 import logging
 import multiprocessing
+import multiprocessing.util
 import threading
 import time
 from collections.abc import Iterator
@@ -265,14 +266,14 @@ def record_failure(key: str, error: BaseException) -> None:
 
 # A sweep checks its partitions in batches (a batch's claims are read in one query, its flags
 # written by the same statements), a batch closing once its claims, as its partitions' last
-# checks counted them, reach BATCH_CLAIMS: that bounds how long a batch holds its locks. A
-# partition never checked counts as UNKNOWN_CLAIMS: a first sweep's batches are smaller. A
-# batch holds at most BATCH_PARTITIONS, the 194 partitions of the reference data: a sweep of
-# little evidence is one batch (each batch costs ~10 queries, which at 10,000 claims weighed
-# as much as the rules).
+# checks counted them, reach TRACKER_SWEEP_BATCH_CLAIMS (default 50,000): that bounds how long
+# a batch holds its locks. The claims of partitions never checked are counted first (one
+# query); UNKNOWN_CLAIMS is what one counts as when they cannot be (``batches`` without
+# ``shared``). A batch holds at most BATCH_PARTITIONS, the 194 partitions of the reference
+# data: a sweep of little evidence is one batch (each batch costs ~10 queries, which at 10,000
+# claims weighed as much as the rules).
 BATCH_PARTITIONS = 200
-BATCH_CLAIMS = 50_000
-UNKNOWN_CLAIMS = BATCH_CLAIMS // 8
+UNKNOWN_CLAIMS = 6_250
 
 
 def sweep(
@@ -293,7 +294,7 @@ def sweep(
     outcome = SweepOutcome(today=today)
     with _collector_paused():  # for the whole sweep, not catching up between countries
         shared = selectors.Shared.for_sweep(today)
-        todo = list(batches(keys))
+        todo = list(batches(keys, shared=shared))
         wanted = settings.TRACKER_SWEEP_PROCESSES if processes is None else processes
         outcome.processes = max(1, min(wanted, len(todo))) if _may_fork() else 1
         if outcome.processes > 1:
@@ -346,28 +347,36 @@ _worker: dict = {}  # in a sweep's worker process: what every batch reads the sa
 
 def _worker_started(today: datetime.date, shared: selectors.Shared) -> None:
     _worker.update(today=today, shared=shared)
+    # One connection for all the worker's batches (a new one per batch cost a 10,000-claim
+    # first sweep a fifth of its time), closed as the worker exits: a pool's worker ends with
+    # multiprocessing's finalizers, not with atexit.
+    multiprocessing.util.Finalize(None, connections.close_all, exitpriority=0)
 
 
 def _worker_check(keys: list[str]) -> list[PartitionOutcome]:
-    try:
-        return _checked_or_recorded(keys, today=_worker["today"], shared=_worker["shared"])
-    finally:
-        connection.close()  # the pool ends its workers without running Django's cleanup
+    return _checked_or_recorded(keys, today=_worker["today"], shared=_worker["shared"])
 
 
-def batches(keys: list[str]) -> Iterator[list[str]]:
+def batches(keys: list[str], *, shared: selectors.Shared | None = None) -> Iterator[list[str]]:
     """``keys`` in order, cut into batches of at most ``BATCH_PARTITIONS``, each closed once
-    its partitions' claims reach ``BATCH_CLAIMS`` (``UNKNOWN_CLAIMS`` for one never checked)."""
+    its partitions' claims, as their last checks counted them, reach
+    ``TRACKER_SWEEP_BATCH_CLAIMS``. The
+    claims of a partition never checked are counted (``selectors.claim_counts``, given the
+    sweep's ``shared``), or taken to be ``UNKNOWN_CLAIMS``."""
     sizes = dict(
         CheckState.objects.filter(key__in=keys, last_as_of__isnull=False).values_list(
             "key", "last_claims"
         )
     )
+    missing = [key for key in keys if key not in sizes]
+    if missing and shared is not None:
+        sizes.update(selectors.claim_counts(missing, shared=shared))
+    limit = settings.TRACKER_SWEEP_BATCH_CLAIMS
     batch, claims = [], 0
     for key in keys:
         batch.append(key)
         claims += sizes.get(key, UNKNOWN_CLAIMS)
-        if len(batch) == BATCH_PARTITIONS or claims >= BATCH_CLAIMS:
+        if len(batch) == BATCH_PARTITIONS or claims >= limit:
             yield batch
             batch, claims = [], 0
     if batch:

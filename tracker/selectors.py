@@ -454,6 +454,29 @@ def country_claims(
     return {key: of_country[country_id] for key, country_id in countries.items()}
 
 
+def claim_counts(keys: Iterable[str], *, shared: Shared) -> dict[str, int]:
+    """The claims of each partition among ``keys`` (of every date), from one count of the
+    claims by place; a sweep's ``shared``. A key that is no partition counts 0."""
+    keys = set(keys)
+    counts = dict.fromkeys(keys, 0)
+    if shared.countries is None or shared.country_ids is None:
+        return counts
+    # Every place in a country, with its partition's key; the others are WORLD's.
+    partition_of = {
+        place_id: key
+        for key, country_id in shared.country_ids.items()
+        for place_id in shared.countries.places.get(country_id, ())
+        if place_id != shared.world_id
+    }
+    for place_id, count in (
+        Claim.objects.order_by().values_list("place_id").annotate(count=Count("pk"))
+    ):
+        key = partition_of.get(place_id, WORLD_KEY)
+        if key in counts:
+            counts[key] += count
+    return counts
+
+
 def _focused_claims(
     inside,
     rows,

@@ -287,6 +287,9 @@ TRACKER_COUNT_TOLERANCE = env_number("TRACKER_COUNT_TOLERANCE", float, 0.10)
 # Processes a sweep in this process (``manage.py runchecks``) checks its batches in, on
 # PostgreSQL: the rules run in Python, one core per process.
 TRACKER_SWEEP_PROCESSES = env_number("TRACKER_SWEEP_PROCESSES", int, min(4, os.cpu_count() or 1))
+# A sweep's batch of countries (one transaction, holding their locks) closes once their claims
+# reach this many.
+TRACKER_SWEEP_BATCH_CLAIMS = env_number("TRACKER_SWEEP_BATCH_CLAIMS", int, 50_000)
 # Spreadsheet imports: the largest file, and the longest cell, accepted.
 TRACKER_IMPORT_MAX_BYTES = env_number("TRACKER_IMPORT_MAX_BYTES", int, 20_000_000)
 TRACKER_IMPORT_MAX_CELL = env_number("TRACKER_IMPORT_MAX_CELL", int, 10_000)

@@ -3,7 +3,11 @@ and how flags live (refresh, resolve, re-open, stay dismissed) across sweeps."""
 
 import datetime
 import gc
+import re
+import subprocess
+import sys
 import threading
+from collections import Counter
 
 import pytest
 from django.core.management import call_command
@@ -17,6 +21,7 @@ from tests.factories import (
     obligation,
     world,
 )
+from tests.integration.procs import BASE_DIR, database_url, django_env
 from tracker import checks, selectors, services
 from tracker.models import CheckRequest, CheckState, Claim, Flag, FlagEvent, Source
 from tracker.services import flags_acknowledge, flags_dismiss, flags_reopen
@@ -198,9 +203,9 @@ def test_a_sweep_in_batches_writes_what_checking_each_partition_alone_writes(dem
     assert changes[0] == 0 and changes[1] > 0 and changes[2] > 0  # resolved, then re-opened
 
 
-def test_sweep_batches_close_at_the_partition_or_claim_limit(monkeypatch):
+def test_sweep_batches_close_at_the_partition_or_claim_limit(monkeypatch, settings):
     monkeypatch.setattr(checks, "BATCH_PARTITIONS", 3)
-    monkeypatch.setattr(checks, "BATCH_CLAIMS", 100)
+    settings.TRACKER_SWEEP_BATCH_CLAIMS = 100
     monkeypatch.setattr(checks, "UNKNOWN_CLAIMS", 0)
     checked = datetime.date(2026, 11, 1)
     CheckState.objects.bulk_create(
@@ -219,6 +224,32 @@ def test_sweep_batches_close_at_the_partition_or_claim_limit(monkeypatch):
     CheckState.objects.filter(key="B").update(last_claims=60)
     CheckState.objects.create(key="D", last_claims=0)  # left by a failed first check
     assert list(checks.batches(keys)) == [["A", "B"], ["C", "D", "E"], ["F", "G"]]
+
+
+def test_a_first_sweep_counts_each_partitions_claims_to_cut_its_batches(demo, settings):
+    region = PlaceFactory(parent=world(), kind="region")
+    ClaimFactory(place=region, external_id="R")  # WORLD's, like the world's own claims
+    ClaimFactory(place=PlaceFactory(parent=country("RU")), external_id="RU-1")
+    keys = selectors.partition_keys()
+    shared = selectors.Shared.for_sweep(TODAY)
+    of_place = selectors.partition_key_by_place(Claim.objects.values_list("place_id", flat=True))
+    expected = Counter(
+        of_place[place_id] for place_id in Claim.objects.values_list("place_id", flat=True)
+    )
+    counts = selectors.claim_counts(keys, shared=shared)
+    assert counts == {key: expected.get(key, 0) for key in keys}
+    assert counts["WORLD"] >= 1 and counts["RU"] >= 1
+
+    # No partition checked yet: each batch closes once its counted claims reach the limit.
+    settings.TRACKER_SWEEP_BATCH_CLAIMS = 3
+    CheckState.objects.all().delete()
+    cut = list(checks.batches(keys, shared=shared))
+    assert [key for batch in cut for key in batch] == keys
+    assert len(cut) > 1
+    for i, batch in enumerate(cut):
+        claims = [counts[key] for key in batch]
+        assert sum(claims[:-1]) < 3  # not closed before its last partition
+        assert sum(claims) >= 3 or i == len(cut) - 1
 
 
 def test_a_flag_whose_place_moved_country_is_adopted_in_a_batch_not_resolved():
@@ -554,12 +585,33 @@ def test_two_concurrent_sweeps_leave_no_duplicate_flag():
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_a_sweep_in_worker_processes_writes_what_a_sweep_in_one_process_writes(monkeypatch):
-    assert threading.active_count() == 1, "a sweep forks only from a process of one thread"
+def test_runchecks_in_worker_processes_writes_what_one_process_writes(tmp_path):
+    """``manage.py runchecks`` in a process of its own (the sweep forks only from a process
+    running no other thread, and pytest runs a live server), in batches of a few claims."""
     call_command("loaddemo")
     a, _ = two_counts(50_000, 80_000, place=country("RU"))
     ClaimFactory(place=PlaceFactory(parent=country("RU")), count_low=90_000, external_id="P")
-    monkeypatch.setattr(checks, "BATCH_PARTITIONS", 5)  # the workers inherit it
+
+    def runchecks(processes: int) -> list[str]:
+        env = django_env(
+            database_url=database_url(connection.settings_dict),
+            redis_url="",
+            var_dir=tmp_path / "var",
+            TRACKER_SWEEP_PROCESSES=str(processes),
+            TRACKER_SWEEP_BATCH_CLAIMS="3",
+        )
+        out = subprocess.run(
+            [sys.executable, "manage.py", "runchecks", "--today", TODAY.isoformat()],
+            cwd=BASE_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        ).stdout
+        assert f" in {processes} process(es): " in out
+        out = out.replace(f" in {processes} process(es): ", ": ")
+        return [re.sub(r" in \d+ ms$", "", line) for line in out.splitlines()]  # not timings
 
     def sweeps(processes: int) -> list:
         """As in the batch test: flags open; a claim redated resolves some; redated back,
@@ -569,23 +621,16 @@ def test_a_sweep_in_worker_processes_writes_what_a_sweep_in_one_process_writes(m
         seen = []
         for as_of in (a.as_of, datetime.date(2023, 6, 1), a.as_of):
             Claim.objects.filter(pk=a.pk).update(as_of=as_of)
-            outcome = checks.sweep(today=TODAY, processes=processes)
-            assert outcome.processes == processes
-            seen.append(
-                [
-                    (p.key, p.claims, p.found, p.opened, p.reopened, p.resolved, p.error)
-                    for p in outcome.partitions
-                ]
-            )
-            seen.append(flag_snapshot())
+            seen += [runchecks(processes), flag_snapshot()]
         seen.append(set(CheckState.objects.values_list("key", "last_claims", "last_found")))
         return seen
 
     alone, forked = sweeps(1), sweeps(2)
     assert forked == alone
-    assert [p[0] for p in alone[0]] == selectors.partition_keys()  # in the batches' order
-    changes = [sum(p[4] + p[5] for p in partitions) for partitions in alone[0:6:2]]
-    assert changes[0] == 0 and changes[1] > 0 and changes[2] > 0  # resolved, then re-opened
+    progress = [line.split(":")[0] for line in alone[0][:-1]]
+    assert progress == sorted(progress, key=selectors.partition_keys().index)  # in order
+    assert any("resolved" in line and " 0 resolved" not in line for line in alone[2])
+    assert any("re-opened" in line and " 0 re-opened" not in line for line in alone[4])
 
 
 def test_a_sweep_inside_a_transaction_checks_in_its_own_process(demo):

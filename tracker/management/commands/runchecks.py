@@ -46,7 +46,8 @@ class Command(BaseCommand):
             self._print_flags(keys, show_confidential)
         else:
             self.stdout.write(
-                f"Checked {len(outcome.partitions)} partition(s) as of {outcome.today}: "
+                f"Checked {len(outcome.partitions)} partition(s) as of {outcome.today} "
+                f"in {outcome.processes} process(es): "
                 f"{outcome.total('claims')} claims, {outcome.total('found')} findings; "
                 f"{outcome.total('opened')} flags opened, {outcome.total('reopened')} re-opened, "
                 f"{outcome.total('resolved')} resolved."
