@@ -360,9 +360,9 @@ def _worker_check(keys: list[str]) -> list[PartitionOutcome]:
 def batches(keys: list[str], *, shared: selectors.Shared | None = None) -> Iterator[list[str]]:
     """``keys`` in order, cut into batches of at most ``BATCH_PARTITIONS``, each closed once
     its partitions' claims, as their last checks counted them, reach
-    ``TRACKER_SWEEP_BATCH_CLAIMS``. The
-    claims of a partition never checked are counted (``selectors.claim_counts``, given the
-    sweep's ``shared``), or taken to be ``UNKNOWN_CLAIMS``."""
+    ``TRACKER_SWEEP_BATCH_CLAIMS``. The claims of a partition never checked are counted
+    (``selectors.claim_counts``, given the sweep's ``shared``), or taken to be
+    ``UNKNOWN_CLAIMS``."""
     sizes = dict(
         CheckState.objects.filter(key__in=keys, last_as_of__isnull=False).values_list(
             "key", "last_claims"
