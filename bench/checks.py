@@ -552,7 +552,7 @@ def main() -> None:
         )
     print(
         "cold, warm: the sweep in TRACKER_SWEEP_PROCESSES processes "
-        f"({results[0]['processes']:.0f} here); alone: in one process, with its queries; "
+        f"({max(r['processes'] for r in results):.0f} here, where a sweep has several batches); alone: in one process, with its queries; "
         "peak MB (RSS): the measuring process, the largest sweep worker, and all of them at "
         "once (PSS, sampled every 0.1 s)"
     )
