@@ -550,11 +550,12 @@ def main() -> None:
             f"{r['incr_country_s']:.3f} / {r['incr_province_s']:.3f} "
             f"({r['incremental_claims']:,.0f} claims in {r['country']})"
         )
+    most = max(r["processes"] for r in results)
     print(
-        "cold, warm: the sweep in TRACKER_SWEEP_PROCESSES processes "
-        f"({max(r['processes'] for r in results):.0f} here, where a sweep has several batches); alone: in one process, with its queries; "
-        "peak MB (RSS): the measuring process, the largest sweep worker, and all of them at "
-        "once (PSS, sampled every 0.1 s)"
+        f"cold, warm: the sweep in TRACKER_SWEEP_PROCESSES processes ({most:.0f} here, where "
+        "a sweep has several batches); alone: in one process, with its queries; peak MB "
+        "(RSS): the measuring process, the largest sweep worker, and all of them at once "
+        "(PSS, sampled every 0.1 s)"
     )
     for profile in args.profiles.split(","):
         by_n = {r["n"]: r for r in results if r["profile"] == profile}

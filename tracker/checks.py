@@ -18,9 +18,10 @@ import multiprocessing.util
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from functools import partial
 
 from django.conf import settings
 from django.db import connection, connections, transaction
@@ -268,8 +269,8 @@ def record_failure(key: str, error: BaseException) -> None:
 # written by the same statements), a batch closing once its claims, as its partitions' last
 # checks counted them, reach TRACKER_SWEEP_BATCH_CLAIMS (default 50,000): that bounds how long
 # a batch holds its locks. The claims of partitions never checked are counted first (one
-# query); UNKNOWN_CLAIMS is what one counts as when they cannot be (``batches`` without
-# ``shared``). A batch holds at most BATCH_PARTITIONS, the 194 partitions of the reference
+# query); UNKNOWN_CLAIMS is what one counts as when they cannot be (``partition_sizes``
+# without ``shared``). A batch holds at most BATCH_PARTITIONS, the 194 partitions of the reference
 # data: a sweep of little evidence is one batch (each batch costs ~10 queries, which at 10,000
 # claims weighed as much as the rules).
 BATCH_PARTITIONS = 200
@@ -285,7 +286,8 @@ def sweep(
 ) -> SweepOutcome:
     """Check every partition (or ``keys``) in batches (``batches``), in this process or in
     ``processes`` worker processes (default ``TRACKER_SWEEP_PROCESSES``; ``_may_fork`` says
-    when it may). The outcomes, and ``progress`` calls, come in the batches' order.
+    when it may). ``progress`` is called with each partition's outcome as its batch ends; the
+    outcome lists them in ``keys``' order.
 
     A partition that fails is recorded on its state row and counted; the others still run.
     """
@@ -294,10 +296,13 @@ def sweep(
     outcome = SweepOutcome(today=today)
     with _collector_paused():  # for the whole sweep, not catching up between countries
         shared = selectors.Shared.for_sweep(today)
-        todo = list(batches(keys, shared=shared))
+        sizes = partition_sizes(keys, shared=shared)
+        todo = list(batches(keys, sizes=sizes))
         wanted = settings.TRACKER_SWEEP_PROCESSES if processes is None else processes
         outcome.processes = max(1, min(wanted, len(todo))) if _may_fork() else 1
         if outcome.processes > 1:
+            # The biggest batches first, so that no process is left with one at the end.
+            todo.sort(key=lambda batch: sum(sizes[key] for key in batch), reverse=True)
             checked = _in_processes(todo, today=today, shared=shared, n=outcome.processes)
         else:
             checked = (_checked_or_recorded(b, today=today, shared=shared) for b in todo)
@@ -306,6 +311,8 @@ def sweep(
                 outcome.partitions.append(result)
                 if progress is not None:
                     progress(result)
+    position = {key: i for i, key in enumerate(keys)}
+    outcome.partitions.sort(key=lambda result: position[result.key])
     return outcome
 
 
@@ -325,9 +332,10 @@ def _may_fork() -> bool:
 def _in_processes(
     todo: list[list[str]], *, today: datetime.date, shared: selectors.Shared, n: int
 ) -> Iterator[list[PartitionOutcome]]:
-    """Each batch's outcomes, in order, from ``n`` forked processes each checking one batch at
-    a time, with a connection of its own. The rules run in Python, one core per process: two
-    processes halve them, and the database works on one batch while Python works on another.
+    """Each batch's outcomes as it ends, from ``n`` forked processes each checking one batch
+    at a time (in ``todo``'s order), with a connection of its own. The rules run in Python,
+    one core per process: two processes halve them, and the database works on one batch
+    while Python works on another.
 
     The workers inherit ``shared`` (read once, not copied through a pipe) and send back only
     the outcomes. A worker that dies (killed for memory, say) breaks the sweep: the batches
@@ -339,7 +347,8 @@ def _in_processes(
         initializer=_worker_started,
         initargs=(today, shared),
     ) as pool:
-        yield from pool.map(_worker_check, todo)
+        submit = partial(pool.submit, _worker_check)
+        yield from (done.result() for done in as_completed(map(submit, todo)))
 
 
 _worker: dict = {}  # in a sweep's worker process: what every batch reads the same
@@ -357,12 +366,10 @@ def _worker_check(keys: list[str]) -> list[PartitionOutcome]:
     return _checked_or_recorded(keys, today=_worker["today"], shared=_worker["shared"])
 
 
-def batches(keys: list[str], *, shared: selectors.Shared | None = None) -> Iterator[list[str]]:
-    """``keys`` in order, cut into batches of at most ``BATCH_PARTITIONS``, each closed once
-    its partitions' claims, as their last checks counted them, reach
-    ``TRACKER_SWEEP_BATCH_CLAIMS``. The claims of a partition never checked are counted
-    (``selectors.claim_counts``, given the sweep's ``shared``), or taken to be
-    ``UNKNOWN_CLAIMS``."""
+def partition_sizes(keys: list[str], *, shared: selectors.Shared | None = None) -> dict[str, int]:
+    """The claims of each partition, as its last check counted them. Those of a partition
+    never checked are counted (``selectors.claim_counts``, given the sweep's ``shared``), or
+    taken to be ``UNKNOWN_CLAIMS``."""
     sizes = dict(
         CheckState.objects.filter(key__in=keys, last_as_of__isnull=False).values_list(
             "key", "last_claims"
@@ -371,11 +378,19 @@ def batches(keys: list[str], *, shared: selectors.Shared | None = None) -> Itera
     missing = [key for key in keys if key not in sizes]
     if missing and shared is not None:
         sizes.update(selectors.claim_counts(missing, shared=shared))
+    return {key: sizes.get(key, UNKNOWN_CLAIMS) for key in keys}
+
+
+def batches(keys: list[str], *, sizes: dict[str, int] | None = None) -> Iterator[list[str]]:
+    """``keys`` in order, cut into batches of at most ``BATCH_PARTITIONS``, each closed once
+    its partitions' claims (``sizes``, default ``partition_sizes``) reach
+    ``TRACKER_SWEEP_BATCH_CLAIMS``."""
+    sizes = partition_sizes(keys) if sizes is None else sizes
     limit = settings.TRACKER_SWEEP_BATCH_CLAIMS
     batch, claims = [], 0
     for key in keys:
         batch.append(key)
-        claims += sizes.get(key, UNKNOWN_CLAIMS)
+        claims += sizes[key]
         if len(batch) == BATCH_PARTITIONS or claims >= limit:
             yield batch
             batch, claims = [], 0
