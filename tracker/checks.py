@@ -18,10 +18,9 @@ import multiprocessing.util
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from functools import partial
 
 from django.conf import settings
 from django.db import connection, connections, transaction
@@ -275,6 +274,9 @@ def record_failure(key: str, error: BaseException) -> None:
 # claims weighed as much as the rules).
 BATCH_PARTITIONS = 200
 UNKNOWN_CLAIMS = 6_250
+# A sweep that opened flags refreshes the planner's statistics of the flag tables at its end
+# once the flag table has grown by a tenth since they were taken (autovacuum's default).
+SWEEP_STATISTICS_GROWTH = 1.1
 
 
 def sweep(
@@ -286,8 +288,7 @@ def sweep(
 ) -> SweepOutcome:
     """Check every partition (or ``keys``) in batches (``batches``), in this process or in
     ``processes`` worker processes (default ``TRACKER_SWEEP_PROCESSES``; ``_may_fork`` says
-    when it may). ``progress`` is called with each partition's outcome as its batch ends; the
-    outcome lists them in ``keys``' order.
+    when it may). The outcomes, and ``progress`` calls, come in ``keys``' order.
 
     A partition that fails is recorded on its state row and counted; the others still run.
     """
@@ -296,13 +297,10 @@ def sweep(
     outcome = SweepOutcome(today=today)
     with _collector_paused():  # for the whole sweep, not catching up between countries
         shared = selectors.Shared.for_sweep(today)
-        sizes = partition_sizes(keys, shared=shared)
-        todo = list(batches(keys, sizes=sizes))
+        todo = list(batches(keys, sizes=partition_sizes(keys, shared=shared)))
         wanted = settings.TRACKER_SWEEP_PROCESSES if processes is None else processes
         outcome.processes = max(1, min(wanted, len(todo))) if _may_fork() else 1
         if outcome.processes > 1:
-            # The biggest batches first, so that no process is left with one at the end.
-            todo.sort(key=lambda batch: sum(sizes[key] for key in batch), reverse=True)
             checked = _in_processes(todo, today=today, shared=shared, n=outcome.processes)
         else:
             checked = (_checked_or_recorded(b, today=today, shared=shared) for b in todo)
@@ -311,8 +309,8 @@ def sweep(
                 outcome.partitions.append(result)
                 if progress is not None:
                     progress(result)
-    position = {key: i for i, key in enumerate(keys)}
-    outcome.partitions.sort(key=lambda result: position[result.key])
+    if outcome.total("opened"):
+        services.flag_statistics_refresh(growth=SWEEP_STATISTICS_GROWTH)
     return outcome
 
 
@@ -332,8 +330,8 @@ def _may_fork() -> bool:
 def _in_processes(
     todo: list[list[str]], *, today: datetime.date, shared: selectors.Shared, n: int
 ) -> Iterator[list[PartitionOutcome]]:
-    """Each batch's outcomes as it ends, from ``n`` forked processes each checking one batch
-    at a time (in ``todo``'s order), with a connection of its own. The rules run in Python,
+    """Each batch's outcomes, in order, from ``n`` forked processes each checking one batch at
+    a time, with a connection of its own. The rules run in Python,
     one core per process: two processes halve them, and the database works on one batch
     while Python works on another.
 
@@ -347,8 +345,9 @@ def _in_processes(
         initializer=_worker_started,
         initargs=(today, shared),
     ) as pool:
-        submit = partial(pool.submit, _worker_check)
-        yield from (done.result() for done in as_completed(map(submit, todo)))
+        # In order, not the biggest batches first: that ran the two biggest at once, and
+        # at 1M disputed claims took the sweep's memory from 920 MB to 1,022 for 5% less time.
+        yield from pool.map(_worker_check, todo)
 
 
 _worker: dict = {}  # in a sweep's worker process: what every batch reads the same
