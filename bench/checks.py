@@ -13,9 +13,9 @@ fresh processes measures:
   one sweep varied from 0.19 to 0.50 s in one process on this machine);
 * ``warm in one process``: the same sweep once more with ``processes=1`` (the sweeps above
   check their batches in ``TRACKER_SWEEP_PROCESSES`` forked processes), with its SQL queries;
-* the peak memory (ru_maxrss) of the measuring process and of the largest sweep worker and,
-  after saving one new claim, the time of the check of its country (the incremental check a
-  save enqueues);
+* the peak memory (ru_maxrss) of the measuring process and of the largest sweep worker, and
+  (sampled by the driver) of all of them at once; after saving one new claim, the time of the
+  check of its country (the incremental check a save enqueues);
 * ``resolve``: a sweep after the count tolerance is widened to 50%, which resolves most
   conflicts, each with its reason.
 
