@@ -15,10 +15,12 @@ import gc
 import logging
 import multiprocessing
 import multiprocessing.util
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 
@@ -318,12 +320,16 @@ def _may_fork() -> bool:
     """Whether a sweep may check its batches in forked processes: on PostgreSQL (SQLite takes
     one writer at a time), outside any transaction (a worker would not see its uncommitted
     rows; and the connections are closed before forking), from a process running no other
-    thread (a lock another thread held at the fork would stay held in the child)."""
+    thread (a lock another thread held at the fork would stay held in the child), on Linux
+    (macOS's system libraries are not safe to use in a forked child)."""
     return (
         connection.vendor == "postgresql"
-        and not any(c.in_atomic_block for c in connections.all(initialized_only=True))
+        and not any(
+            c.in_atomic_block or (c.connection is not None and not c.get_autocommit())
+            for c in connections.all(initialized_only=True)
+        )
         and threading.active_count() == 1
-        and "fork" in multiprocessing.get_all_start_methods()
+        and sys.platform.startswith("linux")
     )
 
 
@@ -336,18 +342,27 @@ def _in_processes(
     while Python works on another.
 
     The workers inherit ``shared`` (read once, not copied through a pipe) and send back only
-    the outcomes. A worker that dies (killed for memory, say) breaks the sweep: the batches
-    checked stay committed, the others are checked by the next sweep."""
+    the outcomes. A worker that dies (killed for memory, say) breaks the pool: every batch
+    not yet reported is recorded as failed on its partitions' state rows (one another worker
+    committed just then is checked again by the next sweep, which clears the error)."""
     connections.close_all()  # a forked child must not talk on its parent's connection
+    reported = 0
     with ProcessPoolExecutor(
         n,
         mp_context=multiprocessing.get_context("fork"),
         initializer=_worker_started,
         initargs=(today, shared),
     ) as pool:
-        # In order, not the biggest batches first: that ran the two biggest at once, and
-        # at 1M disputed claims took the sweep's memory from 920 MB to 1,022 for 5% less time.
-        yield from pool.map(_worker_check, todo)
+        try:
+            # In order, not the biggest batches first: that ran the two biggest at once, and
+            # at 1M disputed claims took the sweep's memory from 920 MB to 1,022 for 5% less.
+            for results in pool.map(_worker_check, todo):
+                reported += 1
+                yield results
+        except BrokenProcessPool as exc:
+            logger.error("a sweep worker died (%s): its batches are recorded as failed", exc)
+            for batch in todo[reported:]:
+                yield [_failed(key, exc) for key in batch]
 
 
 _worker: dict = {}  # in a sweep's worker process: what every batch reads the same
@@ -366,13 +381,14 @@ def _worker_check(keys: list[str]) -> list[PartitionOutcome]:
 
 
 def partition_sizes(keys: list[str], *, shared: selectors.Shared | None = None) -> dict[str, int]:
-    """The claims of each partition, as its last check counted them. Those of a partition
-    never checked are counted (``selectors.claim_counts``, given the sweep's ``shared``), or
-    taken to be ``UNKNOWN_CLAIMS``."""
+    """The claims of each partition, as its last whole check counted them. Those of a
+    partition never checked whole, or that had none, are counted (``selectors.claim_counts``,
+    given the sweep's ``shared``; a targeted check leaves the count at 0), or taken to be
+    ``UNKNOWN_CLAIMS``."""
     sizes = dict(
-        CheckState.objects.filter(key__in=keys, last_as_of__isnull=False).values_list(
-            "key", "last_claims"
-        )
+        CheckState.objects.filter(
+            key__in=keys, last_as_of__isnull=False, last_claims__gt=0
+        ).values_list("key", "last_claims")
     )
     missing = [key for key in keys if key not in sizes]
     if missing and shared is not None:
@@ -413,5 +429,10 @@ def _checked_or_recorded(
                 for result in _checked_or_recorded([key], today=today, shared=shared)
             ]
         logger.exception("check of partition %s failed", keys[0])
-        record_failure(keys[0], exc)
-        return [PartitionOutcome(key=keys[0], error=f"{type(exc).__name__}: {exc}")]
+        return [_failed(keys[0], exc)]
+
+
+def _failed(key: str, error: BaseException) -> PartitionOutcome:
+    """Record a partition's failure on its state row; its outcome, with the error."""
+    record_failure(key, error)
+    return PartitionOutcome(key=key, error=f"{type(error).__name__}: {error}")

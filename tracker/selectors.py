@@ -455,8 +455,8 @@ def country_claims(
 
 
 def claim_counts(keys: Iterable[str], *, shared: Shared) -> dict[str, int]:
-    """The claims of each partition among ``keys`` (of every date), from one count of the
-    claims by place; a sweep's ``shared``. A key that is no partition counts 0."""
+    """The claims of each partition among ``keys`` (of every date), from one count of their
+    places' claims; a sweep's ``shared``. A key that is no partition counts 0."""
     keys = set(keys)
     counts = dict.fromkeys(keys, 0)
     if shared.countries is None or shared.country_ids is None:
@@ -468,8 +468,15 @@ def claim_counts(keys: Iterable[str], *, shared: Shared) -> dict[str, int]:
         for place_id in shared.countries.places.get(country_id, ())
         if place_id != shared.world_id
     }
+    wanted = [place_id for place_id, key in partition_of.items() if key in keys]
+    if WORLD_KEY in keys:
+        every = {pk for places in shared.countries.places.values() for pk in places}
+        wanted += [place_id for place_id in every if place_id not in partition_of]
     for place_id, count in (
-        Claim.objects.order_by().values_list("place_id").annotate(count=Count("pk"))
+        Claim.objects.filter(among(Claim, "place_id", wanted))
+        .order_by()
+        .values_list("place_id")
+        .annotate(count=Count("pk"))
     ):
         key = partition_of.get(place_id, WORLD_KEY)
         if key in counts:

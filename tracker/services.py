@@ -243,12 +243,14 @@ def flag_statistics_refresh(*, growth: float = 2) -> bool:
     costs one look at the table's size. A sweep runs it again at its end, with a smaller
     ``growth``: statistics taken before a big country's flags were written miss it, and at 1M
     disputed claims a targeted check of China then took 0.5 s instead of 0.08."""
-    if connection.vendor != "postgresql" or not _flag_table_outgrown(growth):
+    if connection.vendor != "postgresql":
         return False
     tables = (Flag._meta.db_table, Flag.claims.through._meta.db_table, FlagEvent._meta.db_table)
     try:
         # Its own transaction (or savepoint): the check has committed, whatever happens here.
         with transaction.atomic(), connection.cursor() as cursor:
+            if not _flag_table_outgrown(growth):
+                return False
             cursor.execute(f"ANALYZE {', '.join(connection.ops.quote_name(t) for t in tables)}")
     except DatabaseError:  # a lock or statement timeout, say: autovacuum's job then
         logger.warning("could not analyze the flag tables", exc_info=True)

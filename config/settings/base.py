@@ -286,7 +286,14 @@ TRACKER_COMPARISON_WINDOW_DAYS = env_number("TRACKER_COMPARISON_WINDOW_DAYS", in
 TRACKER_COUNT_TOLERANCE = env_number("TRACKER_COUNT_TOLERANCE", float, 0.10)
 # Processes a sweep in this process (``manage.py runchecks``) checks its batches in, on
 # PostgreSQL: the rules run in Python, one core per process.
-TRACKER_SWEEP_PROCESSES = env_number("TRACKER_SWEEP_PROCESSES", int, min(4, os.cpu_count() or 1))
+TRACKER_SWEEP_PROCESSES = env_number(
+    "TRACKER_SWEEP_PROCESSES",
+    int,
+    # The cores this process may use (a container's CPU set), at most 4.
+    min(
+        4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    ),
+)
 # A sweep's batch of countries (one transaction, holding their locks) closes once their claims
 # reach this many.
 TRACKER_SWEEP_BATCH_CLAIMS = env_number("TRACKER_SWEEP_BATCH_CLAIMS", int, 50_000)

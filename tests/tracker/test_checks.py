@@ -3,6 +3,7 @@ and how flags live (refresh, resolve, re-open, stay dismissed) across sweeps."""
 
 import datetime
 import gc
+import os
 import re
 import subprocess
 import sys
@@ -238,7 +239,12 @@ def test_a_first_sweep_counts_each_partitions_claims_to_cut_its_batches(demo, se
     )
     counts = selectors.claim_counts(keys, shared=shared)
     assert counts == {key: expected.get(key, 0) for key in keys}
-    assert counts["WORLD"] >= 1 and counts["RU"] >= 1
+    assert counts["WORLD"] >= 1 and counts["RU"] >= 1 and counts["CN"] >= 1
+    assert selectors.claim_counts(["RU", "XX"], shared=shared) == {"RU": counts["RU"], "XX": 0}
+
+    # A targeted check (China's only one so far) leaves its count at 0: it is counted.
+    CheckState.objects.create(key="CN", last_as_of=TODAY, last_claims=0)
+    assert checks.partition_sizes(["CN"], shared=shared) == {"CN": counts["CN"]}
 
     # No partition checked yet: each batch closes once its counted claims reach the limit.
     settings.TRACKER_SWEEP_BATCH_CLAIMS = 3
@@ -635,11 +641,32 @@ def test_runchecks_in_worker_processes_writes_what_one_process_writes(tmp_path):
     assert any("re-opened" in line and " 0 re-opened" not in line for line in alone[4])
 
 
-def test_a_sweep_inside_a_transaction_checks_in_its_own_process(demo):
+@pytest.mark.postgres
+def test_a_sweep_inside_a_transaction_checks_in_its_own_process(demo, monkeypatch):
     # Worker processes would not see the transaction's rows (nor may it close its connection).
+    monkeypatch.setattr(threading, "active_count", lambda: 1)  # pytest's own threads aside
+    monkeypatch.setattr(checks, "BATCH_PARTITIONS", 5)
     outcome = checks.sweep(today=TODAY, processes=2)
     assert outcome.processes == 1
     assert Flag.objects.filter(kind="count_conflict", country=country("CN")).exists()
+
+
+def _die(keys: list[str]) -> None:
+    os._exit(1)  # a sweep worker killed (for memory, say)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_sweep_worker_that_dies_leaves_its_batches_recorded_as_failed(monkeypatch):
+    monkeypatch.setattr(checks, "_worker_check", _die)
+    shared = selectors.Shared.for_sweep(TODAY)
+    todo = [["CN", "RU"], ["QA"]]
+    out = list(checks._in_processes(todo, today=TODAY, shared=shared, n=2))
+    assert [[p.key for p in results] for results in out] == todo
+    assert all(p.error.startswith("BrokenProcessPool") for results in out for p in results)
+    states = CheckState.objects.filter(key__in=["CN", "RU", "QA"])
+    assert sorted(states.values_list("key", "failures")) == [("CN", 1), ("QA", 1), ("RU", 1)]
+    assert all(state.last_error.startswith("BrokenProcessPool") for state in states)
 
 
 @pytest.mark.postgres
