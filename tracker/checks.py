@@ -271,9 +271,9 @@ def record_failure(key: str, error: BaseException) -> None:
 # checks counted them, reach TRACKER_SWEEP_BATCH_CLAIMS (default 50,000): that bounds how long
 # a batch holds its locks. The claims of partitions never checked are counted first (one
 # query); UNKNOWN_CLAIMS is what one counts as when they cannot be (``partition_sizes``
-# without ``shared``). A batch holds at most BATCH_PARTITIONS, the 194 partitions of the reference
-# data: a sweep of little evidence is one batch (each batch costs ~10 queries, which at 10,000
-# claims weighed as much as the rules).
+# without ``shared``). A batch holds at most BATCH_PARTITIONS, the 194 partitions of the
+# reference data: a sweep of little evidence is one batch (each batch costs ~10 queries,
+# which at 10,000 claims weighed as much as the rules).
 BATCH_PARTITIONS = 200
 UNKNOWN_CLAIMS = 6_250
 # A sweep that opened flags refreshes the planner's statistics of the flag tables at its end
@@ -337,9 +337,8 @@ def _in_processes(
     todo: list[list[str]], *, today: datetime.date, shared: selectors.Shared, n: int
 ) -> Iterator[list[PartitionOutcome]]:
     """Each batch's outcomes, in order, from ``n`` forked processes each checking one batch at
-    a time, with a connection of its own. The rules run in Python,
-    one core per process: two processes halve them, and the database works on one batch
-    while Python works on another.
+    a time, with a connection of its own. The rules run in Python, one core per process: two
+    processes halve them, and the database works on one batch while Python works on another.
 
     The workers inherit ``shared`` (read once, not copied through a pipe) and send back only
     the outcomes. A worker that dies (killed for memory, say) breaks the pool: every batch
