@@ -863,7 +863,9 @@ class Flag(models.Model):
     explanation_public = models.TextField(
         help_text="The same sentence with confidential sources replaced."
     )
-    fingerprint = models.CharField(max_length=64, unique=True, editable=False)
+    # Unique by a constraint of Meta (not unique=True, which on PostgreSQL adds a second index,
+    # for LIKE, that no query uses and every new flag writes).
+    fingerprint = models.CharField(max_length=64, editable=False)
     first_seen = models.DateTimeField()
     last_seen = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)
@@ -883,6 +885,9 @@ class Flag(models.Model):
 
     class Meta:
         ordering = ["-severity", "-last_seen", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["fingerprint"], name="flag_fingerprint_unique"),
+        ]
         indexes = [
             # flags_write reads a partition's flags; the admin and pages filter by status.
             models.Index(fields=["country", "status"], name="flag_country_status"),
