@@ -69,7 +69,8 @@ def flags_write(
        explanation): a dismissed flag stays dismissed for the same evidence;
     3. a finding whose flag was resolved re-opens it;
     4. an open or acknowledged flag of the partition that was not found is resolved, with the
-       reason in one sentence.
+       reason in one sentence (unless another writer has adopted or dismissed it since it
+       was read: ``_flags_resolve``).
 
     For a targeted check (``partition.focus``) only the flags in the focus's scope are
     compared (``rules.in_scope``); the others were not judged and stay as they are.
@@ -97,7 +98,7 @@ def flags_write(
     to_update: list[Flag] = []
     to_reopen: list[Flag] = []
     to_refresh: list[int] = []
-    to_resolve: list[Flag] = []
+    to_resolve: list[tuple[int, str, int | None, WriteOutcome]] = []  # id, reason, country
     events: list[tuple] = []  # rows of EVENT_COLUMNS
     for (partition, found), rows in zip(checked, own, strict=True):
         country_id = _country_id(partition)
@@ -144,11 +145,7 @@ def flags_write(
                 settings,
                 successors,
             )
-            to_resolve.append(
-                Flag(pk=pk, status=FlagStatus.RESOLVED, resolved_at=now, resolved_reason=reason)
-            )
-            events.append((pk, now, FlagEvent.Action.RESOLVED, reason))
-            outcome.resolved += 1
+            to_resolve.append((pk, reason, country_id, outcome))
         outcomes.append(outcome)
 
     if to_create:
@@ -170,9 +167,58 @@ def flags_write(
     _flags_update(to_update, update_fields)
     _flags_update(to_reopen, [*update_fields, "status", "resolved_at", "resolved_reason"])
     _flags_refresh(to_refresh, now)
-    _flags_update(to_resolve, ["status", "resolved_at", "resolved_reason"])
+    resolved = _flags_resolve([(pk, reason, c) for pk, reason, c, _ in to_resolve], now)
+    for pk, reason, _, outcome in to_resolve:
+        if pk in resolved:
+            events.append((pk, now, FlagEvent.Action.RESOLVED, reason))
+            outcome.resolved += 1
     _rows_insert(FlagEvent, EVENT_COLUMNS, events)
     return outcomes
+
+
+def _flags_resolve(flags: list[tuple[int, str, int | None]], now: datetime.datetime) -> set[int]:
+    """Resolve flags (id, reason, the country it was read as), each only if it is still
+    active and still of that country: another country's check may have adopted it (a place
+    moved), or a monitor dismissed it, and committed after this check read it. Returns the
+    ids resolved. While such a writer holds the row, the update waits for it, then judges
+    the row as it committed (PostgreSQL re-checks the conditions)."""
+    if not flags:
+        return set()
+    table = connection.ops.quote_name(Flag._meta.db_table)
+    active = ", ".join(["%s"] * len(ACTIVE_FLAG_STATUSES))
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"UPDATE {table} SET status = %s, resolved_at = %s, "  # noqa: S608 (quoted name)
+                "resolved_reason = v.reason "
+                "FROM unnest(%s::bigint[], %s::text[], %s::bigint[]) AS v(id, reason, country) "
+                f"WHERE {table}.id = v.id AND {table}.status IN ({active}) "
+                f"AND {table}.country_id IS NOT DISTINCT FROM v.country RETURNING {table}.id",
+                [
+                    FlagStatus.RESOLVED,
+                    now,
+                    *(list(column) for column in zip(*flags, strict=True)),
+                    *ACTIVE_FLAG_STATUSES,
+                ],
+            )
+            return {pk for (pk,) in cursor.fetchall()}
+        resolved = set()
+        for pk, reason, country_id in flags:  # few: a sweep's resolutions are its changes
+            cursor.execute(
+                f"UPDATE {table} SET status = %s, resolved_at = %s, resolved_reason = %s "  # noqa: S608
+                f"WHERE id = %s AND status IN ({active}) AND country_id IS %s",
+                [
+                    FlagStatus.RESOLVED,
+                    now,
+                    reason,
+                    pk,
+                    *ACTIVE_FLAG_STATUSES,
+                    country_id,
+                ],
+            )
+            if cursor.rowcount:
+                resolved.add(pk)
+        return resolved
 
 
 def _flags_among(name: str, values: list) -> Iterator[models.QuerySet]:

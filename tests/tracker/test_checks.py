@@ -275,6 +275,45 @@ def test_a_flag_whose_place_moved_country_is_adopted_in_a_batch_not_resolved():
     assert list(flag.events.values_list("action", flat=True)) == ["opened"]
 
 
+def changed_after_read(monkeypatch, **changes) -> None:
+    """Another transaction changes every flag (``changes``) and commits just after a check
+    has read them: a concurrent batch adopting one, a monitor dismissing one."""
+    read = selectors.flag_rows_of
+
+    def then_changed(country_ids):
+        rows = read(country_ids)
+        Flag.objects.update(**changes)
+        return rows
+
+    monkeypatch.setattr(selectors, "flag_rows_of", then_changed)
+
+
+def test_a_flag_adopted_by_another_country_after_it_was_read_is_not_resolved(monkeypatch):
+    region = PlaceFactory(parent=country("RU"))
+    two_counts(50_000, 80_000, place=region)
+    checks.sweep(today=TODAY, keys=["RU"])
+    region.parent = country("CN")
+    region.save()
+    changed_after_read(monkeypatch, country=country("CN"))  # China's check found it first
+    outcome = checks.sweep(today=TODAY, keys=["RU"])
+    assert outcome.total("resolved") == 0
+    flag = Flag.objects.get(kind="count_conflict")
+    assert (flag.status, flag.country) == (Flag.Status.OPEN, country("CN"))
+    assert list(flag.events.values_list("action", flat=True)) == ["opened"]
+
+
+def test_a_flag_dismissed_after_it_was_read_stays_dismissed_not_resolved(monkeypatch):
+    a, _ = two_counts(50_000, 80_000)
+    checks.sweep(today=TODAY, keys=["CN"])
+    a.delete()  # the pair is gone: the next check would resolve the flag
+    changed_after_read(monkeypatch, status=Flag.Status.DISMISSED)
+    outcome = checks.sweep(today=TODAY, keys=["CN"])
+    assert outcome.total("resolved") == 0
+    flag = Flag.objects.get(kind="count_conflict")
+    assert (flag.status, flag.resolved_reason) == (Flag.Status.DISMISSED, "")
+    assert list(flag.events.values_list("action", flat=True)) == ["opened"]
+
+
 # --- the life of a flag -------------------------------------------------------------------------
 
 
