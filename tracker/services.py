@@ -95,6 +95,7 @@ def flags_write(
 
     outcomes: list[WriteOutcome] = []
     to_create: list[tuple] = []  # rows of NEW_FLAG_COLUMNS
+    opening: list[WriteOutcome] = []  # the outcome each row of to_create counts in
     to_update: list[Flag] = []
     to_reopen: list[Flag] = []
     to_refresh: list[int] = []
@@ -107,7 +108,7 @@ def flags_write(
             row = known.get(fp)
             if row is None:
                 to_create.append(_new_flag_row(finding, fp, country_id, now))
-                outcome.opened += 1
+                opening.append(outcome)
                 continue
             pk, _, status, *_, row_country, _, severity, explanation, public = row
             if status == FlagStatus.RESOLVED:
@@ -150,6 +151,8 @@ def flags_write(
 
     if to_create:
         created = _flags_insert(to_create)
+        for row, outcome in zip(to_create, opening, strict=True):
+            outcome.opened += row[_FP] in created  # not one another writer inserted first
         # Links and events only for the flags inserted here: one another writer inserted
         # meanwhile has its own.
         _rows_insert(

@@ -314,6 +314,21 @@ def test_a_flag_dismissed_after_it_was_read_stays_dismissed_not_resolved(monkeyp
     assert list(flag.events.values_list("action", flat=True)) == ["opened"]
 
 
+def test_a_flag_another_writer_inserted_first_is_not_counted_as_opened(monkeypatch):
+    two_counts(50_000, 80_000)
+    insert = services._flags_insert
+
+    def another_writer_first(rows):
+        insert(rows)  # the same findings, committed by a concurrent check just before
+        return insert(rows)
+
+    monkeypatch.setattr(services, "_flags_insert", another_writer_first)
+    outcome = checks.sweep(today=TODAY, keys=["CN"])
+    assert outcome.total("found") >= 1
+    assert outcome.total("opened") == 0
+    assert Flag.objects.filter(kind="count_conflict").count() == 1
+
+
 # --- the life of a flag -------------------------------------------------------------------------
 
 
