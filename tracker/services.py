@@ -189,6 +189,7 @@ def _flags_resolve(flags: list[tuple[int, str, int | None]], now: datetime.datet
         return set()
     table = connection.ops.quote_name(Flag._meta.db_table)
     active = ", ".join(["%s"] * len(ACTIVE_FLAG_STATUSES))
+    now = Flag._meta.get_field("resolved_at").get_db_prep_save(now, connection)  # as Django
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
