@@ -69,8 +69,8 @@ def flags_write(
        explanation): a dismissed flag stays dismissed for the same evidence;
     3. a finding whose flag was resolved re-opens it;
     4. an open or acknowledged flag of the partition that was not found is resolved, with the
-       reason in one sentence (unless another writer has adopted or dismissed it since it
-       was read: ``_flags_resolve``).
+       reason in one sentence (unless another writer has changed it since it was read: its
+       status, or its country, adopting it elsewhere).
 
     For a targeted check (``partition.focus``) only the flags in the focus's scope are
     compared (``rules.in_scope``); the others were not judged and stay as they are.
@@ -99,7 +99,7 @@ def flags_write(
     to_update: list[Flag] = []
     to_reopen: list[Flag] = []
     to_refresh: list[int] = []
-    to_resolve: list[tuple[int, str, int | None, WriteOutcome]] = []  # id, reason, country
+    to_resolve: list[tuple[int, str, str, int | None, WriteOutcome]] = []  # and as read
     events: list[tuple] = []  # rows of EVENT_COLUMNS
     for (partition, found), rows in zip(checked, own, strict=True):
         country_id = _country_id(partition)
@@ -146,7 +146,7 @@ def flags_write(
                 settings,
                 successors,
             )
-            to_resolve.append((pk, reason, country_id, outcome))
+            to_resolve.append((pk, reason, status, row_country, outcome))
         outcomes.append(outcome)
 
     if to_create:
@@ -170,59 +170,25 @@ def flags_write(
     _flags_update(to_update, update_fields)
     _flags_update(to_reopen, [*update_fields, "status", "resolved_at", "resolved_reason"])
     _flags_refresh(to_refresh, now)
-    resolved = _flags_resolve([(pk, reason, c) for pk, reason, c, _ in to_resolve], now)
-    for pk, reason, _, outcome in to_resolve:
+    # Only flags still as read: one a monitor dismissed, or another country's check adopted
+    # (its place moved), after this check read it keeps that change.
+    resolved = _flags_update(
+        [
+            Flag(pk=pk, status=FlagStatus.RESOLVED, resolved_at=now, resolved_reason=reason)
+            for pk, reason, *_ in to_resolve
+        ],
+        ["status", "resolved_at", "resolved_reason"],
+        read={
+            "status": [status for _, _, status, _, _ in to_resolve],
+            "country": [country for *_, country, _ in to_resolve],
+        },
+    )
+    for pk, reason, *_, outcome in to_resolve:
         if pk in resolved:
             events.append((pk, now, FlagEvent.Action.RESOLVED, reason))
             outcome.resolved += 1
     _rows_insert(FlagEvent, EVENT_COLUMNS, events)
     return outcomes
-
-
-def _flags_resolve(flags: list[tuple[int, str, int | None]], now: datetime.datetime) -> set[int]:
-    """Resolve flags (id, reason, the country it was read as), each only if it is still
-    active and still of that country: another country's check may have adopted it (a place
-    moved), or a monitor dismissed it, and committed after this check read it. Returns the
-    ids resolved. While such a writer holds the row, the update waits for it, then judges
-    the row as it committed (PostgreSQL re-checks the conditions)."""
-    if not flags:
-        return set()
-    table = connection.ops.quote_name(Flag._meta.db_table)
-    active = ", ".join(["%s"] * len(ACTIVE_FLAG_STATUSES))
-    now = Flag._meta.get_field("resolved_at").get_db_prep_save(now, connection)  # as Django
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                f"UPDATE {table} SET status = %s, resolved_at = %s, "  # noqa: S608 (quoted name)
-                "resolved_reason = v.reason "
-                "FROM unnest(%s::bigint[], %s::text[], %s::bigint[]) AS v(id, reason, country) "
-                f"WHERE {table}.id = v.id AND {table}.status IN ({active}) "
-                f"AND {table}.country_id IS NOT DISTINCT FROM v.country RETURNING {table}.id",
-                [
-                    FlagStatus.RESOLVED,
-                    now,
-                    *(list(column) for column in zip(*flags, strict=True)),
-                    *ACTIVE_FLAG_STATUSES,
-                ],
-            )
-            return {pk for (pk,) in cursor.fetchall()}
-        resolved = set()
-        for pk, reason, country_id in flags:  # few: a sweep's resolutions are its changes
-            cursor.execute(
-                f"UPDATE {table} SET status = %s, resolved_at = %s, resolved_reason = %s "  # noqa: S608
-                f"WHERE id = %s AND status IN ({active}) AND country_id IS %s",
-                [
-                    FlagStatus.RESOLVED,
-                    now,
-                    reason,
-                    pk,
-                    *ACTIVE_FLAG_STATUSES,
-                    country_id,
-                ],
-            )
-            if cursor.rowcount:
-                resolved.add(pk)
-        return resolved
 
 
 def _flags_among(name: str, values: list) -> Iterator[models.QuerySet]:
@@ -233,36 +199,64 @@ def _flags_among(name: str, values: list) -> Iterator[models.QuerySet]:
         yield Flag.objects.order_by().filter(selectors.among(Flag, name, chunk))
 
 
-def _flags_update(flags: list[Flag], names: Sequence[str]) -> None:
-    """Write the fields ``names`` of each flag (found by its pk), each flag its own values.
+def _flags_update(
+    flags: list[Flag], names: Sequence[str], *, read: dict[str, list] | None = None
+) -> set[int]:
+    """Write the fields ``names`` of each flag (found by its pk), each flag its own values;
+    with ``read`` (field name -> the value each flag had when it was read), only the flags
+    whose fields still hold those values: another writer may have changed one and committed
+    since (PostgreSQL waits for a writer holding the row, then judges the row it committed).
+    Returns the ids written.
 
     On PostgreSQL one statement, ``UPDATE ... FROM unnest(...)`` with one array per column;
-    elsewhere one executemany UPDATE. Django's ``bulk_update`` builds a CASE per field with a
-    branch per flag, which the database then walks for every row: a sweep resolving 49,612
-    flags took 36 s more than one resolving none."""
+    elsewhere one executemany UPDATE (one UPDATE per flag with ``read``, to see which
+    matched). Django's ``bulk_update`` builds a CASE per field with a branch per flag, which
+    the database then walks for every row: a sweep resolving 49,612 flags took 36 s more
+    than one resolving none."""
     if not flags:
-        return
+        return set()
+    read = read or {}
     fields = [Flag._meta.get_field(name) for name in names]
+    kept = [Flag._meta.get_field(name) for name in read]
     quote = connection.ops.quote_name
     table, columns = quote(Flag._meta.db_table), [quote(field.column) for field in fields]
+    was = [quote(f"was_{field.column}") for field in kept]
     rows = _prepared(
         Flag, names, [[getattr(flag, field.attname) for field in fields] for flag in flags]
     )
+    was_rows = _prepared(Flag, list(read), list(zip(*read.values(), strict=True))) if read else []
     ids = [flag.pk for flag in flags]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
+            arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields + kept)
+            still = "".join(
+                f" AND {table}.{quote(field.column)} IS NOT DISTINCT FROM v.{name}"
+                for field, name in zip(kept, was, strict=True)
+            )
             cursor.execute(
                 f"UPDATE {table} SET {', '.join(f'{c} = v.{c}' for c in columns)} "  # noqa: S608 (quoted names)
-                f"FROM unnest(%s::bigint[], {arrays}) AS v(id, {', '.join(columns)}) "
-                f"WHERE {table}.id = v.id",
-                [ids, *(list(column) for column in zip(*rows, strict=True))],
+                f"FROM unnest(%s::bigint[], {arrays}) AS v(id, {', '.join(columns + was)}) "
+                f"WHERE {table}.id = v.id{still} RETURNING {table}.id",
+                [
+                    ids,
+                    *(list(column) for column in zip(*rows, strict=True)),
+                    *(list(column) for column in zip(*was_rows, strict=True)),
+                ],
             )
-            return
-        cursor.executemany(
-            f"UPDATE {table} SET {', '.join(f'{c} = %s' for c in columns)} WHERE id = %s",  # noqa: S608 (quoted names)
-            [[*row, pk] for row, pk in zip(rows, ids, strict=True)],
+            return {pk for (pk,) in cursor.fetchall()}
+        sql = (
+            f"UPDATE {table} SET {', '.join(f'{c} = %s' for c in columns)} WHERE id = %s"  # noqa: S608 (quoted names)
+            + "".join(f" AND {quote(field.column)} IS %s" for field in kept)
         )
+        if not read:
+            cursor.executemany(sql, [[*row, pk] for row, pk in zip(rows, ids, strict=True)])
+            return set(ids)
+        written = set()
+        for row, pk, was_row in zip(rows, ids, was_rows, strict=True):
+            cursor.execute(sql, [*row, pk, *was_row])
+            if cursor.rowcount:
+                written.add(pk)
+        return written
 
 
 def _flags_refresh(ids: list[int], now: datetime.datetime) -> None:
