@@ -5,3 +5,6 @@ class TrackerConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "tracker"
     verbose_name = "Evidence"
+
+    def ready(self) -> None:
+        from . import signals  # noqa: F401  (connects the receivers)

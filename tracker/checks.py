@@ -102,9 +102,10 @@ def partitions_check(
 ) -> list[PartitionOutcome]:
     """Check partitions together, in one transaction (a sweep's batch, or one partition):
 
-    1. Lock their ``CheckState`` rows, in key order (SELECT ... FOR UPDATE; on SQLite the
-       transaction's write lock): a second check of one of them waits for this one and then
-       sees its flags, so checks of one country never overlap.
+    1. Hold the links' lock shared (``services.links_lock``: no claim it reads is deleted
+       before it commits). Lock their ``CheckState`` rows, in key order (SELECT ... FOR
+       UPDATE; on SQLite the transaction's write lock): a second check of one of them waits
+       for this one and then sees its flags, so checks of one country never overlap.
     2. Read their pending ``CheckRequest`` rows: the changes they stand for are what this
        check reads. A request that commits later (even with a lower id, its transaction
        having started first) is left for the next check, not lost.
@@ -122,6 +123,7 @@ def partitions_check(
     cfg = check_settings()
     started, now = time.perf_counter(), timezone.now()
     with _collector_paused(), transaction.atomic():
+        services.links_lock()  # before reading the claims it links flags to
         states = _states_locked(keys)
         pending: dict[str, list[tuple]] = {key: [] for key in keys}
         for key, *request in CheckRequest.objects.filter(key__in=keys).values_list(

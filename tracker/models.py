@@ -854,7 +854,12 @@ class Flag(models.Model):
         db_index=False,
         help_text="The country whose check found it; empty for world-level findings.",
     )
-    claims = models.ManyToManyField(Claim, related_name="flags", blank=True)
+    # No foreign-key constraints in the database on the link table (nor on FlagEvent.flag): a
+    # first sweep writes a link per claim a flag rests on, and PostgreSQL checked each key at
+    # commit, a quarter of a disputed first sweep. The links still point at rows that exist:
+    # Django deletes them with their claim or flag, and a deletion waits for the checks in
+    # progress (services.evidence_links_hold).
+    claims = models.ManyToManyField(Claim, related_name="flags", blank=True, db_constraint=False)
     # The ids the fingerprint was made of, kept when a claim is deleted (the M2M row is not).
     claim_ids = models.JSONField(default=list, editable=False)
     severity = models.PositiveSmallIntegerField(choices=Severity.choices, default=Severity.MEDIUM)
@@ -926,7 +931,9 @@ class FlagEvent(models.Model):
 
     Action = FlagEventAction
 
-    flag = models.ForeignKey(Flag, on_delete=models.CASCADE, related_name="events")
+    flag = models.ForeignKey(
+        Flag, on_delete=models.CASCADE, related_name="events", db_constraint=False
+    )  # no constraint in the database: see Flag.claims
     at = models.DateTimeField()
     action = models.CharField(max_length=20, choices=FlagEventAction.choices)
     actor = models.ForeignKey(

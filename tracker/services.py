@@ -39,6 +39,33 @@ def chunks(items: Sequence, size: int = CHUNK):
 
 
 # --------------------------------------------------------------------------------------------
+# Links and events that point at rows that exist
+# --------------------------------------------------------------------------------------------
+
+# A flag's links to its claims, and its events, have no foreign-key constraint in the database
+# (models.Flag.claims): a first sweep writes one per claim and flag, and PostgreSQL checked each
+# at commit. They still point at rows that exist: Django deletes them with their claim or flag,
+# and such a deletion never runs while a writer of links or events is between reading what it
+# links to and committing. Writers hold this advisory lock shared, deletions (signals.py)
+# exclusive, each until its transaction ends; each takes it before any other lock, so the two
+# cannot deadlock.
+LINKS_LOCK = 0x7472_6163_6B65_72  # "tracker"
+
+
+def links_lock(*, exclusive: bool = False) -> None:
+    """Hold the links' lock until the transaction ends: shared to write links or events,
+    exclusive to delete claims or flags. A no-op on SQLite, whose IMMEDIATE transactions
+    already run one writer at a time from their first read."""
+    if connection.vendor != "postgresql":
+        return
+    if not connection.in_atomic_block:
+        raise transaction.TransactionManagementError("links_lock() outside a transaction")
+    lock = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {lock}(%s)", [LINKS_LOCK])
+
+
+# --------------------------------------------------------------------------------------------
 # Flags from the checks
 # --------------------------------------------------------------------------------------------
 
@@ -278,13 +305,12 @@ def flag_statistics_refresh(*, growth: float = 2) -> bool:
     """ANALYZE the flag tables when the flag table has grown more than ``growth`` times since
     the planner's statistics were taken (PostgreSQL only); True when it did.
 
-    PostgreSQL checks every new flag link and event against the flag table, with a plan it
-    makes once per connection. A first sweep on a new installation grows that table from
-    empty to tens of thousands of flags in one connection, and the plan made while it was
-    nearly empty (read the whole table) stays: at 1M claims the first sweep spent over three
-    minutes in those checks. New statistics make PostgreSQL plan again. autovacuum does the
-    same, a minute or so late, when it is on; this runs after a check that opened flags, and
-    costs one look at the table's size. A sweep runs it again at its end, with a smaller
+    A first sweep on a new installation grows the flag table from empty to tens of thousands
+    of flags, and the checks' reads of it are planned from statistics (when the links and
+    events still had foreign keys, their checks kept a plan made while the table was nearly
+    empty, and a first 1M sweep spent over three minutes in them). autovacuum analyzes too, a
+    minute or so late, when it is on; this runs after a check that opened flags, and costs
+    one look at the table's size. A sweep runs it again at its end, with a smaller
     ``growth``: statistics taken before a big country's flags were written miss it, and at 1M
     disputed claims a targeted check of China then took 0.5 s instead of 0.08."""
     if connection.vendor != "postgresql":
@@ -487,6 +513,7 @@ def _flags_transition(*, flag_ids: Iterable[int], user, action: str, note: str) 
     allowed, new_status = _TRANSITIONS[action]
     now = timezone.now()
     with transaction.atomic():
+        links_lock()  # it writes events
         ids = list(
             Flag.objects.select_for_update()
             .filter(pk__in=list(flag_ids), status__in=allowed)

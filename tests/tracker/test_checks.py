@@ -645,6 +645,89 @@ def test_two_concurrent_sweeps_leave_no_duplicate_flag():
     assert Source.objects.filter(name="NKDB").count() == 1
 
 
+# --- links and events without foreign-key constraints in the database --------------------------
+
+
+def dangling() -> dict[str, int]:
+    """Links and events whose claim or flag does not exist (what the constraints prevented)."""
+    links = Flag.claims.through.objects
+    return {
+        "links to claims": links.exclude(claim_id__in=Claim.objects.values("id")).count(),
+        "links to flags": links.exclude(flag_id__in=Flag.objects.values("id")).count(),
+        "events": FlagEvent.objects.exclude(flag_id__in=Flag.objects.values("id")).count(),
+    }
+
+
+def test_deleting_a_claim_or_a_flag_deletes_its_links_and_events():
+    a, b = two_counts(50_000, 80_000)
+    checks.sweep(today=TODAY, keys=["CN"])
+    flag = Flag.objects.get(kind="count_conflict")
+    b.delete()
+    assert list(flag.claims.all()) == [a]
+    Flag.objects.filter(pk=flag.pk).delete()  # only from a shell: the admin deletes no flag
+    assert not Flag.claims.through.objects.exists()
+    assert not FlagEvent.objects.exists()
+    assert dangling() == {"links to claims": 0, "links to flags": 0, "events": 0}
+
+
+def _waiting_for_advisory_lock() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+        return cursor.fetchone()[0] > 0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_claim_deleted_while_a_check_runs_waits_for_it_and_leaves_no_dangling_link(
+    monkeypatch,
+):
+    # The check has read the claim and is about to link a flag to it when a monitor deletes
+    # the claim. Without a constraint in the database, the deletion must wait for the check:
+    # deleting first would leave the check's new link pointing at no claim.
+    from django.db import connections
+
+    _, b = two_counts(50_000, 80_000)
+    read, release, deleted = threading.Event(), threading.Event(), threading.Event()
+    flags_write = services.flags_write
+
+    def write_after_the_deletion_began(**kwargs):
+        read.set()
+        release.wait(timeout=20)
+        return flags_write(**kwargs)
+
+    monkeypatch.setattr(services, "flags_write", write_after_the_deletion_began)
+    errors: list[BaseException] = []
+
+    def in_thread(work):
+        def run():
+            try:
+                work()
+            except BaseException as exc:
+                errors.append(exc)
+            finally:
+                connections.close_all()
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        return thread
+
+    checker = in_thread(lambda: checks.partition_check("CN", today=TODAY, whole=True))
+    assert read.wait(timeout=20)
+    deleter = in_thread(lambda: (Claim.objects.get(pk=b.pk).delete(), deleted.set()))
+    for _ in range(200):
+        if deleted.is_set() or _waiting_for_advisory_lock():
+            break
+        threading.Event().wait(0.05)
+    assert not deleted.is_set(), "the deletion did not wait for the check"
+    release.set()
+    checker.join(timeout=20)
+    deleter.join(timeout=20)
+    assert errors == []
+    assert deleted.is_set()
+    assert Flag.objects.get(kind="count_conflict").claim_ids  # the check did link it
+    assert dangling() == {"links to claims": 0, "links to flags": 0, "events": 0}
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_runchecks_in_worker_processes_writes_what_one_process_writes(tmp_path):
