@@ -99,6 +99,7 @@ def partitions_check(
     today: datetime.date | None = None,
     whole: bool = False,
     shared: selectors.Shared | None = None,
+    analyze: bool = True,
 ) -> list[PartitionOutcome]:
     """Check partitions together, in one transaction (a sweep's batch, or one partition):
 
@@ -114,7 +115,10 @@ def partitions_check(
        concurrent writer cannot make a duplicate): one statement of each kind for all.
     4. Delete the requests served, record each run on its state row; commit.
 
-    One failing partition fails them all (the sweep then checks each alone).
+    One failing partition fails them all (the sweep then checks each alone). A check that
+    opened flags then refreshes the flag tables' statistics once the table has doubled
+    (``services.flag_statistics_refresh``), unless ``analyze`` is False: a sweep's batches
+    leave it to the sweep's end.
     """
     keys = list(dict.fromkeys(keys))
     if not keys:
@@ -185,7 +189,7 @@ def partitions_check(
             unique_fields=["key"],
             update_fields=STATE_FIELDS,
         )
-    if any(result.opened for result in outcomes):
+    if analyze and any(result.opened for result in outcomes):
         services.flag_statistics_refresh()
     return outcomes
 
@@ -420,7 +424,9 @@ def _checked_or_recorded(
     """Check a batch whole; when it fails, check each of its partitions alone, so the others
     land and the failing one is recorded on its state row."""
     try:
-        return partitions_check(keys, today=today, whole=True, shared=shared)
+        # The sweep refreshes the statistics once, at its end: ANALYZE after its batches
+        # took a first 1M sweep from 9.8-10.0 s to 10.6-10.8.
+        return partitions_check(keys, today=today, whole=True, shared=shared, analyze=False)
     except Exception as exc:
         if len(keys) > 1:
             logger.warning("a batch of the sweep failed (%s); checking each alone", exc)

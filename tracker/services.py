@@ -310,7 +310,7 @@ def flag_statistics_refresh(*, growth: float = 2) -> bool:
     events still had foreign keys, their checks kept a plan made while the table was nearly
     empty, and a first 1M sweep spent over three minutes in them). autovacuum analyzes too, a
     minute or so late, when it is on; this runs after a check that opened flags, and costs
-    one look at the table's size. A sweep runs it again at its end, with a smaller
+    one look at the table's size. A sweep runs it once, at its end, with a smaller
     ``growth``: statistics taken before a big country's flags were written miss it, and at 1M
     disputed claims a targeted check of China then took 0.5 s instead of 0.08."""
     if connection.vendor != "postgresql":

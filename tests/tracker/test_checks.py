@@ -848,8 +848,8 @@ def stale_flags(count: int, start: int = 0) -> None:
 
 @pytest.mark.postgres
 def test_the_flag_statistics_are_refreshed_once_the_table_outgrows_them():
-    # The plan PostgreSQL keeps for checking each new flag link against the flag table is
-    # made from these statistics: taken on a nearly empty table, it reads the whole table.
+    # The checks' reads of the flag table are planned from these statistics: taken on a
+    # nearly empty table, they miss the countries whose flags came after.
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE tracker_flag")
     assert not services.flag_statistics_refresh()
@@ -877,6 +877,23 @@ def test_a_sweep_that_opened_flags_ends_with_statistics_that_count_them():
     with connection.cursor() as cursor:
         cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'tracker_flag'")
         assert cursor.fetchone()[0] == Flag.objects.count()
+
+
+@pytest.mark.postgres
+def test_a_sweeps_batches_leave_the_statistics_to_its_end(demo, settings, monkeypatch):
+    settings.TRACKER_SWEEP_BATCH_CLAIMS = 3  # many batches, several of them opening flags
+    monkeypatch.setattr(services, "_flag_table_outgrown", lambda growth: True)
+    analyzed = []
+
+    def count_analyze(execute, sql, params, many, context):
+        if sql.startswith("ANALYZE"):
+            analyzed.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(count_analyze):
+        outcome = checks.sweep(today=TODAY)
+    assert sum(p.opened > 0 for p in outcome.partitions) > 3
+    assert len(analyzed) == 1  # at the sweep's end, not after each batch
 
 
 @pytest.mark.postgres
