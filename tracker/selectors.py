@@ -468,19 +468,19 @@ def claim_counts(keys: Iterable[str], *, shared: Shared) -> dict[str, int]:
         for place_id in shared.countries.places.get(country_id, ())
         if place_id != shared.world_id
     }
-    wanted = [place_id for place_id, key in partition_of.items() if key in keys]
+    every = {pk for places in shared.countries.places.values() for pk in places}
+    wanted = {place_id for place_id, key in partition_of.items() if key in keys}
     if WORLD_KEY in keys:
-        every = {pk for places in shared.countries.places.values() for pk in places}
-        wanted += [place_id for place_id in every if place_id not in partition_of]
-    for place_id, count in (
-        Claim.objects.filter(among(Claim, "place_id", wanted))
-        .order_by()
-        .values_list("place_id")
-        .annotate(count=Count("pk"))
-    ):
-        key = partition_of.get(place_id, WORLD_KEY)
-        if key in counts:
-            counts[key] += count
+        wanted |= {place_id for place_id in every if place_id not in partition_of}
+    counted = Claim.objects.order_by().values_list("place_id").annotate(count=Count("pk"))
+    if 2 * len(wanted) < len(every):
+        # A few partitions: their places' claims, through the place index. Most of them (a
+        # first sweep): one scan counting every place's, half the time of sending and
+        # matching every place id (1M claims: 95 -> 47 ms).
+        counted = counted.filter(among(Claim, "place_id", list(wanted)))
+    for place_id, count in counted:
+        if place_id in wanted:
+            counts[partition_of.get(place_id, WORLD_KEY)] += count
     return counts
 
 

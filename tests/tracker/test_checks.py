@@ -241,6 +241,9 @@ def test_a_first_sweep_counts_each_partitions_claims_to_cut_its_batches(demo, se
     assert counts == {key: expected.get(key, 0) for key in keys}
     assert counts["WORLD"] >= 1 and counts["RU"] >= 1 and counts["CN"] >= 1
     assert selectors.claim_counts(["RU", "XX"], shared=shared) == {"RU": counts["RU"], "XX": 0}
+    # Most partitions (every place's claims counted in one scan): only theirs are kept.
+    but_china = [key for key in keys if key != "CN"]
+    assert selectors.claim_counts(but_china, shared=shared) == {k: counts[k] for k in but_china}
 
     # A targeted check (China's only one so far) leaves its count at 0: it is counted.
     CheckState.objects.create(key="CN", last_as_of=TODAY, last_claims=0)
