@@ -128,6 +128,8 @@ def partitions_check(
     started, now = time.perf_counter(), timezone.now()
     with _collector_paused(), transaction.atomic():
         services.links_lock()  # before reading the claims it links flags to
+        if shared is not None:  # read before the lock
+            shared = shared.without_deleted_claims()
         states = _states_locked(keys)
         pending: dict[str, list[tuple]] = {key: [] for key in keys}
         for key, *request in CheckRequest.objects.filter(key__in=keys).values_list(

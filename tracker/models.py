@@ -858,7 +858,7 @@ class Flag(models.Model):
     # first sweep writes a link per claim a flag rests on, and PostgreSQL checked each key at
     # commit, a quarter of a disputed first sweep. The links still point at rows that exist:
     # Django deletes them with their claim or flag, and a deletion waits for the checks in
-    # progress (services.evidence_links_hold).
+    # progress (services.links_lock).
     claims = models.ManyToManyField(Claim, related_name="flags", blank=True, db_constraint=False)
     # The ids the fingerprint was made of, kept when a claim is deleted (the M2M row is not).
     claim_ids = models.JSONField(default=list, editable=False)

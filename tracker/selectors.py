@@ -298,6 +298,18 @@ class Shared:
         )
         return cls(world_id, obligation_rows(), restricted, world_claims)
 
+    def without_deleted_claims(self) -> Shared:
+        """The same, less the world's claims deleted since it was read. A sweep reads them
+        before any batch holds the links' lock (``services.links_lock``); a batch that holds
+        it asks for this, so that no flag is linked to a claim that no longer exists."""
+        ids = [claim.id for claim in self.world_claims]
+        if not ids:
+            return self
+        existing = set(Claim.objects.filter(among(Claim, "id", ids)).values_list("id", flat=True))
+        if len(existing) == len(ids):
+            return self
+        return replace(self, world_claims=[c for c in self.world_claims if c.id in existing])
+
     @classmethod
     def for_sweep(cls, today: datetime.date) -> Shared:
         """``load``, and every country's ``CountryReads``: four queries for the whole sweep

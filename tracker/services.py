@@ -47,8 +47,9 @@ def chunks(items: Sequence, size: int = CHUNK):
 # at commit. They still point at rows that exist: Django deletes them with their claim or flag,
 # and such a deletion never runs while a writer of links or events is between reading what it
 # links to and committing. Writers hold this advisory lock shared, deletions (signals.py)
-# exclusive, each until its transaction ends; each takes it before any other lock, so the two
-# cannot deadlock.
+# exclusive, each until its transaction ends. Writers take it before any other lock; so does
+# the admin's report form when it deletes claims (it saves other rows first). Otherwise a
+# deletion takes it as it begins (pre_delete), after whatever its transaction locked before.
 LINKS_LOCK = 0x7472_6163_6B65_72  # "tracker"
 
 

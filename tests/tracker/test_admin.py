@@ -294,3 +294,46 @@ def test_report_changelist_runs_a_constant_number_of_queries(
     with django_assert_num_queries(10):
         response = editor_client.get(admin_url(Report, "changelist"))
     assert len(response.context["cl"].result_list) == n_reports
+
+
+@pytest.mark.postgres
+def test_a_report_form_deleting_a_claim_takes_the_links_lock_before_any_row(admin_client, demo):
+    # Deleting claims waits for the checks writing links (services.links_lock). The form saves
+    # the report and its other claims first: the lock must come before their row locks, or it
+    # could deadlock with another deletion that holds it and waits for those rows. (Editors
+    # may not delete claims; administrators may.)
+    from django.db import connection
+
+    rfa = Source.objects.get(name="Radio Free Asia")
+    rows = [
+        {"attributed_to": rfa.pk, "place": country("CN").pk, "as_of": "2019-12-22",
+         "external_id": "KEEP"},
+        {"attributed_to": rfa.pk, "place": country("RU").pk, "as_of": "2019-12-21",
+         "external_id": "GONE"},
+    ]  # fmt: skip
+    response = admin_client.post(admin_url(Report, "add"), report_form(rfa, rows))
+    assert response.status_code == 302, response.context["errors"]
+    report = Report.objects.get(title="NKDB survey of northeast China")
+    keep, gone = (report.claims.get(external_id=ref) for ref in ("KEEP", "GONE"))
+    rows[0]["summary"] = "edited"
+    data = report_form(rfa, rows, **{"claims-INITIAL_FORMS": "2"})
+    for i, claim in enumerate((keep, gone)):
+        data.update({f"claims-{i}-id": claim.pk, f"claims-{i}-report": report.pk})
+    data["claims-1-DELETE"] = "on"
+    statements = []
+
+    def record(execute, sql, params, many, context):
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        response = admin_client.post(admin_url(Report, "change", report.pk), data)
+    assert response.status_code == 302, response.context["errors"]
+    assert list(report.claims.values_list("external_id", "summary")) == [("KEEP", "edited")]
+    locked = next(i for i, sql in enumerate(statements) if "pg_advisory_xact_lock(" in sql)
+    writes = [
+        i
+        for i, sql in enumerate(statements)
+        if sql.startswith(("UPDATE", "DELETE", "INSERT")) and '"tracker_' in sql.split("(")[0]
+    ]
+    assert writes and locked < writes[0]

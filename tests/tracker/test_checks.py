@@ -673,9 +673,14 @@ def test_deleting_a_claim_or_a_flag_deletes_its_links_and_events():
     assert dangling() == {"links to claims": 0, "links to flags": 0, "events": 0}
 
 
-def _waiting_for_advisory_lock() -> bool:
+def _waiting_for_links_lock() -> bool:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+        cursor.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+            "AND classid::bigint = %s AND objid::bigint = %s "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            [services.LINKS_LOCK >> 32, services.LINKS_LOCK & 0xFFFFFFFF],
+        )
         return cursor.fetchone()[0] > 0
 
 
@@ -689,7 +694,7 @@ def test_a_claim_deleted_while_a_check_runs_waits_for_it_and_leaves_no_dangling_
     # deleting first would leave the check's new link pointing at no claim.
     from django.db import connections
 
-    _, b = two_counts(50_000, 80_000)
+    a, b = two_counts(50_000, 80_000)
     read, release, deleted = threading.Event(), threading.Event(), threading.Event()
     flags_write = services.flags_write
 
@@ -718,7 +723,7 @@ def test_a_claim_deleted_while_a_check_runs_waits_for_it_and_leaves_no_dangling_
     assert read.wait(timeout=20)
     deleter = in_thread(lambda: (Claim.objects.get(pk=b.pk).delete(), deleted.set()))
     for _ in range(200):
-        if deleted.is_set() or _waiting_for_advisory_lock():
+        if deleted.is_set() or _waiting_for_links_lock():
             break
         threading.Event().wait(0.05)
     assert not deleted.is_set(), "the deletion did not wait for the check"
@@ -727,8 +732,26 @@ def test_a_claim_deleted_while_a_check_runs_waits_for_it_and_leaves_no_dangling_
     deleter.join(timeout=20)
     assert errors == []
     assert deleted.is_set()
-    assert Flag.objects.get(kind="count_conflict").claim_ids  # the check did link it
+    # The check linked the flag to both claims; the deletion then took b's link with it.
+    assert list(Flag.objects.get(kind="count_conflict").claims.all()) == [a]
     assert dangling() == {"links to claims": 0, "links to flags": 0, "events": 0}
+
+
+def test_a_sweep_links_no_flag_to_a_world_claim_deleted_after_it_began():
+    # A sweep reads the world's own claims once, before any batch holds the links' lock.
+    ClaimFactory(place=world(), count_low=50_000, as_of=datetime.date(2019, 12, 1))
+    ClaimFactory(place=country("CN"), count_low=80_000, as_of=datetime.date(2019, 12, 1))
+    shared = selectors.Shared.for_sweep(TODAY)
+    assert len(shared.world_claims) == 1
+    Claim.objects.filter(place=world()).delete()  # between the sweep's reads and its batch
+    checks.partitions_check(["CN", "RU"], today=TODAY, whole=True, shared=shared)
+    assert not Flag.objects.filter(kind="scope_conflict").exists()
+    assert dangling() == {"links to claims": 0, "links to flags": 0, "events": 0}
+    # Not deleted, the same claims make the part-above-the-whole flag.
+    ClaimFactory(place=world(), count_low=50_000, as_of=datetime.date(2019, 12, 1))
+    shared = selectors.Shared.for_sweep(TODAY)
+    checks.partitions_check(["CN", "RU"], today=TODAY, whole=True, shared=shared)
+    assert Flag.objects.filter(kind="scope_conflict").count() == 1
 
 
 @pytest.mark.postgres

@@ -327,6 +327,11 @@ class ReportAdmin(ChecksOnChangeMixin, HiddenWhenConfidentialMixin, TrackerAdmin
         return obj.n_claims
 
     def save_model(self, request, obj: Report, form, change: bool) -> None:
+        if change and any(k.endswith("-DELETE") and v for k, v in request.POST.items()):
+            # It deletes claims (save_related), which waits for the checks writing links:
+            # that lock first, before this save's row locks, or it could deadlock with a
+            # deletion holding the lock and waiting for those rows.
+            services.links_lock(exclusive=True)
         if not change:
             obj.logged_by = request.user
         # The claims are saved later, by save_related: the checks are requested there.
