@@ -321,15 +321,17 @@ def test_a_flag_another_writer_inserted_first_is_not_counted_as_opened(monkeypat
     two_counts(50_000, 80_000)
     insert = services._flags_insert
 
-    def another_writer_first(rows):
-        insert(rows)  # the same findings, committed by a concurrent check just before
-        return insert(rows)
+    def another_writer_first(rows, now):
+        insert(rows, now)  # the same findings, committed by a concurrent check just before
+        return insert(rows, now)
 
     monkeypatch.setattr(services, "_flags_insert", another_writer_first)
     outcome = checks.sweep(today=TODAY, keys=["CN"])
     assert outcome.total("found") >= 1
     assert outcome.total("opened") == 0
-    assert Flag.objects.filter(kind="count_conflict").count() == 1
+    flag = Flag.objects.get(kind="count_conflict")
+    assert sorted(flag.claims.values_list("pk", flat=True)) == sorted(flag.claim_ids)
+    assert list(flag.events.values_list("action", flat=True)) == ["opened"]  # the first's
 
 
 # --- the life of a flag -------------------------------------------------------------------------
