@@ -834,6 +834,14 @@ class Flag(models.Model):
     Status = FlagStatus
 
     kind = models.CharField(max_length=20, choices=FlagKind.choices)
+    # No foreign-key constraints in the database on a flag's obligation, place and country, on
+    # its links to its claims (nor on FlagEvent.flag): a first sweep writes a flag per finding
+    # and a link per claim it rests on, and PostgreSQL checked each key at commit, a quarter of
+    # a disputed first sweep for the links and another second at 1M consistent claims for the
+    # three keys here. They still point at rows that exist: a deletion of a claim, flag, place
+    # or obligation waits for the checks in progress (services.links_lock), then Django
+    # deletes the links with their claim or flag, and a flag written meanwhile still protects
+    # its place or obligation (signals.py).
     # No index of their own: flag_obligation_status, flag_country_status and flag_place_kind
     # begin with them.
     obligation = models.ForeignKey(
@@ -843,8 +851,11 @@ class Flag(models.Model):
         blank=True,
         related_name="flags",
         db_index=False,
+        db_constraint=False,
     )
-    place = models.ForeignKey(Place, on_delete=models.PROTECT, related_name="flags", db_index=False)
+    place = models.ForeignKey(
+        Place, on_delete=models.PROTECT, related_name="flags", db_index=False, db_constraint=False
+    )
     country = models.ForeignKey(
         Place,
         on_delete=models.PROTECT,
@@ -852,13 +863,9 @@ class Flag(models.Model):
         blank=True,
         related_name="+",
         db_index=False,
+        db_constraint=False,
         help_text="The country whose check found it; empty for world-level findings.",
     )
-    # No foreign-key constraints in the database on the link table (nor on FlagEvent.flag): a
-    # first sweep writes a link per claim a flag rests on, and PostgreSQL checked each key at
-    # commit, a quarter of a disputed first sweep. The links still point at rows that exist:
-    # Django deletes them with their claim or flag, and a deletion waits for the checks in
-    # progress (services.links_lock).
     claims = models.ManyToManyField(Claim, related_name="flags", blank=True, db_constraint=False)
     # The ids the fingerprint was made of, kept when a claim is deleted (the M2M row is not).
     claim_ids = models.JSONField(default=list, editable=False)

@@ -25,6 +25,8 @@ from .models import (
     Flag,
     FlagEvent,
     FlagStatus,
+    Obligation,
+    Place,
 )
 
 logger = logging.getLogger(__name__)
@@ -42,21 +44,23 @@ def chunks(items: Sequence, size: int = CHUNK):
 # Links and events that point at rows that exist
 # --------------------------------------------------------------------------------------------
 
-# A flag's links to its claims, and its events, have no foreign-key constraint in the database
-# (models.Flag.claims): a first sweep writes one per claim and flag, and PostgreSQL checked each
-# at commit. They still point at rows that exist: Django deletes them with their claim or flag,
-# and such a deletion never runs while a writer of links or events is between reading what it
-# links to and committing. Writers hold this advisory lock shared, deletions (signals.py)
-# exclusive, each until its transaction ends. Writers take it before any other lock; so does
-# the admin's report form when it deletes claims (it saves other rows first). Otherwise a
-# deletion takes it as it begins (pre_delete), after whatever its transaction locked before.
+# A flag's links to its claims, its events, and its obligation, place and country have no
+# foreign-key constraint in the database (models.Flag): a first sweep writes one per claim and
+# flag, and PostgreSQL checked each at commit. They still point at rows that exist: Django
+# deletes links and events with their claim or flag, and protects a flag's place and
+# obligation; such a deletion never runs while a writer of flags, links or events is between
+# reading what they point at and committing. Writers hold this advisory lock shared,
+# deletions (signals.py) exclusive, each until its transaction ends. Writers take it before
+# any other lock; so does the admin's report form when it deletes claims (it saves other rows
+# first). Otherwise a deletion takes it as it begins (pre_delete), after whatever its
+# transaction locked before.
 LINKS_LOCK = 0x7472_6163_6B65_72  # "tracker"
 
 
 def links_lock(*, exclusive: bool = False) -> None:
-    """Hold the links' lock until the transaction ends: shared to write links or events,
-    exclusive to delete claims or flags. A no-op on SQLite, whose IMMEDIATE transactions
-    already run one writer at a time from their first read."""
+    """Hold the links' lock until the transaction ends: shared to write flags, links or
+    events, exclusive to delete claims, flags, places or obligations. A no-op on SQLite,
+    whose IMMEDIATE transactions already run one writer at a time from their first read."""
     if connection.vendor != "postgresql":
         return
     if not connection.in_atomic_block:
@@ -64,6 +68,22 @@ def links_lock(*, exclusive: bool = False) -> None:
     lock = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {lock}(%s)", [LINKS_LOCK])
+
+
+def flags_protect(target: Place | Obligation) -> None:
+    """Raise ``ProtectedError`` if a flag is about ``target``, a place (as its place or its
+    country) or an obligation that is being deleted. Django's collector looked for them
+    before the deletion held the links' lock; one a check wrote meanwhile protects it too."""
+    if isinstance(target, Obligation):
+        flags = Flag.objects.filter(obligation=target)
+    else:
+        flags = Flag.objects.filter(models.Q(place=target) | models.Q(country=target))
+    if flag := flags.order_by("pk").first():
+        raise models.ProtectedError(
+            f"Cannot delete {target._meta.verbose_name} {target}: a check has just written a "
+            f"flag about it ({flag}).",
+            {flag},
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -178,6 +198,8 @@ def flags_write(
         outcomes.append(outcome)
 
     if to_create:
+        to_create, opening = _about_existing_rows(to_create, opening)
+    if to_create:
         created = _flags_insert(to_create, now)
         for row, outcome in zip(to_create, opening, strict=True):
             outcome.opened += row[_FP] in created  # not one another writer inserted first
@@ -204,6 +226,39 @@ def flags_write(
             outcome.resolved += 1
     _rows_insert(FlagEvent, EVENT_COLUMNS, events)
     return outcomes
+
+
+def _about_existing_rows(
+    rows: list[tuple], outcomes: list[WriteOutcome]
+) -> tuple[list[tuple], list[WriteOutcome]]:
+    """The new flags' rows (and their outcomes) less those about a place, country or obligation
+    deleted since the check read it: a sweep reads them before its batches hold the links'
+    lock, and their keys have no constraint in the database. Two queries."""
+    places = {row[_PLACE] for row in rows} | ({row[_COUNTRY] for row in rows} - {None})
+    obligations = {row[_OBLIGATION] for row in rows} - {None}
+    gone_places = places - _existing_ids(Place, places)
+    gone_obligations = obligations - _existing_ids(Obligation, obligations)
+    if not gone_places and not gone_obligations:
+        return rows, outcomes
+    kept = [
+        (row, outcome)
+        for row, outcome in zip(rows, outcomes, strict=True)
+        if row[_PLACE] not in gone_places
+        and row[_COUNTRY] not in gone_places
+        and row[_OBLIGATION] not in gone_obligations
+    ]
+    return [row for row, _ in kept], [outcome for _, outcome in kept]
+
+
+def _existing_ids(model, ids: set[int]) -> set[int]:
+    size = len(ids) if connection.vendor == "postgresql" else CHUNK
+    return {
+        pk
+        for chunk in chunks(list(ids), size)
+        for pk in model.objects.filter(selectors.among(model, "id", chunk)).values_list(
+            "id", flat=True
+        )
+    }
 
 
 def _flags_among(name: str, values: list) -> Iterator[models.QuerySet]:
@@ -347,6 +402,8 @@ NEW_FLAG_COLUMNS = (
     "status_note",
 )
 _FP, _CLAIMS = NEW_FLAG_COLUMNS.index("fingerprint"), NEW_FLAG_COLUMNS.index("claim_ids")
+_PLACE, _COUNTRY = NEW_FLAG_COLUMNS.index("place_id"), NEW_FLAG_COLUMNS.index("country_id")
+_OBLIGATION = NEW_FLAG_COLUMNS.index("obligation_id")
 LINK_COLUMNS = ("flag_id", "claim_id")
 EVENT_COLUMNS = ("flag_id", "at", "action", "note")
 _ON_CONFLICT = "ON CONFLICT (fingerprint) DO NOTHING"

@@ -4,7 +4,7 @@ from django.db.models.signals import pre_delete
 from django.dispatch import receiver
 
 from . import services
-from .models import Claim, Flag
+from .models import Claim, Flag, Obligation, Place
 
 
 @receiver(pre_delete, sender=Claim)
@@ -15,3 +15,13 @@ def wait_for_writers_of_links(sender, **kwargs) -> None:
     deletion commits (``services.links_lock``). Any deletion through the ORM sends it; raw
     SQL does not, and must not delete claims or flags."""
     services.links_lock(exclusive=True)
+
+
+@receiver(pre_delete, sender=Place)
+@receiver(pre_delete, sender=Obligation)
+def protect_by_flags_written_meanwhile(sender, instance, **kwargs) -> None:
+    """A place or obligation is deleted, which no flag may be about (PROTECT, which Django
+    checked before this signal): wait for the checks writing flags, as for a claim, then
+    refuse if one of them wrote a flag about it meanwhile (``services.flags_protect``)."""
+    services.links_lock(exclusive=True)
+    services.flags_protect(instance)

@@ -18,13 +18,24 @@ from tests.factories import (
     ClaimFactory,
     PlaceFactory,
     SourceFactory,
+    WatchFactory,
     country,
     obligation,
     world,
 )
 from tests.integration.procs import BASE_DIR, database_url, django_env
 from tracker import checks, selectors, services
-from tracker.models import CheckRequest, CheckState, Claim, Flag, FlagEvent, Source
+from tracker.models import (
+    CheckRequest,
+    CheckState,
+    Claim,
+    Flag,
+    FlagEvent,
+    Obligation,
+    Place,
+    Resolution,
+    Source,
+)
 from tracker.services import flags_acknowledge, flags_dismiss, flags_reopen
 
 pytestmark = pytest.mark.django_db
@@ -754,6 +765,123 @@ def test_a_sweep_links_no_flag_to_a_world_claim_deleted_after_it_began():
     shared = selectors.Shared.for_sweep(TODAY)
     checks.partitions_check(["CN", "RU"], today=TODAY, whole=True, shared=shared)
     assert Flag.objects.filter(kind="scope_conflict").count() == 1
+
+
+def flags_about_nothing() -> int:
+    """Flags whose place, country or obligation does not exist (what the constraints
+    prevented)."""
+    places, obligations = Place.objects.values("id"), Obligation.objects.values("id")
+    return (
+        Flag.objects.exclude(place_id__in=places).count()
+        + Flag.objects.filter(country__isnull=False).exclude(country_id__in=places).count()
+        + Flag.objects.filter(obligation__isnull=False)
+        .exclude(obligation_id__in=obligations)
+        .count()
+    )
+
+
+def watched_report_due() -> Obligation:
+    """A reporting obligation long past due, watched for Qatar, about which no claim exists
+    (so that it can be deleted; its watch goes with it): Qatar's check finds its report
+    overdue."""
+    due = Obligation.objects.create(
+        code="TEST-REPORT",
+        resolution=Resolution.objects.first(),
+        paragraph="OP99",
+        kind=Obligation.Kind.REPORTING,
+        summary="Report to the Committee.",
+        effective_from=datetime.date(2018, 1, 1),
+        due_on=datetime.date(2019, 3, 22),
+    )
+    WatchFactory(place=country("QA"), obligation=due)
+    return due
+
+
+def test_a_sweep_writes_no_flag_about_a_place_or_obligation_deleted_after_it_began():
+    # A sweep reads the places and obligations once, before any batch holds the links' lock;
+    # a flag's place, country and obligation have no constraint in the database.
+    def watched():
+        land = PlaceFactory(kind=Place.Kind.COUNTRY, parent=world(), iso_code="XQ")
+        WatchFactory(place=land, obligation=obligation("UNSCR2397-OP8"))
+        return watched_report_due(), land
+
+    due, land = watched()
+    shared = selectors.Shared.for_sweep(TODAY)
+    due_id, land_id = due.pk, land.pk
+    due.delete()  # between the sweep's reads and its batch (their watches go with them)
+    land.delete()
+    outcomes = checks.partitions_check(["QA", "XQ"], today=TODAY, whole=True, shared=shared)
+    assert not Flag.objects.filter(obligation_id=due_id).exists()
+    assert not Flag.objects.filter(place_id=land_id).exists()
+    assert flags_about_nothing() == 0
+    assert sum(outcome.opened for outcome in outcomes) == Flag.objects.count()
+    # Not deleted, the same watches make an overdue report for Qatar, and flags about XQ.
+    due, land = watched()
+    shared = selectors.Shared.for_sweep(TODAY)
+    checks.partitions_check(["QA", "XQ"], today=TODAY, whole=True, shared=shared)
+    assert Flag.objects.filter(obligation=due, kind="overdue_report").count() == 1
+    assert Flag.objects.filter(place=land).exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_an_obligation_deleted_while_a_check_writes_a_flag_about_it_stays_protected_by_it(
+    monkeypatch,
+):
+    # The check has read the obligation and is about to write a flag about it when a monitor
+    # deletes it (Django's PROTECT found no flag yet). The deletion must wait for the check,
+    # then fail as PROTECT would have: deleting first would leave a flag about nothing.
+    from django.db import connections
+    from django.db.models import ProtectedError
+
+    due = watched_report_due()
+    read, release, deleted = threading.Event(), threading.Event(), threading.Event()
+    flags_write = services.flags_write
+
+    def write_after_the_deletion_began(**kwargs):
+        read.set()
+        release.wait(timeout=20)
+        return flags_write(**kwargs)
+
+    monkeypatch.setattr(services, "flags_write", write_after_the_deletion_began)
+    errors: list[BaseException] = []
+
+    def in_thread(work):
+        def run():
+            try:
+                work()
+            except BaseException as exc:
+                errors.append(exc)
+            finally:
+                deleted.set()
+                connections.close_all()
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        return thread
+
+    checker = threading.Thread(
+        target=lambda: (
+            checks.partition_check("QA", today=TODAY, whole=True),
+            connections.close_all(),
+        )
+    )
+    checker.start()
+    assert read.wait(timeout=20)
+    deleter = in_thread(lambda: Obligation.objects.get(pk=due.pk).delete())
+    for _ in range(200):
+        if deleted.is_set() or _waiting_for_links_lock():
+            break
+        threading.Event().wait(0.05)
+    assert not deleted.is_set(), "the deletion did not wait for the check"
+    release.set()
+    checker.join(timeout=20)
+    deleter.join(timeout=20)
+    assert [type(error) for error in errors] == [ProtectedError]
+    assert "a check has just written a flag about it" in str(errors[0])
+    assert Obligation.objects.filter(pk=due.pk).exists()
+    assert Flag.objects.filter(obligation=due, kind="overdue_report").count() == 1
+    assert flags_about_nothing() == 0
 
 
 @pytest.mark.postgres
