@@ -561,9 +561,14 @@ def main() -> None:
         by_n = {r["n"]: r for r in results if r["profile"] == profile}
         if 100_000 in by_n and 1_000_000 in by_n:
             big, small = by_n[1_000_000], by_n[100_000]
+            floor = big["floor_s"] / small["floor_s"]
+            cold, warm = big["cold_s"] / small["cold_s"], big["warm_s"] / small["warm_s"]
+            # The sizes are measured minutes apart, and this machine's speed drifts by half
+            # within minutes: the floor's own ratio shows how much (10 at a steady speed).
             print(
-                f"{profile}: time(1M)/time(100k) cold {big['cold_s'] / small['cold_s']:.1f}, "
-                f"warm {big['warm_s'] / small['warm_s']:.1f}"
+                f"{profile}: time(1M)/time(100k) cold {cold:.1f}, warm {warm:.1f}; the "
+                f"floor's {floor:.1f}, so at the floor's speed: cold {cold / floor * 10:.1f}, "
+                f"warm {warm / floor * 10:.1f}"
             )
 
 

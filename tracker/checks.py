@@ -103,10 +103,11 @@ def partitions_check(
 ) -> list[PartitionOutcome]:
     """Check partitions together, in one transaction (a sweep's batch, or one partition):
 
-    1. Hold the links' lock shared (``services.links_lock``: no claim it reads is deleted
-       before it commits). Lock their ``CheckState`` rows, in key order (SELECT ... FOR
-       UPDATE; on SQLite the transaction's write lock): a second check of one of them waits
-       for this one and then sees its flags, so checks of one country never overlap.
+    1. Hold the links' lock shared (``services.links_lock``: no claim, place or obligation
+       it reads is deleted before it commits; a sweep's ``shared``, read before, is checked
+       after). Lock their ``CheckState`` rows, in key order (SELECT ... FOR UPDATE; on
+       SQLite the transaction's write lock): a second check of one of them waits for this
+       one and then sees its flags, so checks of one country never overlap.
     2. Read their pending ``CheckRequest`` rows: the changes they stand for are what this
        check reads. A request that commits later (even with a lower id, its transaction
        having started first) is left for the next check, not lost.
