@@ -117,7 +117,7 @@ def partitions_check(
     4. Delete the requests served, record each run on its state row; commit.
 
     One failing partition fails them all (the sweep then checks each alone). A check that
-    opened flags then refreshes the flag tables' statistics once the table has doubled
+    opened flags then refreshes the flag table's statistics once the table has doubled
     (``services.flag_statistics_refresh``), unless ``analyze`` is False: a sweep's batches
     leave it to the sweep's end.
     """
@@ -158,7 +158,9 @@ def partitions_check(
             )
             checked.append((partition, rules.run_rules(partition, cfg)))
             own_time.append(time.perf_counter() - own_started)
-        written = services.flags_write(checked=checked, settings=cfg, now=now)
+        written = services.flags_write(
+            checked=checked, settings=cfg, now=now, read_before_lock=shared is not None
+        )
         served = [request[0] for requests in pending.values() for request in requests]
         for chunk in services.chunks(served):
             CheckRequest.objects.filter(id__in=chunk).delete()
@@ -285,7 +287,7 @@ def record_failure(key: str, error: BaseException) -> None:
 # which at 10,000 claims weighed as much as the rules).
 BATCH_PARTITIONS = 200
 UNKNOWN_CLAIMS = 6_250
-# A sweep that opened flags refreshes the planner's statistics of the flag tables at its end
+# A sweep that opened flags refreshes the planner's statistics of the flag table at its end
 # once the flag table has grown by a tenth since they were taken (autovacuum's default).
 SWEEP_STATISTICS_GROWTH = 1.1
 

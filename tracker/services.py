@@ -108,6 +108,7 @@ def flags_write(
     checked: Sequence[tuple[rules.Partition, dict[str, rules.Finding]]],
     settings: rules.CheckSettings,
     now: datetime.datetime,
+    read_before_lock: bool = False,
 ) -> list[WriteOutcome]:
     """Make each checked partition's flags match its findings, an upsert on the fingerprint:
 
@@ -125,9 +126,13 @@ def flags_write(
 
     Several partitions (a batch of a sweep) are read and written together, by the same
     statements (in chunks of ``CHUNK`` rows where they list ids). The caller holds their locks
-    (see ``checks.partitions_check``).
+    (see ``checks.partitions_check``). With ``read_before_lock`` (a sweep's, which read the
+    places and obligations once, before its batches held the links' lock) the findings about
+    a place, country or obligation deleted since are dropped first (``_about_existing``).
     Returns an outcome per partition, in ``checked``'s order.
     """
+    if read_before_lock:
+        checked = _about_existing(checked)
     whole = [_country_id(partition) for partition, _ in checked if not partition.focus]
     of_country = selectors.flag_rows_of(whole) if whole else {}
     own = [
@@ -198,8 +203,6 @@ def flags_write(
         outcomes.append(outcome)
 
     if to_create:
-        to_create, opening = _about_existing_rows(to_create, opening)
-    if to_create:
         created = _flags_insert(to_create, now)
         for row, outcome in zip(to_create, opening, strict=True):
             outcome.opened += row[_FP] in created  # not one another writer inserted first
@@ -228,29 +231,38 @@ def flags_write(
     return outcomes
 
 
-def _about_existing_rows(
-    rows: list[tuple], outcomes: list[WriteOutcome]
-) -> tuple[list[tuple], list[WriteOutcome]]:
-    """The new flags' rows (and their outcomes) less those about a place, country or obligation
-    deleted since the check read it: a sweep reads them before its batches hold the links'
-    lock, and their keys have no constraint in the database. Two queries."""
-    places = {row[_PLACE] for row in rows} | ({row[_COUNTRY] for row in rows} - {None})
-    obligations = {row[_OBLIGATION] for row in rows} - {None}
+def _about_existing(
+    checked: Sequence[tuple[rules.Partition, dict[str, rules.Finding]]],
+) -> Sequence[tuple[rules.Partition, dict[str, rules.Finding]]]:
+    """``checked`` less the findings about a place, country or obligation deleted since the
+    check read it: a flag's keys have no constraint in the database (``Flag``), and a flag
+    found again would be moved to its partition's country. Two queries."""
+    places = {finding.place_id for _, found in checked for finding in found.values()}
+    places |= {_country_id(partition) for partition, _ in checked} - {None}
+    obligations = {f.obligation_id for _, found in checked for f in found.values()} - {None}
     gone_places = places - _existing_ids(Place, places)
     gone_obligations = obligations - _existing_ids(Obligation, obligations)
     if not gone_places and not gone_obligations:
-        return rows, outcomes
-    kept = [
-        (row, outcome)
-        for row, outcome in zip(rows, outcomes, strict=True)
-        if row[_PLACE] not in gone_places
-        and row[_COUNTRY] not in gone_places
-        and row[_OBLIGATION] not in gone_obligations
+        return checked
+    return [
+        (
+            partition,
+            {}
+            if _country_id(partition) in gone_places
+            else {
+                fp: finding
+                for fp, finding in found.items()
+                if finding.place_id not in gone_places
+                and finding.obligation_id not in gone_obligations
+            },
+        )
+        for partition, found in checked
     ]
-    return [row for row, _ in kept], [outcome for _, outcome in kept]
 
 
 def _existing_ids(model, ids: set[int]) -> set[int]:
+    if not ids:
+        return set()
     size = len(ids) if connection.vendor == "postgresql" else CHUNK
     return {
         pk
@@ -344,11 +356,21 @@ def _country_id(partition: rules.Partition) -> int | None:
 FLAG_PAGES_PLANNED_ANYWAY = 64
 
 
-# The flag columns the checks and the admin filter by, whose statistics the refresh takes:
-# with the texts, fingerprints and claim ids too, and the links and events, it took 0.53 s at
-# the end of a first 1M sweep, against 0.14 s. (Links and events are read by the ids of their
-# flag or claim, which plans the same with or without statistics; autovacuum takes theirs.)
-FLAG_COLUMNS_PLANNED = ("kind", "status", "country", "place", "obligation")
+# The flag columns the checks read flags by and the admin and pages filter or sort them by,
+# whose statistics the refresh takes: with the texts, fingerprints and claim ids too, and the
+# links and events, it took 0.53 s at the end of a first 1M sweep, against 0.14 s. (Links are
+# read by the ids of their flag or claim, and events by their flag, or by action and date
+# for the counts of a period: those plans hold without fresh statistics; autovacuum takes
+# theirs.)
+FLAG_COLUMNS_PLANNED = (
+    "kind",
+    "status",
+    "country",
+    "place",
+    "obligation",
+    "severity",
+    "last_seen",
+)
 
 
 def flag_statistics_refresh(*, growth: float = 2) -> bool:
@@ -374,7 +396,7 @@ def flag_statistics_refresh(*, growth: float = 2) -> bool:
                 return False
             cursor.execute(f"ANALYZE {_quoted(Flag._meta.db_table)} ({_quoted(*columns)})")
     except DatabaseError:  # a lock or statement timeout, say: autovacuum's job then
-        logger.warning("could not analyze the flag tables", exc_info=True)
+        logger.warning("could not analyze the flag table", exc_info=True)
         return False
     return True
 
@@ -410,8 +432,6 @@ NEW_FLAG_COLUMNS = (
     "status_note",
 )
 _FP, _CLAIMS = NEW_FLAG_COLUMNS.index("fingerprint"), NEW_FLAG_COLUMNS.index("claim_ids")
-_PLACE, _COUNTRY = NEW_FLAG_COLUMNS.index("place_id"), NEW_FLAG_COLUMNS.index("country_id")
-_OBLIGATION = NEW_FLAG_COLUMNS.index("obligation_id")
 LINK_COLUMNS = ("flag_id", "claim_id")
 EVENT_COLUMNS = ("flag_id", "at", "action", "note")
 _ON_CONFLICT = "ON CONFLICT (fingerprint) DO NOTHING"
