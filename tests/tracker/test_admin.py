@@ -4,11 +4,14 @@ import datetime
 
 import pytest
 from django.contrib import admin
+from django.contrib.admin.models import DELETION, LogEntry
 from django.urls import reverse
+from django.utils import timezone
 
 from tests.admin_forms import admin_url, report_form
 from tests.factories import ClaimFactory, PlaceFactory, ReportFactory, SourceFactory, country
-from tracker.models import Claim, Report, Source
+from tracker import services
+from tracker.models import Claim, Flag, Obligation, Place, Report, Resolution, Source
 
 pytestmark = pytest.mark.django_db
 
@@ -337,3 +340,62 @@ def test_a_report_form_deleting_a_claim_takes_the_links_lock_before_any_row(admi
         if sql.startswith(("UPDATE", "DELETE", "INSERT")) and '"tracker_' in sql.split("(")[0]
     ]
     assert writes and locked < writes[0]
+
+
+def flag_about(*, place, obligation=None) -> Flag:
+    now = timezone.now()
+    return Flag.objects.create(
+        kind="overdue_report" if obligation else "stale",
+        obligation=obligation,
+        place=place,
+        country=place,
+        fingerprint=f"written meanwhile {place.pk} {obligation and obligation.pk}",
+        first_seen=now,
+        last_seen=now,
+        explanation="Written while the deletion waited.",
+        explanation_public="Written while the deletion waited.",
+    )
+
+
+@pytest.mark.parametrize("model", [Place, Obligation])
+@pytest.mark.parametrize("how", ["delete page", "delete selected"])
+def test_a_deletion_refused_for_a_flag_written_meanwhile_says_so_and_deletes_nothing(
+    admin_client, monkeypatch, model, how
+):
+    # The deletion page found no flag about it, but a check wrote one while the deletion
+    # waited for the links' lock (simulated here by writing it as the lock is taken).
+    land = PlaceFactory(kind=Place.Kind.COUNTRY, parent=country("CN").parent, iso_code="XQ")
+    target = land
+    if model is Obligation:
+        target = Obligation.objects.create(
+            code="TEST-REPORT",
+            resolution=Resolution.objects.first(),
+            paragraph="OP99",
+            kind=Obligation.Kind.REPORTING,
+            summary="Report to the Committee.",
+            effective_from=datetime.date(2018, 1, 1),
+            due_on=datetime.date(2019, 3, 22),
+        )
+    links_lock = services.links_lock
+
+    def lock_after_a_check_wrote(*, exclusive=False):
+        if exclusive:
+            flag_about(place=land, obligation=target if model is Obligation else None)
+        links_lock(exclusive=exclusive)
+
+    monkeypatch.setattr(services, "links_lock", lock_after_a_check_wrote)
+    if how == "delete page":
+        url = admin_url(model, "delete", target.pk)
+        response = admin_client.post(url, {"post": "yes"})
+    else:
+        url = admin_url(model, "changelist")
+        data = {"action": "delete_selected", "_selected_action": [target.pk], "post": "yes"}
+        response = admin_client.post(url, data)
+    assert response.status_code == 302 and response.url == url
+    assert model.objects.filter(pk=target.pk).exists()
+    assert not Flag.objects.exists()  # the whole deletion rolled back, the test's flag too
+    assert not LogEntry.objects.filter(action_flag=DELETION).exists()
+    page = admin_client.get(url)
+    [message] = [str(m) for m in page.context["messages"]]
+    assert message.startswith("Nothing was deleted. Cannot delete ")
+    assert "a check has just written a flag about it" in message

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.db import models
+from django.db import models, router, transaction
 from django.db.models import (
     BooleanField,
     Case,
@@ -22,12 +22,13 @@ from django.db.models import (
     Exists,
     F,
     OuterRef,
+    ProtectedError,
     Q,
     Value,
     When,
 )
 from django.db.models.lookups import StartsWith
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
@@ -144,6 +145,33 @@ class HiddenWhenConfidentialMixin:
         return not self.is_hidden(request, obj) and super().has_delete_permission(request, obj)
 
 
+class FlaggedMeanwhileMixin:
+    """For what no flag may be about (places, obligations). The deletion page lists the flags
+    that protect the object, but a check may write one between that page and the deletion,
+    which is then refused (``signals.protect_by_flags_written_meanwhile``) and rolled back
+    whole: say so on the page the user came from, not with a server error."""
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except ProtectedError as refusal:
+            return self._refused(request, refusal)
+
+    def changelist_view(self, request, extra_context=None):
+        if request.method != "POST":
+            return super().changelist_view(request, extra_context)
+        try:
+            # An action ("delete selected" logs, then deletes): as a whole, as delete_view.
+            with transaction.atomic(using=router.db_for_write(self.model)):
+                return super().changelist_view(request, extra_context)
+        except ProtectedError as refusal:
+            return self._refused(request, refusal)
+
+    def _refused(self, request, refusal: ProtectedError) -> HttpResponseRedirect:
+        self.message_user(request, f"Nothing was deleted. {refusal.args[0]}", messages.ERROR)
+        return HttpResponseRedirect(request.get_full_path())
+
+
 # --------------------------------------------------------------------------------------------
 # Reference data
 # --------------------------------------------------------------------------------------------
@@ -157,7 +185,7 @@ class ResolutionAdmin(TrackerAdmin):
 
 
 @admin.register(Obligation)
-class ObligationAdmin(TrackerAdmin):
+class ObligationAdmin(FlaggedMeanwhileMixin, TrackerAdmin):
     list_display = [
         "code",
         "resolution",
@@ -177,7 +205,7 @@ class ObligationAdmin(TrackerAdmin):
 
 
 @admin.register(Place)
-class PlaceAdmin(ChecksOnChangeMixin, TrackerAdmin):
+class PlaceAdmin(FlaggedMeanwhileMixin, ChecksOnChangeMixin, TrackerAdmin):
     list_display = ["name_path", "kind", "iso_code", "claim_count"]
     list_filter = ["kind"]
     search_fields = ["name", "name_path", "=iso_code"]
