@@ -328,7 +328,15 @@ def test_a_flag_dismissed_after_it_was_read_stays_dismissed_not_resolved(monkeyp
     assert list(flag.events.values_list("action", flat=True)) == ["opened"]
 
 
-def test_a_flag_another_writer_inserted_first_is_not_counted_as_opened(monkeypatch):
+@pytest.mark.parametrize(
+    "insert_rows",
+    [
+        pytest.param(services.INSERT_ROWS, id="values"),
+        pytest.param(0, id="copied", marks=pytest.mark.postgres),  # every insert copies first
+    ],
+)
+def test_a_flag_another_writer_inserted_first_is_not_counted_as_opened(monkeypatch, insert_rows):
+    monkeypatch.setattr(services, "INSERT_ROWS", insert_rows)
     two_counts(50_000, 80_000)
     insert = services._flags_insert
 
@@ -849,16 +857,22 @@ def test_only_a_sweep_looks_again_for_the_places_and_obligations_its_findings_ar
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_an_obligation_deleted_while_a_check_writes_a_flag_about_it_stays_protected_by_it(
-    monkeypatch,
+@pytest.mark.parametrize("what", ["obligation", "place"])
+def test_what_is_deleted_while_a_check_writes_a_flag_about_it_stays_protected_by_it(
+    monkeypatch, what
 ):
-    # The check has read the obligation and is about to write a flag about it when a monitor
-    # deletes it (Django's PROTECT found no flag yet). The deletion must wait for the check,
-    # then fail as PROTECT would have: deleting first would leave a flag about nothing.
+    # The check has read the obligation (or place) and is about to write a flag about it when
+    # a monitor deletes it (Django's PROTECT found no flag yet). The deletion must wait for the
+    # check, then fail as PROTECT would have: deleting first would leave a flag about nothing.
     from django.db import connections
     from django.db.models import ProtectedError
 
-    due = watched_report_due()
+    if what == "obligation":
+        key, target = "QA", watched_report_due()  # an overdue report
+    else:
+        key = "XQ"
+        target = PlaceFactory(kind=Place.Kind.COUNTRY, parent=world(), iso_code=key)
+        WatchFactory(place=target, obligation=obligation("UNSCR2397-OP8"))  # no evidence
     read, release, deleted = threading.Event(), threading.Event(), threading.Event()
     flags_write = services.flags_write
 
@@ -886,13 +900,13 @@ def test_an_obligation_deleted_while_a_check_writes_a_flag_about_it_stays_protec
 
     checker = threading.Thread(
         target=lambda: (
-            checks.partition_check("QA", today=TODAY, whole=True),
+            checks.partition_check(key, today=TODAY, whole=True),
             connections.close_all(),
         )
     )
     checker.start()
     assert read.wait(timeout=20)
-    deleter = in_thread(lambda: Obligation.objects.get(pk=due.pk).delete())
+    deleter = in_thread(lambda: type(target).objects.get(pk=target.pk).delete())
     for _ in range(200):
         if deleted.is_set() or _waiting_for_links_lock():
             break
@@ -903,8 +917,9 @@ def test_an_obligation_deleted_while_a_check_writes_a_flag_about_it_stays_protec
     deleter.join(timeout=20)
     assert [type(error) for error in errors] == [ProtectedError]
     assert "a check has just written a flag about it" in str(errors[0])
-    assert Obligation.objects.filter(pk=due.pk).exists()
-    assert Flag.objects.filter(obligation=due, kind="overdue_report").count() == 1
+    assert type(target).objects.filter(pk=target.pk).exists()
+    about = {"obligation": target} if what == "obligation" else {"place": target}
+    assert Flag.objects.filter(**about).count() == 1
     assert flags_about_nothing() == 0
 
 
