@@ -710,6 +710,7 @@ FLAG_COLUMNS = (
     "explanation",
     "explanation_public",
 )
+FLAG_COUNTRY = FLAG_COLUMNS.index("country_id")
 # Rows of a whole partition's flags are read this many at a time (a server-side cursor on
 # PostgreSQL): the 269,000 flags of China at 1M disputed claims held in the client library
 # all at once took 150 MB next to their Python rows.
@@ -736,7 +737,7 @@ def flag_rows_of(country_ids: Iterable[int | None]) -> dict[int | None, list[tup
         wanted |= Q(country_id__isnull=True)
     rows: dict[int | None, list[tuple]] = defaultdict(list)
     for row in flag_values(Flag.objects.filter(wanted).order_by()):
-        rows[row[6]].append(row)
+        rows[row[FLAG_COUNTRY]].append(row)
     return rows
 
 

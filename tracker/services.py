@@ -128,11 +128,9 @@ def flags_write(
     statements (in chunks of ``CHUNK`` rows where they list ids). The caller holds their locks
     (see ``checks.partitions_check``). With ``read_before_lock`` (a sweep's, which read the
     places and obligations once, before its batches held the links' lock) the findings about
-    a place, country or obligation deleted since are dropped first (``_about_existing``).
+    a place, country or obligation deleted since are dropped (``_about_existing``).
     Returns an outcome per partition, in ``checked``'s order.
     """
-    if read_before_lock:
-        checked = _about_existing(checked)
     whole = [_country_id(partition) for partition, _ in checked if not partition.focus]
     of_country = selectors.flag_rows_of(whole) if whole else {}
     own = [
@@ -145,6 +143,8 @@ def flags_write(
     # countries: adopt it rather than insert a duplicate (and the other does not resolve it).
     for flags in _flags_among("fingerprint", [fp for fp in found_anywhere if fp not in known]):
         known.update((row[1], row) for row in selectors.flag_values(flags))
+    if read_before_lock:
+        checked = _about_existing(checked, known)
 
     outcomes: list[WriteOutcome] = []
     to_create: list[tuple] = []  # rows of NEW_FLAG_COLUMNS
@@ -233,13 +233,25 @@ def flags_write(
 
 def _about_existing(
     checked: Sequence[tuple[rules.Partition, dict[str, rules.Finding]]],
+    known: dict[str, tuple],
 ) -> Sequence[tuple[rules.Partition, dict[str, rules.Finding]]]:
     """``checked`` less the findings about a place, country or obligation deleted since the
-    check read it: a flag's keys have no constraint in the database (``Flag``), and a flag
-    found again would be moved to its partition's country. Two queries."""
-    places = {finding.place_id for _, found in checked for finding in found.values()}
-    places |= {_country_id(partition) for partition, _ in checked} - {None}
-    obligations = {f.obligation_id for _, found in checked for f in found.values()} - {None}
+    check read it: a flag's keys have no constraint in the database (``Flag``). A finding
+    whose flag exists (``known``, by fingerprint) is about a place and obligation that flag
+    protects (PROTECT, and ``signals.protect_by_flags_written_meanwhile``), and so is its
+    partition's country unless the flag is to move there: only new findings and moves are
+    looked up, in two queries (none for a sweep that finds what it found before)."""
+    places, obligations = set(), set()
+    for partition, found in checked:
+        for fp, finding in found.items():
+            row = known.get(fp)
+            if row is None:
+                places.add(finding.place_id)
+                obligations.add(finding.obligation_id)
+            if row is None or row[selectors.FLAG_COUNTRY] != _country_id(partition):
+                places.add(_country_id(partition))
+    places.discard(None)
+    obligations.discard(None)
     gone_places = places - _existing_ids(Place, places)
     gone_obligations = obligations - _existing_ids(Obligation, obligations)
     if not gone_places and not gone_obligations:

@@ -832,27 +832,36 @@ def test_a_sweep_writes_no_flag_about_a_place_or_obligation_deleted_after_it_beg
     assert Flag.objects.filter(place=land).exists()
 
 
-def test_only_a_sweep_looks_again_for_the_places_and_obligations_its_findings_are_about(
+def test_only_a_sweep_looks_again_for_the_places_and_obligations_of_its_new_flags(
     monkeypatch,
 ):
     # A check outside a sweep reads them after it holds the links' lock, which a deletion
-    # waits for: none can have gone, and it spares the two queries.
+    # waits for: none can have gone. A sweep read them before; a flag found again protects
+    # its own, so only a new flag's are looked up.
     looked = []
-    about_existing = services._about_existing
+    existing_ids = services._existing_ids
 
-    def recorded(checked):
-        looked.append([partition.key for partition, _ in checked])
-        return about_existing(checked)
+    def recorded(model, ids):
+        if ids:
+            looked.append((model.__name__, ids))
+        return existing_ids(model, ids)
 
-    monkeypatch.setattr(services, "_about_existing", recorded)
+    monkeypatch.setattr(services, "_existing_ids", recorded)
     due = watched_report_due()
     assert checks.partition_check("QA", today=TODAY, whole=True).opened == 1
     assert looked == []
     due.watches.update(place=country("AE"))
-    shared = selectors.Shared.for_sweep(TODAY)
-    outcomes = checks.partitions_check(["QA", "AE"], today=TODAY, whole=True, shared=shared)
-    assert looked == [["QA", "AE"]]
-    assert [(o.key, o.opened) for o in outcomes] == [("QA", 0), ("AE", 1)]
+
+    def sweep() -> list[tuple[str, int]]:
+        shared = selectors.Shared.for_sweep(TODAY)
+        outcomes = checks.partitions_check(["QA", "AE"], today=TODAY, whole=True, shared=shared)
+        return [(o.key, o.opened) for o in outcomes]
+
+    assert sweep() == [("QA", 0), ("AE", 1)]
+    assert looked == [("Place", {country("AE").pk}), ("Obligation", {due.pk})]
+    looked.clear()
+    assert sweep() == [("QA", 0), ("AE", 0)]
+    assert looked == []
 
 
 @pytest.mark.postgres
