@@ -289,6 +289,34 @@ def test_a_flag_whose_place_moved_country_is_adopted_in_a_batch_not_resolved():
     assert list(flag.events.values_list("action", flat=True)) == ["opened"]
 
 
+@pytest.mark.parametrize("resolved_before", [False, True])
+def test_a_flag_whose_place_moved_is_adopted_by_a_check_of_its_new_country_alone(
+    resolved_before,
+):
+    region = PlaceFactory(parent=country("RU"))
+    a, _ = two_counts(50_000, 80_000, place=region)
+    checks.sweep(today=TODAY, keys=["RU"])
+    flag = Flag.objects.get(kind="count_conflict")
+    if resolved_before:  # the pair had gone, and came back
+        count = a.count_low
+        Claim.objects.filter(pk=a.pk).update(count_low=80_000, count_high=80_000)
+        checks.sweep(today=TODAY, keys=["RU"])
+        Claim.objects.filter(pk=a.pk).update(count_low=count, count_high=count)
+        flag.refresh_from_db()
+        assert flag.status == Flag.Status.RESOLVED
+    region.parent = country("CN")
+    region.save()
+    outcome = checks.sweep(today=TODAY, keys=["CN"])  # Russia's check is not in the sweep
+    assert outcome.total("opened") == 0
+    assert outcome.total("reopened" if resolved_before else "refreshed") == 1
+    flag.refresh_from_db()
+    assert (flag.status, flag.country) == (Flag.Status.OPEN, country("CN"))
+    assert Flag.objects.count() == 1
+    assert checks.sweep(today=TODAY, keys=["RU"]).total("resolved") == 0  # no longer Russia's
+    events = ["opened", "resolved", "reopened"] if resolved_before else ["opened"]
+    assert list(flag.events.values_list("action", flat=True)) == events
+
+
 def changed_after_read(monkeypatch, **changes) -> None:
     """Another transaction changes every flag (``changes``) and commits just after a check
     has read them: a concurrent batch adopting one, a monitor dismissing one."""
