@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 import threading
+import time
 from collections import Counter
 
 import pytest
@@ -363,7 +364,9 @@ def test_a_flag_dismissed_after_it_was_read_stays_dismissed_not_resolved(monkeyp
         pytest.param(0, id="copied", marks=pytest.mark.postgres),  # every insert copies first
     ],
 )
-def test_a_flag_another_writer_inserted_first_is_not_counted_as_opened(monkeypatch, insert_rows):
+def test_a_flag_another_writer_inserted_first_counts_as_found_again_not_opened(
+    monkeypatch, insert_rows
+):
     monkeypatch.setattr(services, "INSERT_ROWS", insert_rows)
     two_counts(50_000, 80_000)
     insert = services._flags_insert
@@ -376,6 +379,7 @@ def test_a_flag_another_writer_inserted_first_is_not_counted_as_opened(monkeypat
     outcome = checks.sweep(today=TODAY, keys=["CN"])
     assert outcome.total("found") >= 1
     assert outcome.total("opened") == 0
+    assert outcome.total("refreshed") == outcome.total("found")  # found again: the other's
     flag = Flag.objects.get(kind="count_conflict")
     assert sorted(flag.claims.values_list("pk", flat=True)) == sorted(flag.claim_ids)
     assert list(flag.events.values_list("action", flat=True)) == ["opened"]  # the first's
@@ -733,6 +737,16 @@ def _waiting_for_links_lock() -> bool:
         return cursor.fetchone()[0] > 0
 
 
+def _until_the_deletion_waits_for_the_check(deleted: threading.Event) -> None:
+    """Return once the deletion (another thread) waits for the links' lock the check holds;
+    fail if it finished instead, or never got there (a loaded machine gets 60 s)."""
+    deadline = time.monotonic() + 60
+    while not _waiting_for_links_lock():
+        assert not deleted.is_set(), "the deletion did not wait for the check"
+        assert time.monotonic() < deadline, "the deletion never asked for the links' lock"
+        time.sleep(0.05)
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_claim_deleted_while_a_check_runs_waits_for_it_and_leaves_no_dangling_link(
@@ -749,7 +763,7 @@ def test_a_claim_deleted_while_a_check_runs_waits_for_it_and_leaves_no_dangling_
 
     def write_after_the_deletion_began(**kwargs):
         read.set()
-        release.wait(timeout=20)
+        release.wait(timeout=90)  # released once the deletion waits
         return flags_write(**kwargs)
 
     monkeypatch.setattr(services, "flags_write", write_after_the_deletion_began)
@@ -771,11 +785,7 @@ def test_a_claim_deleted_while_a_check_runs_waits_for_it_and_leaves_no_dangling_
     checker = in_thread(lambda: checks.partition_check("CN", today=TODAY, whole=True))
     assert read.wait(timeout=20)
     deleter = in_thread(lambda: (Claim.objects.get(pk=b.pk).delete(), deleted.set()))
-    for _ in range(200):
-        if deleted.is_set() or _waiting_for_links_lock():
-            break
-        threading.Event().wait(0.05)
-    assert not deleted.is_set(), "the deletion did not wait for the check"
+    _until_the_deletion_waits_for_the_check(deleted)
     release.set()
     checker.join(timeout=20)
     deleter.join(timeout=20)
@@ -915,7 +925,7 @@ def test_what_is_deleted_while_a_check_writes_a_flag_about_it_stays_protected_by
 
     def write_after_the_deletion_began(**kwargs):
         read.set()
-        release.wait(timeout=20)
+        release.wait(timeout=90)  # released once the deletion waits
         return flags_write(**kwargs)
 
     monkeypatch.setattr(services, "flags_write", write_after_the_deletion_began)
@@ -944,11 +954,7 @@ def test_what_is_deleted_while_a_check_writes_a_flag_about_it_stays_protected_by
     checker.start()
     assert read.wait(timeout=20)
     deleter = in_thread(lambda: type(target).objects.get(pk=target.pk).delete())
-    for _ in range(200):
-        if deleted.is_set() or _waiting_for_links_lock():
-            break
-        threading.Event().wait(0.05)
-    assert not deleted.is_set(), "the deletion did not wait for the check"
+    _until_the_deletion_waits_for_the_check(deleted)
     release.set()
     checker.join(timeout=20)
     deleter.join(timeout=20)
