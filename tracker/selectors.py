@@ -522,7 +522,7 @@ def _focused_claims(
     near = Q(pk__in=[])
     for claim in focused:
         near |= _partners(claim, places, obligations, settings)
-    ids = {i for row in scope_flags for i in row[7]}
+    ids = {i for row in scope_flags for i in row[FLAG_CLAIMS]}
     own = {pk for pk, place in places.items() if place.kind != rules.WORLD}
     touched = focus.place_ids & own  # none for a self-report placed outside the country
     if touched:
@@ -696,47 +696,61 @@ def _as_date(value) -> datetime.date:
     return value if isinstance(value, datetime.date) else datetime.date.fromisoformat(value)
 
 
-# The columns of a flag that the engine compares a finding with (``flag_values``).
+# The columns of a flag that the engine reads (``flag_values``): the first ``FLAG_COMPARED``
+# are what a finding is compared with, read for every flag of a partition; the rest are the
+# flag's identity, read too for the flags a targeted check judges (``rules.in_scope``).
+# (Read for all 269,000 flags of China at 1M disputed claims, they took 70 MB, and a check
+# needs them only for the few flags it resolves: ``services.flags_write`` reads those then.)
 FLAG_COLUMNS = (
     "id",
     "fingerprint",
     "status",
-    "kind",
-    "obligation_id",
-    "place_id",
     "country_id",
-    "claim_ids",
     "severity",
     "explanation",
     "explanation_public",
+    "kind",
+    "obligation_id",
+    "place_id",
+    "claim_ids",
 )
-FLAG_COUNTRY = FLAG_COLUMNS.index("country_id")
+FLAG_COMPARED = FLAG_COLUMNS.index("kind")
+FLAG_COUNTRY, FLAG_PUBLIC = (
+    FLAG_COLUMNS.index("country_id"),
+    FLAG_COLUMNS.index("explanation_public"),
+)
+FLAG_KIND, FLAG_PLACE, FLAG_CLAIMS = (
+    FLAG_COLUMNS.index(c) for c in ("kind", "place_id", "claim_ids")
+)
 # Rows of a whole partition's flags are read this many at a time (a server-side cursor on
 # PostgreSQL): the 269,000 flags of China at 1M disputed claims held in the client library
 # all at once took 150 MB next to their Python rows.
 FLAG_CHUNK = 10_000
 
 
-def flag_values(flags) -> Iterable[tuple]:
-    """Rows of ``FLAG_COLUMNS``, in chunks of ``FLAG_CHUNK``. The public sentence is the full
-    one wherever no source is restricted (most flags): it is read as NULL and shares the full
-    sentence's string, not a copy of its own."""
-    rows = flags.annotate(other=NullIf("explanation_public", "explanation")).values_list(
-        *FLAG_COLUMNS[:-1], "other"
-    )
+def flag_values(flags, *, identity: bool = True) -> Iterable[tuple]:
+    """Rows of ``FLAG_COLUMNS`` (without ``identity``, of its first ``FLAG_COMPARED``), in
+    chunks of ``FLAG_CHUNK``. The public sentence is the full one wherever no source is
+    restricted (most flags): it is read as NULL and shares the full sentence's string, not a
+    copy of its own."""
+    columns = list(FLAG_COLUMNS if identity else FLAG_COLUMNS[:FLAG_COMPARED])
+    columns[FLAG_PUBLIC] = "other"
+    rows = flags.annotate(other=NullIf("explanation_public", "explanation")).values_list(*columns)
     for row in rows.iterator(chunk_size=FLAG_CHUNK):
-        yield row if row[-1] is not None else (*row[:-1], row[-2])
+        if row[FLAG_PUBLIC] is None:
+            row = (*row[:FLAG_PUBLIC], row[FLAG_PUBLIC - 1], *row[FLAG_PUBLIC + 1 :])
+        yield row
 
 
 def flag_rows_of(country_ids: Iterable[int | None]) -> dict[int | None, list[tuple]]:
-    """The flags (``FLAG_COLUMNS``) of whole partitions, by country (None: WORLD's), in one
-    query."""
+    """The flags of whole partitions (``FLAG_COLUMNS`` up to ``FLAG_COMPARED``), by country
+    (None: WORLD's), in one query."""
     country_ids = set(country_ids)
     wanted = Q(country_id__in=country_ids - {None})
     if None in country_ids:
         wanted |= Q(country_id__isnull=True)
     rows: dict[int | None, list[tuple]] = defaultdict(list)
-    for row in flag_values(Flag.objects.filter(wanted).order_by()):
+    for row in flag_values(Flag.objects.filter(wanted).order_by(), identity=False):
         rows[row[FLAG_COUNTRY]].append(row)
     return rows
 
@@ -770,4 +784,8 @@ def flag_rows(country_id: int | None, focus: rules.Focus) -> list[tuple]:
         else:  # SQLite: the flags left with fewer than their two claims
             queries.append(active.annotate(links=Count("claims")).filter(links__lt=2))
     rows = {row[0]: row for query in queries for row in flag_values(query)}
-    return [row for row in rows.values() if rules.in_scope(focus, row[3], row[5], row[7])]
+    return [
+        row
+        for row in rows.values()
+        if rules.in_scope(focus, row[FLAG_KIND], row[FLAG_PLACE], row[FLAG_CLAIMS])
+    ]

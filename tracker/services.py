@@ -148,12 +148,13 @@ def flags_write(
     to_update: list[Flag] = []
     to_reopen: list[Flag] = []
     to_refresh: list[int] = []
+    unfound: list[tuple] = []  # active flags of a partition not found: (row, its partition, …)
     to_resolve: list[tuple[int, str, str, int | None, WriteOutcome]] = []  # and as read
     events: list[tuple] = []  # rows of EVENT_COLUMNS
 
     def found_again(row: tuple, finding: rules.Finding, country_id, outcome) -> None:
         """A finding whose flag exists (its ``row``): refresh, update or re-open it."""
-        pk, _, status, *_, row_country, _, severity, explanation, public = row
+        pk, _, status, row_country, severity, explanation, public, *_ = row
         if status == FlagStatus.RESOLVED:
             flag = _updated_flag(pk, finding, country_id, now)
             flag.status, flag.resolved_at, flag.resolved_reason = FlagStatus.OPEN, None, ""
@@ -184,7 +185,7 @@ def flags_write(
 
         successors = None
         for row in rows:
-            pk, fp, status, kind, obligation_id, place_id, row_country, claim_ids, *_ = row
+            _, fp, status, row_country, *_ = row
             if (
                 fp in found_anywhere
                 or status not in ACTIVE_FLAG_STATUSES
@@ -193,14 +194,20 @@ def flags_write(
                 continue
             if successors is None:
                 successors = rules.successors(found.values())
-            reason = rules.resolution_reason(
-                rules.FlagRow(pk, kind, obligation_id, place_id, tuple(claim_ids)),
-                partition,
-                settings,
-                successors,
-            )
-            to_resolve.append((pk, reason, status, row_country, outcome))
+            unfound.append((row, partition, successors, outcome))
         outcomes.append(outcome)
+
+    # Why each flag not found no longer holds, from its identity: read now for a whole
+    # partition's (selectors.FLAG_COLUMNS), a few flags where it read them all.
+    identities = _flag_identities(
+        [row[0] for row, *_ in unfound if len(row) == selectors.FLAG_COMPARED]
+    )
+    for row, partition, successors, outcome in unfound:
+        pk, _, status, row_country, *_ = row
+        flag = identities.get(pk) or _flag_identity(row)
+        if flag is not None:
+            reason = rules.resolution_reason(flag, partition, settings, successors)
+            to_resolve.append((pk, reason, status, row_country, outcome))
 
     if to_create:
         created = _flags_insert(to_create, now)
@@ -218,7 +225,7 @@ def flags_write(
                 taken.append((row[_FP], finding, country_id, outcome))
         elsewhere = {}
         for flags in _flags_among("fingerprint", [fp for fp, *_ in taken]):
-            elsewhere.update((row[1], row) for row in selectors.flag_values(flags))
+            elsewhere.update((row[1], row) for row in selectors.flag_values(flags, identity=False))
         for fp, *again in taken:
             if (row := elsewhere.get(fp)) is not None:
                 found_again(row, *again)
@@ -247,6 +254,25 @@ def flags_write(
             outcome.resolved += 1
     _rows_insert(FlagEvent, EVENT_COLUMNS, events)
     return outcomes
+
+
+def _flag_identity(row: tuple) -> rules.FlagRow | None:
+    """The identity of a flag read whole (``selectors.flag_values``), or None."""
+    if len(row) == selectors.FLAG_COMPARED:
+        return None
+    pk, kind, obligation_id, place_id, claim_ids = row[0], *row[selectors.FLAG_COMPARED :]
+    return rules.FlagRow(pk, kind, obligation_id, place_id, tuple(claim_ids))
+
+
+def _flag_identities(ids: list[int]) -> dict[int, rules.FlagRow]:
+    """The identities of the flags ``ids``, by id (a flag deleted meanwhile has none)."""
+    return {
+        pk: rules.FlagRow(pk, kind, obligation_id, place_id, tuple(claim_ids))
+        for flags in _flags_among("id", ids)
+        for pk, kind, obligation_id, place_id, claim_ids in flags.values_list(
+            "id", "kind", "obligation_id", "place_id", "claim_ids"
+        )
+    }
 
 
 def _about_existing(
