@@ -715,12 +715,9 @@ FLAG_COLUMNS = (
     "claim_ids",
 )
 FLAG_COMPARED = FLAG_COLUMNS.index("kind")
-FLAG_COUNTRY, FLAG_PUBLIC = (
-    FLAG_COLUMNS.index("country_id"),
-    FLAG_COLUMNS.index("explanation_public"),
-)
-FLAG_KIND, FLAG_PLACE, FLAG_CLAIMS = (
-    FLAG_COLUMNS.index(c) for c in ("kind", "place_id", "claim_ids")
+FLAG_COUNTRY, FLAG_EXPLANATION, FLAG_PUBLIC, FLAG_KIND, FLAG_PLACE, FLAG_CLAIMS = (
+    FLAG_COLUMNS.index(c)
+    for c in ("country_id", "explanation", "explanation_public", "kind", "place_id", "claim_ids")
 )
 # Rows of a whole partition's flags are read this many at a time (a server-side cursor on
 # PostgreSQL): the 269,000 flags of China at 1M disputed claims held in the client library
@@ -738,7 +735,7 @@ def flag_values(flags, *, identity: bool = True) -> Iterable[tuple]:
     rows = flags.annotate(other=NullIf("explanation_public", "explanation")).values_list(*columns)
     for row in rows.iterator(chunk_size=FLAG_CHUNK):
         if row[FLAG_PUBLIC] is None:
-            row = (*row[:FLAG_PUBLIC], row[FLAG_PUBLIC - 1], *row[FLAG_PUBLIC + 1 :])
+            row = (*row[:FLAG_PUBLIC], row[FLAG_EXPLANATION], *row[FLAG_PUBLIC + 1 :])
         yield row
 
 

@@ -737,14 +737,21 @@ def _waiting_for_links_lock() -> bool:
         return cursor.fetchone()[0] > 0
 
 
-def _until_the_deletion_waits_for_the_check(deleted: threading.Event) -> None:
-    """Return once the deletion (another thread) waits for the links' lock the check holds;
-    fail if it finished instead, or never got there (a loaded machine gets 60 s)."""
+def _release_the_check_once_the_deletion_waits(
+    release: threading.Event, deleted: threading.Event, errors: list
+) -> None:
+    """Release the check (another thread) once the deletion (a third) waits for the links'
+    lock the check holds; fail if the deletion finished or failed instead, or never got
+    there (a loaded machine gets 60 s). The check is released whatever happens."""
     deadline = time.monotonic() + 60
-    while not _waiting_for_links_lock():
-        assert not deleted.is_set(), "the deletion did not wait for the check"
-        assert time.monotonic() < deadline, "the deletion never asked for the links' lock"
-        time.sleep(0.05)
+    try:
+        while not _waiting_for_links_lock():
+            assert not errors, f"the deletion failed before it waited: {errors!r}"
+            assert not deleted.is_set(), "the deletion did not wait for the check"
+            assert time.monotonic() < deadline, "the deletion never asked for the links' lock"
+            time.sleep(0.05)
+    finally:
+        release.set()
 
 
 @pytest.mark.postgres
@@ -783,12 +790,11 @@ def test_a_claim_deleted_while_a_check_runs_waits_for_it_and_leaves_no_dangling_
         return thread
 
     checker = in_thread(lambda: checks.partition_check("CN", today=TODAY, whole=True))
-    assert read.wait(timeout=20)
+    assert read.wait(timeout=60)
     deleter = in_thread(lambda: (Claim.objects.get(pk=b.pk).delete(), deleted.set()))
-    _until_the_deletion_waits_for_the_check(deleted)
-    release.set()
-    checker.join(timeout=20)
-    deleter.join(timeout=20)
+    _release_the_check_once_the_deletion_waits(release, deleted, errors)
+    checker.join(timeout=60)
+    deleter.join(timeout=60)
     assert errors == []
     assert deleted.is_set()
     # The check linked the flag to both claims; the deletion then took b's link with it.
@@ -952,12 +958,11 @@ def test_what_is_deleted_while_a_check_writes_a_flag_about_it_stays_protected_by
         )
     )
     checker.start()
-    assert read.wait(timeout=20)
+    assert read.wait(timeout=60)
     deleter = in_thread(lambda: type(target).objects.get(pk=target.pk).delete())
-    _until_the_deletion_waits_for_the_check(deleted)
-    release.set()
-    checker.join(timeout=20)
-    deleter.join(timeout=20)
+    _release_the_check_once_the_deletion_waits(release, deleted, errors)
+    checker.join(timeout=60)
+    deleter.join(timeout=60)
     assert [type(error) for error in errors] == [ProtectedError]
     assert "a check has just written a flag about it" in str(errors[0])
     assert type(target).objects.filter(pk=target.pk).exists()
