@@ -217,6 +217,17 @@ class Partition:
                 groups[claim.place_id, claim.measure].append(claim)
         return dict(groups)  # a lookup of a missing key must not add an empty group
 
+    @cached_property
+    def stock_bounds(self) -> dict[tuple[int, str], tuple[int, float]]:
+        """The largest lower bound and the smallest upper bound (``_top``, ``_bottom``) of
+        each stock group of two claims or more, once per check: count conflicts and cap
+        signals pass over a group where no claim may lie above another (most groups)."""
+        return {
+            key: (_top(group), _bottom(group))
+            for key, group in self.stock_groups.items()
+            if len(group) > 1
+        }
+
 
 PAIR_KINDS = frozenset({COUNT_CONFLICT, SCOPE_CONFLICT, STANCE_CONFLICT})
 
@@ -516,6 +527,12 @@ def _may_lie_above(top: float, bottom: float, tol: Fraction) -> bool:
     return top * tol.denominator > bottom * (tol.numerator + tol.denominator)
 
 
+def _may_disagree(partition: Partition, key: tuple[int, str], tol: Fraction) -> bool:
+    """Whether a claim of the stock group ``key`` may lie above another beyond ``tol``."""
+    bounds = partition.stock_bounds.get(key)
+    return bounds is not None and _may_lie_above(*bounds, tol)
+
+
 _day = attrgetter("day")
 _low, _high = attrgetter("low"), attrgetter("high")
 in_day_order = attrgetter("day", "id")  # the order claims are read in
@@ -530,11 +547,11 @@ def count_conflicts(partition: Partition, settings: CheckSettings) -> Iterator[F
     """Two comparable claims of one stock measure about one place whose ranges do not overlap
     beyond the tolerance."""
     tol, width = settings.tolerance_fraction, settings.window_days
-    for (place_id, _measure), group in partition.stock_groups.items():
+    for (place_id, measure), group in partition.stock_groups.items():
         if partition.focus is not None:
             yield from _count_conflicts_of_focus(partition, place_id, group, tol, width)
             continue
-        if len(group) < 2 or not _may_lie_above(_top(group), _bottom(group), tol):
+        if not _may_disagree(partition, (place_id, measure), tol):
             continue  # every two of its claims agree, however far apart
         for start, end in _count_runs(group, width, tol):
             window = _Window(tol)
@@ -803,8 +820,8 @@ def cap_signals(partition: Partition, settings: CheckSettings) -> Iterator[Findi
     caps = [o for o in partition.obligations.values() if o.kind in (CAP, PROHIBITION)]
     if not caps:
         return
-    for (place_id, _measure), group in partition.stock_groups.items():
-        if len(group) < 2 or not _may_lie_above(_top(group), _bottom(group), tol):
+    for (place_id, measure), group in partition.stock_groups.items():
+        if not _may_disagree(partition, (place_id, measure), tol):
             continue  # no count lies above another beyond the tolerance, whenever
         for obligation in caps:
             baseline: ClaimRow | None = None  # smallest upper bound on an earlier day
