@@ -199,15 +199,11 @@ def flags_write(
 
     # Saying why a flag no longer holds takes its identity (kind, obligation, place, claims):
     # a whole partition's flags were read without it (selectors.FLAG_COLUMNS), so it is read
-    # now for the few not found; a targeted check's were read with it.
-    identities = _flag_identities([row[0] for row, *_ in unfound if _identity_unread(row)])
+    # now, for the few not found.
+    identities = _flag_identities([row[0] for row, *_ in unfound])
     for row, partition, successors, outcome in unfound:
         pk, _, status, row_country, *_ = row
-        if _identity_unread(row):
-            flag = identities.get(pk)  # None: deleted meanwhile, nothing to resolve
-        else:
-            flag = _flag_identity(pk, *row[selectors.FLAG_COMPARED :])
-        if flag is not None:
+        if (flag := identities.get(pk)) is not None:  # None: deleted meanwhile
             reason = rules.resolution_reason(flag, partition, settings, successors)
             to_resolve.append((pk, reason, status, row_country, outcome))
 
@@ -258,22 +254,13 @@ def flags_write(
     return outcomes
 
 
-def _identity_unread(row: tuple) -> bool:
-    """Whether a flag's row (``selectors.flag_values``) was read without its identity."""
-    return len(row) == selectors.FLAG_COMPARED
-
-
-def _flag_identity(pk: int, kind: str, obligation_id, place_id: int, claim_ids) -> rules.FlagRow:
-    return rules.FlagRow(pk, kind, obligation_id, place_id, tuple(claim_ids))
-
-
 def _flag_identities(ids: list[int]) -> dict[int, rules.FlagRow]:
     """The identities of the flags ``ids``, by id (a flag deleted meanwhile has none)."""
     identity = ("id", *selectors.FLAG_COLUMNS[selectors.FLAG_COMPARED :])
     return {
-        values[0]: _flag_identity(*values)
+        pk: rules.FlagRow(pk, kind, obligation_id, place_id, tuple(claim_ids))
         for flags in _flags_among("id", ids)
-        for values in flags.values_list(*identity)
+        for pk, kind, obligation_id, place_id, claim_ids in flags.values_list(*identity)
     }
 
 
