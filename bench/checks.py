@@ -1,8 +1,8 @@
 """Benchmark of the full check sweep (issue "The checks"): ``make bench-checks``.
 
-For each N it loads synthetic evidence into PostgreSQL with COPY (the 193 member states of the
-reference data, a few thousand sub-places, 500 sources, N claims spread over 2017-2026), then in
-fresh processes measures:
+For each N it loads synthetic evidence with COPY into a PostgreSQL database of its own (the 193
+member states of the reference data, a few thousand sub-places, 500 sources, N claims spread
+over 2017-2026), then in fresh processes measures:
 
 * ``floor``: one SELECT reading the sweep's columns of every claim, in the sweep's order, through
   the same ORM path the sweep uses (the sweep cannot beat reading its input once);
@@ -19,13 +19,17 @@ fresh processes measures:
 * ``resolve``: a sweep after the count tolerance is widened to 50%, which resolves most
   conflicts, each with its reason.
 
-Each measurement process runs ``--repeat`` times; the medians are printed. Usage:
+The measuring processes run in ``--repeat`` rounds, each round measuring every N one after the
+other; the medians are printed, and time(1M)/time(100k) round by round and its median (the
+machine's speed drifts within minutes: a ratio of two measurements a quarter of an hour apart
+measured the drift as much as the sweep). Usage:
 
     python bench/checks.py [--sizes 10000,100000,1000000] [--repeat 3]
 
-The data is synthetic but shaped like real evidence: most claims about a place agree within
-the tolerance, 0.2% are outliers, stances mostly agree within a country, so the
-flags are a small fraction of the claims, as they are in practice.
+The data is synthetic but shaped like real evidence: the claims about a place agree within the
+tolerance, stances agree within a country, so the flags are a small fraction of the claims, as
+they are in practice (``--profiles consistent``); ``disputed`` adds 0.2% outlier counts and
+0.05% contrary stances.
 """
 
 from __future__ import annotations
@@ -52,12 +56,18 @@ SUB_PLACES, SOURCES = 3000, 500
 INNER = 3  # repeated sweeps (and floors) per measuring process: their medians are reported
 
 
-def child_env() -> dict[str, str]:
+def database_url(name: str = DB_NAME) -> str:
+    """The URL of the benchmark's database ``name``, on the server of ``DB_URL``."""
+    return DB_URL.rsplit("/", 1)[0] + "/" + name
+
+
+def child_env(database: str = DB_NAME) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CELERY_"))}
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings.local",
         DJANGO_READ_DOT_ENV_FILE="false",
-        DATABASE_URL=DB_URL,
+        DATABASE_URL=database_url(database),
+        BENCH_DB=database,  # a child's own children use it too
         TRACKER_VAR_DIR=str(BASE_DIR / "var" / "bench"),
         REDIS_URL="",
         CELERY_BROKER_URL="memory://",
@@ -437,11 +447,11 @@ def _rss_mb(who: int = resource.RUSAGE_SELF) -> float:
 # --------------------------------------------------------------------------------------------
 
 
-def run_child(*args: str) -> dict:
-    return run_child_of(__file__, *args)
+def run_child(*args: str, database: str = DB_NAME) -> dict:
+    return run_child_of(__file__, *args, database=database)
 
 
-def run_child_of(script: str, *args: str) -> dict:
+def run_child_of(script: str, *args: str, database: str = DB_NAME) -> dict:
     """Run a measuring child; its JSON result, with ``tree_peak_mb``: the most memory the child
     and the processes it forked held at once (their proportional set sizes summed, shared
     pages counted once, sampled every 0.1 s)."""
@@ -449,7 +459,7 @@ def run_child_of(script: str, *args: str) -> dict:
         child = subprocess.Popen(
             [sys.executable, script, *args],
             cwd=BASE_DIR,
-            env=child_env(),
+            env=child_env(database),
             stdout=out,
             stderr=err,
             text=True,
@@ -482,19 +492,25 @@ def _tree_pss_kb(pid: int) -> int:
     return pss + sum(_tree_pss_kb(kid) for kid in kids)
 
 
-def prepare_database() -> None:
+def prepare_database(name: str = DB_NAME) -> None:
     import psycopg
 
-    admin_url = DB_URL.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME]).fetchone():
-            conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+    with psycopg.connect(database_url("postgres"), autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
         cwd=BASE_DIR,
-        env=child_env(),
+        env=child_env(name),
         check=True,
     )
+
+
+def drop_database(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(database_url("postgres"), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
 
 
 def main() -> None:
@@ -513,27 +529,43 @@ def main() -> None:
         print(json.dumps(out))
         return
 
-    prepare_database()
+    sizes = [int(s) for s in args.sizes.split(",")]
     results = []
     for profile in args.profiles.split(","):
-        for n in (int(s) for s in args.sizes.split(",")):
-            loaded = run_child("--child", "load", "--n", str(n), "--profile", profile)
-            runs = [run_child("--child", "measure") for _ in range(args.repeat)]
+        # Each size in a database of its own, all loaded first, then measured in rounds (each
+        # round every size, one after the other): this machine's speed drifts by half within
+        # minutes, and the ratio of two sizes is best taken from measurements minutes apart
+        # at most, round by round, not from sizes measured a quarter of an hour apart.
+        databases = {n: f"{DB_NAME}_{profile}_{n}" for n in sizes}
+        loaded = {}
+        for n, database in databases.items():
+            prepare_database(database)
+            loaded[n] = run_child(
+                "--child", "load", "--n", str(n), "--profile", profile, database=database
+            )
+        runs: dict[int, list[dict]] = {n: [] for n in sizes}
+        for _ in range(args.repeat):
+            for n, database in databases.items():
+                runs[n].append(run_child("--child", "measure", database=database))
+        for n in sizes:
             med = {
-                k: statistics.median(r[k] for r in runs)
-                for k in runs[0]
-                if isinstance(runs[0][k], int | float)
+                k: statistics.median(r[k] for r in runs[n])
+                for k in runs[n][0]
+                if isinstance(runs[n][0][k], int | float)
             }
             med.update(
                 n=n,
                 profile=profile,
-                load_s=loaded["load_s"],
-                country=runs[0]["incremental_country"],
+                load_s=loaded[n]["load_s"],
+                country=runs[n][0]["incremental_country"],
+                rounds=runs[n],
             )
             results.append(med)
             print(_line(med), flush=True)
+        for database in databases.values():
+            drop_database(database)
 
-    print("\nmedians of", args.repeat, "runs each; times in seconds, memory in MB (peak RSS)")
+    print("\nmedians of", args.repeat, "rounds; times in seconds, memory in MB (peak RSS)")
     print(
         f"{'profile':>10} {'N':>9} {'flags':>7} {'floor':>6} {'cold':>7} {'warm':>7} "
         f"{'warm/floor':>10} {'alone':>7} {'queries':>8} {'peak MB':>8} {'worker':>7} "
@@ -560,20 +592,30 @@ def main() -> None:
     for profile in args.profiles.split(","):
         by_n = {r["n"]: r for r in results if r["profile"] == profile}
         if 100_000 in by_n and 1_000_000 in by_n:
-            big, small = by_n[1_000_000], by_n[100_000]
-            floor = big["floor_s"] / small["floor_s"]
-            cold, warm = big["cold_s"] / small["cold_s"], big["warm_s"] / small["warm_s"]
-            # The sizes are measured minutes apart, and this machine's speed drifts by half
-            # within minutes: the floor's own ratio shows how much (10 at a steady speed).
+            # Round by round (1M measured right after 100k), then the median of the rounds;
+            # the floor's own ratio (10 at a steady speed) shows how much the speed drifted.
+            pairs = list(zip(by_n[1_000_000]["rounds"], by_n[100_000]["rounds"], strict=True))
+            ratios = {
+                name: [big[f"{name}_s"] / small[f"{name}_s"] for big, small in pairs]
+                for name in ("cold", "warm", "floor")
+            }
+            each = "; ".join(
+                f"{name} " + ", ".join(f"{ratio:.1f}" for ratio in values)
+                for name, values in ratios.items()
+            )
+            cold, warm, floor = (statistics.median(ratios[n]) for n in ("cold", "warm", "floor"))
             print(
-                f"{profile}: time(1M)/time(100k) cold {cold:.1f}, warm {warm:.1f}; the "
-                f"floor's {floor:.1f}, so at the floor's speed: cold {cold / floor * 10:.1f}, "
-                f"warm {warm / floor * 10:.1f}"
+                f"{profile}: time(1M)/time(100k), median of {len(pairs)} rounds: cold "
+                f"{cold:.1f}, warm {warm:.1f}, the floor's {floor:.1f} (by round: {each})"
             )
 
 
 def _line(r: dict) -> str:
-    return ", ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in r.items())
+    return ", ".join(
+        f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}"
+        for k, v in r.items()
+        if not isinstance(v, list)
+    )
 
 
 if __name__ == "__main__":
