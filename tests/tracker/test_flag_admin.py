@@ -178,6 +178,21 @@ def test_editor_reopens_a_dismissed_flag(editor_client, conflict):
     assert conflict.events.last().action == FlagEvent.Action.REOPENED_BY_USER
 
 
+def test_deleting_a_user_keeps_the_flag_they_dismissed_with_its_timeline_and_claims(
+    editor_client, editor, conflict
+):
+    act(editor_client, "dismiss", [conflict], apply="1", reason="Counted twice.")
+    claims = set(conflict.claims.values_list("external_id", flat=True))
+    actions = list(conflict.events.values_list("action", "note"))
+    editor.delete()
+    conflict.refresh_from_db()
+    assert (conflict.status, conflict.status_note) == (Flag.Status.DISMISSED, "Counted twice.")
+    assert conflict.status_changed_by is None
+    assert list(conflict.events.values_list("action", "note")) == actions
+    assert not conflict.events.filter(actor__isnull=False).exists()
+    assert set(conflict.claims.values_list("external_id", flat=True)) == claims == {"X-1", "X-2"}
+
+
 def test_a_viewer_can_only_export_and_cannot_post_a_status_change(viewer_client, conflict):
     page = viewer_client.get(admin_url(Flag, "changelist"))
     offered = {name for name, _ in page.context["action_form"].fields["action"].choices if name}
