@@ -169,6 +169,12 @@ def test_production_settings_pass_the_deployment_checks(tmp_path):
     assert "no issues" in result.stdout
 
 
+def test_the_embedded_default_passes_the_system_checks_without_a_warning(tmp_path):
+    result = manage(tmp_path, "check", "--database", "default", "--fail-level", "WARNING")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
 def test_without_hsts_preload_the_only_deployment_warning_says_so(tmp_path):
     variables = {k: v for k, v in PRODUCTION.items() if k != "DJANGO_SECURE_HSTS_PRELOAD"}
     result = manage(tmp_path, "check", "--deploy", "--fail-level", "WARNING", **variables)
