@@ -67,7 +67,7 @@ def child_env(database: str = DB_NAME) -> dict[str, str]:
         DJANGO_SETTINGS_MODULE="config.settings.local",
         DJANGO_READ_DOT_ENV_FILE="false",
         DATABASE_URL=database_url(database),
-        BENCH_DB=database,  # a child's own children use it too
+        BENCH_DB=database,  # the child's setup_django keeps to this database
         TRACKER_VAR_DIR=str(BASE_DIR / "var" / "bench"),
         REDIS_URL="",
         CELERY_BROKER_URL="memory://",
@@ -531,6 +531,7 @@ def main() -> None:
 
     sizes = [int(s) for s in args.sizes.split(",")]
     results = []
+    rounds: dict[tuple[str, int], list[dict]] = {}  # each measurement, by (profile, N)
     for profile in args.profiles.split(","):
         # Each size in a database of its own, all loaded first, then measured in rounds (each
         # round every size, one after the other): this machine's speed drifts by half within
@@ -558,9 +559,9 @@ def main() -> None:
                 profile=profile,
                 load_s=loaded[n]["load_s"],
                 country=runs[n][0]["incremental_country"],
-                rounds=runs[n],
             )
             results.append(med)
+            rounds[profile, n] = runs[n]
             print(_line(med), flush=True)
         for database in databases.values():
             drop_database(database)
@@ -590,11 +591,10 @@ def main() -> None:
         "(PSS, sampled every 0.1 s)"
     )
     for profile in args.profiles.split(","):
-        by_n = {r["n"]: r for r in results if r["profile"] == profile}
-        if 100_000 in by_n and 1_000_000 in by_n:
+        if (profile, 100_000) in rounds and (profile, 1_000_000) in rounds:
             # Round by round (1M measured right after 100k), then the median of the rounds;
             # the floor's own ratio (10 at a steady speed) shows how much the speed drifted.
-            pairs = list(zip(by_n[1_000_000]["rounds"], by_n[100_000]["rounds"], strict=True))
+            pairs = list(zip(rounds[profile, 1_000_000], rounds[profile, 100_000], strict=True))
             ratios = {
                 name: [big[f"{name}_s"] / small[f"{name}_s"] for big, small in pairs]
                 for name in ("cold", "warm", "floor")
@@ -611,11 +611,7 @@ def main() -> None:
 
 
 def _line(r: dict) -> str:
-    return ", ".join(
-        f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}"
-        for k, v in r.items()
-        if not isinstance(v, list)
-    )
+    return ", ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in r.items())
 
 
 if __name__ == "__main__":
