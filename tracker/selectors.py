@@ -604,26 +604,29 @@ def _cap_pairs(claims, obligations: dict[int, rules.ObligationRow], tol) -> list
     prohibition, place and stock measure, the strongest rise of a count over the smallest
     upper bound on an earlier day since the obligation took effect.
 
-    The database runs the rule's sweep as window functions over the place's counts, and
-    returns only the counts that rise above their baseline beyond the tolerance and come
-    within a hair of the strongest rise (a rise from zero outranks every ratio: the first of
-    those). The rule itself picks the pair from those few, in exact arithmetic, and finds its
-    baseline: the first count with that upper bound. The rule run on these two claims names
-    the same pair as on the whole group."""
+    The database runs the rule's sweep over the place's counts, a day at a time (the largest
+    lower bound and the smallest upper bound of each day, from the index on place, measure and
+    day; then window functions over the days), and returns only the days whose count rises
+    above their baseline beyond the tolerance and comes within a hair of the strongest rise (a
+    rise from zero outranks every ratio: the first of those). The rule itself picks the day
+    from those few, in exact arithmetic; then the pair's claims are read: the first count of
+    that day with that rise, and its baseline, the first count with that upper bound. The rule
+    run on these two claims names the same pair as on the whole group."""
     caps = [o for o in obligations.values() if o.kind in (rules.CAP, rules.PROHIBITION)]
     if not caps:
         return []
     stocks = claims.filter(measure__in=rules.STOCK_MEASURES, count_low__isnull=False)
-    columns = ("id", "place_id", "measure", "as_of", "count_low", "count_high")
+    columns = ("place_id", "measure", "as_of", "count_low", "count_high")
     counts, count_params = stocks.order_by().values(*columns).query.sql_with_params()
-    # One pass over the counts in (place, measure, day) order: per cap, the smallest upper
-    # bound on the earlier days since it took effect (NULL before it did, or with none).
+    # Per day: per cap, the smallest upper bound on the earlier days since it took effect
+    # (NULL before it did, or with none). A day at a time, not a count at a time: China's
+    # 34,000 counts at 1M claims are 6,000 days (the pass 100 -> 38 ms).
     bases = ", ".join(
-        f"MIN(CASE WHEN as_of >= %s THEN count_high END) OVER earlier AS base_{i}"
+        f"MIN(MIN(CASE WHEN as_of >= %s THEN count_high END)) OVER earlier AS base_{i}"
         for i in range(len(caps))
     )
     risen = " UNION ALL ".join(
-        f"SELECT %s AS obligation_id, id, place_id, measure, as_of, count_low, base_{i} AS base "  # noqa: S608
+        f"SELECT %s AS obligation_id, place_id, measure, as_of, count_low, base_{i} AS base "  # noqa: S608
         f"FROM swept WHERE CAST(count_low AS BIGINT) * %s > CAST(base_{i} AS BIGINT) * %s"
         for i in range(len(caps))
     )
@@ -631,11 +634,12 @@ def _cap_pairs(claims, obligations: dict[int, rules.ObligationRow], tol) -> list
     # parameters.
     sql = f"""
         WITH swept AS (
-            SELECT id, place_id, measure, as_of, count_low, {bases}
+            SELECT place_id, measure, as_of, MAX(count_low) AS count_low, {bases}
             FROM ({counts}) c
+            GROUP BY place_id, measure, as_of
             WINDOW earlier AS (
                 PARTITION BY place_id, measure ORDER BY as_of
-                GROUPS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+                ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
             )
         ),
         risen AS ({risen}),
@@ -643,7 +647,7 @@ def _cap_pairs(claims, obligations: dict[int, rules.ObligationRow], tol) -> list
             SELECT *,
                 CASE WHEN base > 0 THEN CAST(count_low AS DOUBLE PRECISION) / base END AS rise,
                 ROW_NUMBER() OVER (
-                    PARTITION BY obligation_id, place_id, measure, base = 0 ORDER BY as_of, id
+                    PARTITION BY obligation_id, place_id, measure, base = 0 ORDER BY as_of
                 ) AS nth
             FROM risen
         ),
@@ -651,7 +655,7 @@ def _cap_pairs(claims, obligations: dict[int, rules.ObligationRow], tol) -> list
             SELECT *, MAX(rise) OVER (PARTITION BY obligation_id, place_id, measure) AS top
             FROM ranked
         )
-        SELECT obligation_id, place_id, measure, id, as_of, count_low, base FROM topped
+        SELECT obligation_id, place_id, measure, as_of, count_low, base FROM topped
         WHERE (base = 0 AND nth = 1) OR rise >= top * (1 - 1e-9)
     """  # noqa: S608
     d, nd = tol.denominator, tol.numerator + tol.denominator
@@ -664,30 +668,29 @@ def _cap_pairs(claims, obligations: dict[int, rules.ObligationRow], tol) -> list
         cursor.execute(sql, params)
         risen = cursor.fetchall()
 
-    best: dict[tuple, tuple] = {}  # (obligation, place, measure) -> (rise, as_of, id, base)
-    for obligation_id, place_id, measure, pk, as_of, low, base in risen:
+    best: dict[tuple, tuple] = {}  # (obligation, place, measure) -> (rise, as_of, low, base)
+    for obligation_id, place_id, measure, as_of, low, base in risen:
         rise = Fraction(low, base) if base else math.inf
         as_of = _as_date(as_of)
         key = (obligation_id, place_id, measure)
         held = best.get(key)
-        # The strongest rise; on a tie, the first in (as_of, id) order, as the rule sweeps.
-        if held is None or rise > held[0] or (rise == held[0] and (as_of, pk) < held[1:3]):
-            best[key] = (rise, as_of, pk, base)
+        # The strongest rise; on a tie, the first day, as the rule sweeps.
+        if held is None or rise > held[0] or (rise == held[0] and as_of < held[1]):
+            best[key] = (rise, as_of, low, base)
     ids = []
-    for (obligation_id, place_id, measure), (_, as_of, pk, base) in best.items():
-        baseline = (
-            stocks.filter(
-                place_id=place_id,
-                measure=measure,
-                count_high=base,
-                as_of__gte=obligations[obligation_id].effective_from,
-                as_of__lt=as_of,
-            )
-            .order_by("as_of", "id")
-            .values_list("pk", flat=True)
-            .first()
+    for (obligation_id, place_id, measure), (_, as_of, low, base) in best.items():
+        group = stocks.filter(place_id=place_id, measure=measure).order_by("as_of", "id")
+        # That day's first count with the rise: its largest lower bound (any rise from zero).
+        later = group.filter(as_of=as_of, **({"count_low": low} if base else {"count_low__gt": 0}))
+        baseline = group.filter(
+            count_high=base,
+            as_of__gte=obligations[obligation_id].effective_from,
+            as_of__lt=as_of,
         )
-        ids += [pk, baseline]
+        ids += [
+            later.values_list("pk", flat=True).first(),
+            baseline.values_list("pk", flat=True).first(),
+        ]
     return ids
 
 

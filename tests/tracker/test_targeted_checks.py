@@ -374,3 +374,42 @@ def test_a_targeted_check_leaves_the_cap_signals_a_whole_check_leaves(world_of_c
         after_targeted = active_flags()
         checks.partition_check("CN", today=TODAY, whole=True)
         assert active_flags() == after_targeted, f"seed {seed}, step {step}: {what}"
+
+
+def test_a_targeted_check_names_the_day_s_strongest_count_not_its_first(world_of_china):
+    """The database sweeps the counts a day at a time; the pair's later claim is then the
+    first count of the day *with the strongest rise*, not the day's first count. Here the new
+    best pair rests on claims the save did not touch, no stored flag names, and no partner
+    read brings (the day lies outside the saved claim's window)."""
+    places, sources, report = world_of_china
+    china = places[0]
+
+    def count(as_of, low, source=0):
+        return Claim.objects.create(
+            report=report,
+            place=china,
+            attributed_to=sources[source],
+            as_of=as_of,
+            stance="unclear",
+            measure="workers",
+            count_low=low,
+            count_high=low,
+        )
+
+    count(datetime.date(2018, 1, 1), 1_000)  # the baseline of the stored flag
+    count(datetime.date(2018, 6, 1), 2_100, source=1)  # 2.1 times it: the stored flag
+    smaller = count(datetime.date(2019, 6, 1), 1_500, source=2)  # same day, first by id
+    stronger = count(datetime.date(2019, 6, 1), 2_000, source=3)  # same day, strongest
+    checks.partition_check("CN", today=TODAY, whole=True)
+    (stored,) = Flag.objects.active().filter(kind="cap_signal", obligation__code="UNSCR2371-OP11")
+    assert stronger not in stored.claims.all()
+
+    lower = count(datetime.date(2018, 9, 1), 500)  # a new baseline: 4 times, to the 2019 day
+    services.checks_request_for(claims={(lower.pk, lower.place_id)})
+    assert checks.partition_check("CN", today=TODAY).targeted
+    (flag,) = Flag.objects.active().filter(kind="cap_signal", obligation__code="UNSCR2371-OP11")
+    assert set(flag.claims.all()) == {lower, stronger}
+    assert smaller not in flag.claims.all()
+    after_targeted = active_flags()
+    checks.partition_check("CN", today=TODAY, whole=True)
+    assert active_flags() == after_targeted
