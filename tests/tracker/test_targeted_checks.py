@@ -280,10 +280,10 @@ def test_a_claim_about_the_world_checks_every_country_whole(world_of_china):
     assert Flag.objects.active().filter(kind="scope_conflict", claims=claim).count() == 1
 
 
-# Cap signals: a targeted check judges a (place, measure) group from its stored flag and the
-# best partners of the focus claims. Few days and few counts make ties on both everywhere;
-# days further apart than the window keep the focus claims' neighbours from hiding a wrong
-# partner.
+# Cap signals: a targeted check judges each (place, measure) group at the places touched from
+# the pair the database's pass over its counts names (``selectors._cap_pairs``). Few days and
+# few counts make ties on both everywhere; days further apart than the window keep the focus
+# claims' neighbours from hiding a wrong partner.
 CAP_DAYS = [  # further apart than the comparison window, bar the first two
     datetime.date(2017, 7, 1),  # before both caps took effect
     datetime.date(2017, 9, 1),  # between them
