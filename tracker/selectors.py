@@ -388,8 +388,10 @@ def partition_load(
 
     # By the ids of its places, not a join on their paths: the planner then reads the claims
     # of each place from an index instead of scanning every claim once per country.
+    # (As one array on PostgreSQL: a targeted check runs a dozen queries on them, and China's
+    # 285 places as placeholders cost it 16 ms to build and parse.)
     def inside():
-        return in_time(place_id__in=[pk for pk in places if pk != world_id])
+        return in_time().filter(among(Claim, "place_id", [pk for pk in places if pk != world_id]))
 
     if focus is None:
         claims = rows(inside()) if claims is None else claims
