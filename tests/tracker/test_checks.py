@@ -290,10 +290,19 @@ def test_a_flag_whose_place_moved_country_is_adopted_in_a_batch_not_resolved():
     assert list(flag.events.values_list("action", flat=True)) == ["opened"]
 
 
+@pytest.mark.parametrize(
+    "insert_rows",
+    [
+        pytest.param(services.INSERT_ROWS, id="values"),
+        # Copied, and inserted without ON CONFLICT first: the fingerprint taken fails that.
+        pytest.param(0, id="copied", marks=pytest.mark.postgres),
+    ],
+)
 @pytest.mark.parametrize("resolved_before", [False, True])
 def test_a_flag_whose_place_moved_is_adopted_by_a_check_of_its_new_country_alone(
-    resolved_before,
+    resolved_before, insert_rows, monkeypatch
 ):
+    monkeypatch.setattr(services, "INSERT_ROWS", insert_rows)
     region = PlaceFactory(parent=country("RU"))
     a, _ = two_counts(50_000, 80_000, place=region)
     checks.sweep(today=TODAY, keys=["RU"])
