@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import datetime
 import logging
+import operator
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
-from functools import partial
+from functools import partial, reduce
 from itertools import islice
 
 from django.core.exceptions import ValidationError
@@ -22,11 +24,14 @@ from . import rules, selectors
 from .models import (
     ACTIVE_FLAG_STATUSES,
     CheckRequest,
+    Claim,
     Flag,
     FlagEvent,
     FlagStatus,
     Obligation,
     Place,
+    Report,
+    Source,
 )
 
 logger = logging.getLogger(__name__)
@@ -664,6 +669,100 @@ def _updated_flag(
         country_id=country_id,
         last_seen=now,
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Flags: names made confidential
+# --------------------------------------------------------------------------------------------
+
+
+def flags_conceal_source(source: Source) -> int:
+    """``source`` is being made confidential: no flag's public texts may name it any more, nor
+    the sources of the claims in the reports it publishes (which now are restricted too).
+    Returns how many flags changed (``flags_conceal``)."""
+    links_lock(exclusive=True)  # a check writing flags now finishes first; later ones wait
+    changed = flags_conceal(names=source_names([source.pk])[source.pk] | {source.name})
+    in_its_reports = Claim.objects.filter(report__publisher=source)
+    return changed + _flags_conceal_claims(in_its_reports.exclude(attributed_to=source))
+
+
+def flags_conceal_report(report: Report) -> int:
+    """``report`` is being made confidential: the claims logged from it are restricted, and
+    the flags resting on them stop naming their sources."""
+    links_lock(exclusive=True)
+    return _flags_conceal_claims(Claim.objects.filter(report=report))
+
+
+def _flags_conceal_claims(claims: models.QuerySet) -> int:
+    sources = set(claims.values_list("attributed_to_id", flat=True).distinct())
+    names = source_names(sources)
+    return sum(
+        flags_conceal(names=names[pk], claims=claims.filter(attributed_to_id=pk))
+        for pk in sorted(sources)
+    )
+
+
+def source_names(source_ids: Iterable[int]) -> dict[int, set[str]]:
+    """Every name each source has gone by (its history's, which includes the current one)."""
+    names: dict[int, set[str]] = {pk: set() for pk in source_ids}
+    for ids in chunks(list(names)):
+        for pk, name in Source.history.filter(id__in=ids).values_list("id", "name"):
+            names[pk].add(name)
+    return names
+
+
+def flags_conceal(*, names: Iterable[str], claims: models.QuerySet | None = None) -> int:
+    """Replace each of ``names``, as a whole word, by "a confidential source" (as the rules
+    name a restricted claim's source) in the public texts of every flag (or of the flags
+    resting on ``claims``): its public sentence, the reason it was resolved, and the checks'
+    notes on its events. The full sentence is kept for who may see it. Returns how many
+    flags changed.
+
+    The checks rewrite the sentences of the flags they find again, but a resolved flag, or a
+    dismissed one no longer found, keeps the sentence it was last written with, which exports,
+    the API and the summaries show to every reader; and an active flag is concealed here at
+    once rather than at its next check. Called (``signals``) when a source or report is made
+    confidential, in the transaction of that save."""
+    # The longest name first; not inside a longer word (a source called "UN" is not the start
+    # of "UNSCR2397-OP8").
+    names = sorted({name for name in names if name}, key=len, reverse=True)
+    if not names:
+        return 0
+    pattern = re.compile(r"(?<!\w)(?:{})(?!\w)".format("|".join(map(re.escape, names))))
+    flags = Flag.objects.filter(
+        reduce(
+            operator.or_,
+            (
+                models.Q(explanation_public__contains=name)
+                | models.Q(resolved_reason__contains=name)
+                for name in names
+            ),
+        )
+    )
+    events = FlagEvent.objects.filter(
+        reduce(operator.or_, (models.Q(note__contains=name) for name in names)),
+        action=FlagEvent.Action.RESOLVED,
+    )
+    if claims is not None:
+        resting = Flag.claims.through.objects.filter(claim__in=claims.values("id"))
+        flags = flags.filter(pk__in=resting.values("flag_id"))
+        events = events.filter(flag_id__in=resting.values("flag_id"))
+    concealed = []
+    for flag in flags.only("explanation_public", "resolved_reason").iterator(chunk_size=2000):
+        public = pattern.sub(rules.CONFIDENTIAL_SOURCE, flag.explanation_public)
+        reason = pattern.sub(rules.CONFIDENTIAL_SOURCE, flag.resolved_reason)
+        if (public, reason) != (flag.explanation_public, flag.resolved_reason):
+            flag.explanation_public, flag.resolved_reason = public, reason
+            concealed.append(flag)
+    _flags_update(concealed, ["explanation_public", "resolved_reason"])
+    notes = []
+    for event in events.only("note").iterator(chunk_size=2000):
+        note = pattern.sub(rules.CONFIDENTIAL_SOURCE, event.note)
+        if note != event.note:
+            event.note = note
+            notes.append(event)
+    FlagEvent.objects.bulk_update(notes, ["note"], batch_size=500)
+    return len(concealed)
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,10 +1,10 @@
 """Signal receivers: thin hooks into ``services``, connected in ``apps.TrackerConfig.ready``."""
 
-from django.db.models.signals import pre_delete
+from django.db.models.signals import pre_delete, pre_save
 from django.dispatch import receiver
 
 from . import services
-from .models import Claim, Flag, Obligation, Place
+from .models import Claim, Flag, Obligation, Place, Report, Source
 
 
 @receiver(pre_delete, sender=Claim)
@@ -25,3 +25,20 @@ def protect_by_flags_written_meanwhile(sender, instance, **kwargs) -> None:
     refuse if one of them wrote a flag about it meanwhile (``services.flags_protect``)."""
     services.links_lock(exclusive=True)
     services.flags_protect(instance)
+
+
+@receiver(pre_save, sender=Source)
+@receiver(pre_save, sender=Report)
+def conceal_what_is_made_confidential(sender, instance, raw=False, **kwargs) -> None:
+    """A source or report stored as not confidential is saved as confidential: first take its
+    names out of the flags' public texts (``services.flags_conceal_source``,
+    ``flags_conceal_report``), in the save's transaction. A queryset ``update()`` sends no
+    signal, and must not make anything confidential."""
+    if raw or instance._state.adding or not instance.confidential:
+        return
+    if not sender.objects.filter(pk=instance.pk, confidential=False).exists():
+        return
+    if sender is Source:
+        services.flags_conceal_source(instance)
+    else:
+        services.flags_conceal_report(instance)

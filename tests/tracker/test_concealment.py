@@ -1,0 +1,173 @@
+"""A source or report made confidential stops being named in every flag's public texts at
+once, whatever the flag's status: the checks rewrite the sentences of the flags they find
+again, but not those of resolved or dismissed flags they no longer find, which exports, the
+API and the summaries still show to readers without the permission."""
+
+import datetime
+
+import pytest
+
+from tests.factories import (
+    ClaimFactory,
+    ReportFactory,
+    SourceFactory,
+    UserFactory,
+    country,
+    obligation,
+    world,
+)
+from tracker import checks
+from tracker.models import Flag, FlagEvent
+from tracker.rules import CONFIDENTIAL_SOURCE
+from tracker.services import flags_dismiss
+
+pytestmark = pytest.mark.django_db
+
+TODAY = datetime.date(2020, 1, 10)
+
+
+def count_conflict(source_name: str = "Informant Kim", **claim):
+    """A count conflict between ``source_name`` (50,000) and KITA (90,000) in China: the two
+    claims and the flag."""
+    a = ClaimFactory(
+        attributed_to=SourceFactory(name=source_name), count_low=50_000, external_id="A", **claim
+    )
+    b = ClaimFactory(attributed_to=SourceFactory(name="KITA"), count_low=90_000, external_id="B")
+    checks.sweep(today=TODAY, keys=["CN"])
+    return a, b, Flag.objects.get(kind="count_conflict")
+
+
+def resolve(b, flag) -> Flag:
+    """KITA's count corrected to 51,000: the next check resolves the conflict."""
+    b.count_low = b.count_high = 51_000
+    b.save()
+    checks.sweep(today=TODAY, keys=["CN"])
+    flag.refresh_from_db()
+    assert flag.status == Flag.Status.RESOLVED
+    return flag
+
+
+def made_confidential(thing) -> None:
+    thing.confidential = True
+    thing.save()
+
+
+def public_texts(flag: Flag) -> str:
+    flag.refresh_from_db()
+    notes = " ".join(flag.events.values_list("note", flat=True))
+    return f"{flag.explanation_public} | {flag.resolved_reason} | {notes}"
+
+
+def test_a_resolved_flag_stops_naming_a_source_made_confidential():
+    a, b, flag = count_conflict()
+    flag = resolve(b, flag)
+    assert "Informant Kim" in flag.explanation_public
+    made_confidential(a.attributed_to)
+    flag.refresh_from_db()
+    assert "Informant Kim" not in public_texts(flag)
+    assert flag.explanation_public.startswith(f"{CONFIDENTIAL_SOURCE} says 50,000 workers")
+    assert "KITA says 90,000" in flag.explanation_public
+    assert flag.explanation.startswith("Informant Kim says 50,000")  # for who may see it
+    assert flag.status == Flag.Status.RESOLVED
+
+
+def test_a_dismissed_flag_no_longer_found_stops_naming_a_source_made_confidential():
+    a, b, flag = count_conflict()
+    flags_dismiss(flag_ids=[flag.pk], user=UserFactory(), reason="a known outlier")
+    b.count_low = b.count_high = 51_000
+    b.save()
+    checks.sweep(today=TODAY, keys=["CN"])  # not found, and dismissed: left as it is
+    made_confidential(a.attributed_to)
+    assert "Informant Kim" not in public_texts(flag)
+    assert flag.status == Flag.Status.DISMISSED
+
+
+def test_an_open_flag_is_concealed_at_once_and_the_next_check_finds_it_unchanged():
+    a, _, flag = count_conflict()
+    made_confidential(a.attributed_to)  # before any check runs
+    assert "Informant Kim" not in public_texts(flag)
+    concealed = flag.explanation_public
+    outcome = checks.sweep(today=TODAY, keys=["CN"])
+    flag.refresh_from_db()
+    assert flag.explanation_public == concealed  # what the rule writes now
+    assert outcome.total("refreshed") >= 1 and outcome.total("opened") == 0
+
+
+def test_a_resolution_reason_that_named_the_source_is_concealed():
+    kim = SourceFactory(name="Informant Kim")
+    op8 = obligation("UNSCR2397-OP8")
+    about = {"obligation": op8, "stance": "violating", "measure": "", "count_low": None}
+    ClaimFactory(
+        attributed_to=SourceFactory(name="NKDB"), as_of=datetime.date(2019, 12, 23), **about
+    )
+    today = datetime.date(2020, 8, 1)
+    checks.sweep(today=today, keys=["CN"])
+    stale = Flag.objects.get(kind="stale", obligation=op8)
+    ClaimFactory(attributed_to=kim, as_of=datetime.date(2020, 7, 1), external_id="NEW", **about)
+    checks.sweep(today=today, keys=["CN"])
+    stale.refresh_from_db()
+    assert "claim NEW by Informant Kim" in stale.resolved_reason  # the flag rests on NKDB's
+    made_confidential(kim)
+    stale.refresh_from_db()
+    assert "Informant Kim" not in public_texts(stale)
+    assert f"claim NEW by {CONFIDENTIAL_SOURCE} as of 2020-07-01" in stale.resolved_reason
+    resolved = stale.events.get(action=FlagEvent.Action.RESOLVED)
+    assert resolved.note == stale.resolved_reason
+
+
+@pytest.mark.parametrize("by", ["report", "publisher"])
+def test_a_report_made_confidential_conceals_its_claims_sources_in_their_flags_only(by):
+    report = ReportFactory(publisher=SourceFactory(name="RFA", kind="news"))
+    a, b, flag = count_conflict("NKDB", report=report)
+    # NKDB's claim in a public report, in another conflict: NKDB stays named there.
+    elsewhere = ClaimFactory(
+        attributed_to=a.attributed_to, place=country("RU"), count_low=1_000, external_id="C"
+    )
+    ClaimFactory(attributed_to=b.attributed_to, place=country("RU"), count_low=9_000)
+    checks.sweep(today=TODAY, keys=["RU"])
+    other = Flag.objects.get(kind="count_conflict", claims=elsewhere)
+    made_confidential(report if by == "report" else report.publisher)
+    assert "NKDB" not in public_texts(flag)
+    assert flag.explanation_public.startswith(f"{CONFIDENTIAL_SOURCE} says 50,000")
+    assert "NKDB says 1,000" in public_texts(other)
+    # What the rules write for a claim from a restricted report, from now on.
+    assert checks.sweep(today=TODAY, keys=["CN"]).total("refreshed") >= 1
+    flag.refresh_from_db()
+    assert flag.explanation_public.startswith(f"{CONFIDENTIAL_SOURCE} says 50,000")
+
+
+def test_a_name_inside_a_longer_word_is_left_as_it_is():
+    op8 = obligation("UNSCR2397-OP8")
+    about = {"obligation": op8, "measure": "", "count_low": None}
+    un = SourceFactory(name="UN")
+    ClaimFactory(attributed_to=un, place=world(), stance="complying", **about)
+    ClaimFactory(attributed_to=SourceFactory(name="NKDB"), stance="violating", **about)
+    checks.sweep(today=TODAY, keys=["CN"])
+    flag = Flag.objects.get(kind="stance_conflict")
+    assert flag.explanation_public.startswith("UN says the world is complying with UNSCR2397")
+    made_confidential(un)
+    flag.refresh_from_db()
+    assert flag.explanation_public.startswith(
+        f"{CONFIDENTIAL_SOURCE} says the world is complying with UNSCR2397-OP8"
+    )
+
+
+def test_the_names_a_source_went_by_before_are_concealed_too():
+    a, b, flag = count_conflict()
+    flag = resolve(b, flag)
+    kim = a.attributed_to
+    kim.name = "Kim (informant)"
+    kim.save()
+    made_confidential(kim)
+    assert "Informant Kim" not in public_texts(flag)
+    assert "Kim (informant)" not in public_texts(flag)
+
+
+def test_a_source_already_confidential_saved_again_changes_no_flag():
+    a, _, flag = count_conflict()
+    made_confidential(a.attributed_to)
+    Flag.objects.filter(pk=flag.pk).update(explanation_public="Informant Kim, as written")
+    a.attributed_to.notes = "met in 2019"
+    a.attributed_to.save()
+    flag.refresh_from_db()
+    assert flag.explanation_public == "Informant Kim, as written"
