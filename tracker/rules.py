@@ -843,7 +843,9 @@ def cap_signals(partition: Partition, settings: CheckSettings) -> Iterator[Findi
                 if claim.high is not None and (same_day is None or claim.high < same_day.high):
                     same_day = claim
             if best is not None:
-                yield _cap_signal(partition, obligation, place_id, later=best[0], earlier=best[1])
+                yield _cap_signal(
+                    partition, obligation, place_id, later=best[0], earlier=best[1], tol=tol
+                )
 
 
 def _growth(later: ClaimRow, earlier: ClaimRow) -> Fraction | float:
@@ -858,20 +860,22 @@ def _cap_signal(
     *,
     later: ClaimRow,
     earlier: ClaimRow,
+    tol: Fraction,
 ) -> Finding:
     place = partition.place(place_id).label()
     measure = MEASURE_LABELS[later.measure]
+    # From zero, any count is a rise, and no percentage says it.
     rise = (
-        f"{float((later.low - earlier.high) / Fraction(earlier.high)):.0%}"
+        f", a rise of {_percent_beyond((later.low - earlier.high) / Fraction(earlier.high), tol)}"
         if earlier.high
-        else "from zero"
+        else ""
     )
 
     def build(public: bool) -> str:
         return (
             f"{measure.capitalize()} in {place} rose from {earlier.count()} "
             f"({earlier.who(public=public)}, as of {_date(earlier.as_of)}) to {later.count()} "
-            f"({later.who(public=public)}, as of {_date(later.as_of)}), a rise of {rise}, "
+            f"({later.who(public=public)}, as of {_date(later.as_of)}){rise}, "
             f"after {obligation.code} took effect on {_date(obligation.effective_from)}."
         )
 
@@ -883,6 +887,15 @@ def _cap_signal(
         _severity(HIGH, (earlier, later)),
         *_both(build, (earlier, later)),
     )
+
+
+def _percent_beyond(rise: Fraction, tol: Fraction) -> str:
+    """``rise`` as a percentage, whole, or with the decimals it takes to read as beyond the
+    tolerance it exceeds (a rise of 10.45% over a 10% tolerance is "10.4%", not "10%")."""
+    for digits in range(3):
+        if round(rise * 100, digits) > tol * 100:
+            break
+    return f"{float(rise):.{digits}%}"
 
 
 def monitored_obligations(partition: Partition) -> set[int]:
@@ -1030,20 +1043,21 @@ class FlagRow:
     claim_ids: tuple[int, ...]
 
 
-def successors(found: Iterable[Finding]) -> dict[tuple[str, int | None, int], Finding]:
-    """The first finding of each subject (kind, obligation, place): what may have replaced a
-    flag of that subject (``resolution_reason``)."""
-    first: dict[tuple[str, int | None, int], Finding] = {}
+def successors(found: Iterable[Finding]) -> dict[tuple[str, int | None, int], list[Finding]]:
+    """The findings of each subject (kind, obligation, place), in order: what may have
+    replaced a flag of that subject (``resolution_reason``)."""
+    by_subject: dict[tuple[str, int | None, int], list[Finding]] = {}
     for finding in found:
-        first.setdefault((finding.kind, finding.obligation_id, finding.place_id), finding)
-    return first
+        key = (finding.kind, finding.obligation_id, finding.place_id)
+        by_subject.setdefault(key, []).append(finding)
+    return by_subject
 
 
 def resolution_reason(
     flag: FlagRow,
     partition: Partition,
     settings: CheckSettings,
-    successors: Mapping[tuple[str, int | None, int], Finding],
+    successors: Mapping[tuple[str, int | None, int], list[Finding]],
 ) -> str:
     """One sentence saying why ``flag`` is no longer found in ``partition``; ``successors``
     are the check's findings by subject (``successors``). Each lookup is a dict's: a check
@@ -1054,16 +1068,39 @@ def resolution_reason(
     if gone:
         refs = ", ".join(f"#{i}" for i in gone)
         where = partition.country.name if partition.country else "the world-level places"
+        # A claim about a wider place (the world) is read only as a complying claim or a count
+        # with an upper bound: one edited into something else is not read either.
         return (
-            f"Claim {refs} no longer exists, no longer lies in {where}, or is dated after "
-            f"{_date(partition.today)}."
+            f"Claim {refs} is no longer among the evidence read for {where} on "
+            f"{_date(partition.today)}: deleted, moved out, dated later, or, about a wider "
+            "place, no longer a complying claim or a count with an upper bound."
         )
     rested = [claims[i] for i in flag.claim_ids]
-    successor = successors.get((flag.kind, flag.obligation_id, flag.place_id))
+    found = successors.get((flag.kind, flag.obligation_id, flag.place_id), [])
     if flag.kind in (STALE, OVERDUE_REPORT):
-        return _reason_for_absence(flag, partition, successor)
-    if successor is not None and flag.kind == CAP_SIGNAL:
-        return f"A stronger or newer growth signal replaced it: {successor.explanation_public}"
+        return _reason_for_absence(flag, partition, found[0] if found else None)
+    if flag.kind in (COUNT_CONFLICT, CAP_SIGNAL):
+        here = partition.place(flag.place_id).label()
+        moved = [c for c in rested if c.place_id != flag.place_id]
+        if moved:
+            return " ".join(
+                f"Claim {c.ref} is now about {partition.place(c.place_id).label()}, not {here}."
+                for c in moved
+            )
+    if flag.kind in (COUNT_CONFLICT, SCOPE_CONFLICT, CAP_SIGNAL):
+        measures = {c.measure for c in rested}
+        if len(measures) > 1:
+            return (
+                f"Claims {', '.join(c.ref for c in rested)} no longer count the same thing "
+                f"({', '.join(MEASURE_LABELS.get(c.measure, 'no count') for c in rested)})."
+            )
+    if flag.kind == CAP_SIGNAL:
+        # The place's signal for the same measure (a place has one per measure).
+        for successor in found:
+            if claims[successor.claim_ids[0]].measure == rested[0].measure:
+                return (
+                    f"A stronger or newer growth signal replaced it: {successor.explanation_public}"
+                )
     if len(rested) == 2:
         first, second = rested
         if first.source_id == second.source_id:
@@ -1094,7 +1131,10 @@ def _reason_for_absence(flag: FlagRow, partition: Partition, successor: Finding 
         return f"{code} is no longer monitored here: no watch names it and no claim concerns it."
     if flag.kind == STALE:
         if successor is not None:
-            return f"Newer evidence arrived but is stale too: {successor.explanation_public}"
+            return (
+                "Another claim is now the newest evidence, and it is stale too: "
+                f"{successor.explanation_public}"
+            )
         claim = partition.newest.get(flag.obligation_id)
         if claim is not None:
             return (

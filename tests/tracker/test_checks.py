@@ -503,7 +503,7 @@ def test_deleting_a_claim_resolves_its_flag_and_keeps_the_claim_ids():
     checks.sweep(today=TODAY, keys=["CN"])
     flag.refresh_from_db()
     assert flag.status == Flag.Status.RESOLVED
-    assert f"#{b_id} no longer exists" in flag.resolved_reason
+    assert f"Claim #{b_id} is no longer among the evidence read for China" in flag.resolved_reason
     assert sorted(flag.claim_ids) == sorted([a.pk, b_id])
 
 

@@ -364,6 +364,30 @@ def test_cap_signal_fires_for_growth_after_the_cap_took_effect():
     )
 
 
+def test_a_cap_signal_from_zero_gives_no_percentage():
+    none = claim(source=4, place=NE, low=0, as_of=D(2018, 1, 1), obligation=OP11)
+    some = claim(source=1, place=NE, low=500, as_of=D(2019, 1, 1), obligation=OP11)
+    [flag] = [f for f in found(rules.cap_signals, partition(none, some)) if f.obligation_id == 11]
+    assert flag.explanation == (
+        "Workers in Northeast China rose from 0 (Asan, as of 2018-01-01) to 500 (NKDB, as of "
+        "2019-01-01), after UNSCR2371-OP11 took effect on 2017-08-05."
+    )
+
+
+def test_a_cap_signal_just_beyond_the_tolerance_does_not_read_as_at_it():
+    earlier = claim(source=4, place=NE, low=20000, as_of=D(2018, 1, 1), obligation=OP11)
+    later = claim(source=1, place=NE, low=22090, as_of=D(2019, 1, 1), obligation=OP11)
+    [flag] = [
+        f for f in found(rules.cap_signals, partition(earlier, later)) if f.obligation_id == 11
+    ]
+    assert "a rise of 10.4%," in flag.explanation  # 10.45%: "10%" would read as within 10%
+    later = claim(source=1, place=NE, low=22002, as_of=D(2019, 1, 1), obligation=OP11)
+    [flag] = [
+        f for f in found(rules.cap_signals, partition(earlier, later)) if f.obligation_id == 11
+    ]
+    assert "a rise of 10.01%," in flag.explanation
+
+
 @pytest.mark.parametrize(
     ("earlier", "later"),
     [
@@ -514,6 +538,42 @@ def test_resolution_reasons_say_what_changed():
     )
     same = claim(source=3, low=90000, as_of=D(2019, 12, 1), ref="B4")
     assert "the same source" in _reason("count_conflict", [a, same], partition(a, same))
+
+
+def test_a_reason_says_a_claim_moved_to_another_place_or_measure():
+    a = claim(source=3, low=50000, ref="A")
+    b = claim(source=2, low=70000, ref="B")
+    moved = b._replace(place_id=LN.id)
+    assert _reason("count_conflict", [a, b], partition(a, moved)) == (
+        "Claim B is now about Liaoning, not China."
+    )
+    recounted = b._replace(measure="work_permits")
+    assert _reason("count_conflict", [a, b], partition(a, recounted)) == (
+        "Claims A, B no longer count the same thing (workers, work permits)."
+    )
+
+
+def test_a_cap_signal_is_replaced_only_by_a_signal_of_the_same_measure():
+    earlier = claim(source=4, place=NE, low=20000, as_of=D(2017, 8, 7), obligation=OP11)
+    later = claim(source=1, place=NE, low=60000, as_of=D(2019, 12, 23), obligation=OP11, ref="L")
+    permits = [
+        claim(source=4, place=NE, measure="work_permits", low=1000, as_of=D(2017, 8, 7)),
+        claim(source=1, place=NE, measure="work_permits", low=3000, as_of=D(2019, 12, 23)),
+    ]
+    corrected = later._replace(low=21000, high=21000)
+    part = partition(earlier, corrected, *permits)
+    reason = _reason("cap_signal", [earlier, later], part, obligation=OP11, place=NE)
+    assert reason.startswith("The counts of C")  # the work permits' signal did not replace it
+    stronger = claim(source=2, place=NE, low=90000, as_of=D(2020, 1, 2), obligation=OP11)
+    part = partition(earlier, corrected, *permits, stronger)
+    reason = _reason("cap_signal", [earlier, later], part, obligation=OP11, place=NE)
+    assert reason.startswith("A stronger or newer growth signal replaced it: Workers in")
+
+
+def test_a_stale_flag_replaced_by_older_evidence_does_not_call_it_newer():
+    old = claim(obligation=OP8, stance="violating", as_of=D(2018, 1, 1), ref="OLD")
+    reason = _reason("stale", [], partition(old, today=D(2020, 1, 10)), obligation=OP8)
+    assert reason.startswith("Another claim is now the newest evidence, and it is stale too: ")
 
 
 def test_stale_and_overdue_resolution_reasons_name_the_new_evidence():
