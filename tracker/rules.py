@@ -893,9 +893,10 @@ def _percent_beyond(rise: Fraction, tol: Fraction) -> str:
     """``rise`` as a percentage, whole, or with the decimals it takes to read as beyond the
     tolerance it exceeds (a rise of 10.45% over a 10% tolerance is "10.4%", not "10%")."""
     for digits in range(3):
-        if round(rise * 100, digits) > tol * 100:
+        shown = round(rise * 100, digits)
+        if shown > tol * 100:
             break
-    return f"{float(rise):.{digits}%}"
+    return f"{float(shown):.{digits}f}%"
 
 
 def monitored_obligations(partition: Partition) -> set[int]:

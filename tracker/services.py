@@ -679,7 +679,7 @@ def _updated_flag(
 def flags_conceal_source(source: Source) -> int:
     """``source`` is being made confidential: no flag's public texts may name it any more, nor
     the sources of the claims in the reports it publishes (which now are restricted too).
-    Returns how many flags changed (``flags_conceal``)."""
+    Returns how many flags changed (``flags_conceal``; a flag changed twice counts twice)."""
     links_lock(exclusive=True)  # a check writing flags now finishes first; later ones wait
     changed = flags_conceal(names=source_names([source.pk])[source.pk] | {source.name})
     in_its_reports = Claim.objects.filter(report__publisher=source)
@@ -703,11 +703,13 @@ def _flags_conceal_claims(claims: models.QuerySet) -> int:
 
 
 def source_names(source_ids: Iterable[int]) -> dict[int, set[str]]:
-    """Every name each source has gone by (its history's, which includes the current one)."""
+    """Every name each source has gone by: its current one and its history's (a source
+    created in bulk, by an import, has none)."""
     names: dict[int, set[str]] = {pk: set() for pk in source_ids}
     for ids in chunks(list(names)):
-        for pk, name in Source.history.filter(id__in=ids).values_list("id", "name"):
-            names[pk].add(name)
+        for model in (Source, Source.history.model):
+            for pk, name in model.objects.filter(id__in=ids).values_list("id", "name"):
+                names[pk].add(name)
     return names
 
 
