@@ -43,7 +43,20 @@ def planted():
         summary="Canary says the workers stayed",
         as_of=as_of,
     )
+    # Named in flags while it was public, then made confidential: one of its flags had been
+    # resolved already, and no check rewrites a resolved flag's sentence or reason.
+    defector = SourceFactory(name="Canary Defector")
+    ClaimFactory(place=country("RU"), count_low=1_000, attributed_to=defector, as_of=as_of)
+    corrected = ClaimFactory(place=country("RU"), count_low=9_000, as_of=as_of)
+    stale = obligation("UNSCR2371-OP11")
+    ClaimFactory(place=country("RU"), obligation=stale, attributed_to=defector, as_of=as_of)
     checks.sweep(today=TODAY)
+    corrected.count_low = corrected.count_high = 1_050
+    corrected.save()
+    checks.sweep(today=TODAY)
+    assert Flag.objects.filter(status=Flag.Status.RESOLVED, explanation__contains="Defector")
+    defector.confidential = True
+    defector.save()
     assert Flag.objects.exists()
     subscription = Subscription.objects.create(name="Weekly", addresses="")
     subscription.countries.add(country("CN"))
