@@ -291,6 +291,10 @@ def _date(day: datetime.date) -> str:
     return day.isoformat()
 
 
+def _days(n: int) -> str:
+    return "1 day" if n == 1 else f"{n:,} days"
+
+
 def _both(build, claims: Iterable[ClaimRow | None]) -> tuple[str, str]:
     """A sentence with every name, and the same sentence for readers without the permission
     (the same string, built once, when none of its ``claims`` is restricted)."""
@@ -959,14 +963,14 @@ def _stale(
         if claim is None:
             text = (
                 f"No evidence on {country} for {code} since it took effect on "
-                f"{_date(obligation.effective_from)}, {age:,} days before {_date(today)}"
+                f"{_date(obligation.effective_from)}, {_days(age)} before {_date(today)}"
             )
         else:
             text = (
                 f"The newest evidence on {country} for {code} is {claim.who(public=public)}'s "
-                f"claim as of {_date(claim.as_of)}, {age:,} days before {_date(today)}"
+                f"claim as of {_date(claim.as_of)}, {_days(age)} before {_date(today)}"
             )
-        text += f" (the maximum age is {max_age:,} days)."
+        text += f" (the maximum age is {_days(max_age)})."
         if deadline_missed and (claim is None or claim.as_of < due):
             text += f" The deadline of {_date(due)} has passed with no claim on {country} since."
         return text
@@ -1002,7 +1006,7 @@ def overdue_reports(partition: Partition, settings: CheckSettings) -> Iterator[F
             text = (
                 f"{country.name}'s report under {obligation.code} was due on "
                 f"{_date(obligation.due_on)}: no self-report from {country.name} concerning it "
-                f"is logged ({days:,} days overdue on {_date(today)})."
+                f"is logged ({_days(days)} overdue on {_date(today)})."
             )
             yield Finding(OVERDUE_REPORT, obligation_id, country.id, (), MEDIUM, text, text)
 
@@ -1109,7 +1113,7 @@ def resolution_reason(
         apart = abs(first.day - second.day)
         if flag.kind != CAP_SIGNAL and apart > settings.window_days:
             return (
-                f"Claims {first.ref} and {second.ref} are now {apart:,} days apart, beyond the "
+                f"Claims {first.ref} and {second.ref} are now {_days(apart)} apart, beyond the "
                 f"{settings.window_days}-day comparison window."
             )
     if flag.kind in (COUNT_CONFLICT, SCOPE_CONFLICT, CAP_SIGNAL):

@@ -488,7 +488,7 @@ def test_overdue_report_fires_once_the_due_date_has_passed_without_a_self_report
     ]
     assert flags[1].explanation == (
         "China's report under UNSCR2397-OP8-FINAL was due on 2020-03-22: no self-report from "
-        "China concerning it is logged (1 days overdue on 2020-03-23)."
+        "China concerning it is logged (1 day overdue on 2020-03-23)."
     )
     assert len(found(rules.overdue_reports, partition(evidence, today=D(2020, 3, 22)))) == 1
 
