@@ -883,13 +883,15 @@ def checks_request_for(
     of each self-report source among ``source_ids`` (its overdue reports). Without claims, the
     partitions of ``place_ids`` and of those states are checked whole.
     """
-    claims = set(claims)
+    claims, place_ids = set(claims), set(place_ids)
+    if selectors.is_world_among(place_ids | {place for _, place in claims}):
+        # The world's own counts and complying claims are compared with every country's
+        # (scope, stance conflicts), whose flags are the countries': a change to one (its
+        # source's grading, say) is every country's, and a check targeted at its claims
+        # would not read them.
+        return checks_request(keys=selectors.partition_keys())
     if not claims:
         return checks_request(keys=selectors.partition_keys_for(place_ids, source_ids))
-    if selectors.is_world_among(place for _, place in claims):
-        # The world's own counts and complying claims are compared with every country's
-        # (scope, stance conflicts), which a check targeted at its claims would not read.
-        return checks_request(keys=selectors.partition_keys())
     by_place = selectors.partition_key_by_place(place for _, place in claims)
     targets = {(by_place[place], claim, place) for claim, place in claims if place in by_place}
     targets |= {

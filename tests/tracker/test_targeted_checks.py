@@ -280,6 +280,13 @@ def test_a_claim_about_the_world_checks_every_country_whole(world_of_china):
     assert Flag.objects.active().filter(kind="scope_conflict", claims=claim).count() == 1
 
 
+def test_a_change_touching_the_worlds_claims_without_naming_them_checks_every_country():
+    """A source's grading changed, say: its claims about the world are compared with every
+    country's, and the flags they make are the countries'."""
+    keys = services.checks_request_for(place_ids={world().pk}, source_ids=set())
+    assert keys == set(selectors.partition_keys())
+
+
 # Cap signals: a targeted check judges each (place, measure) group at the places touched from
 # the pair the database's pass over its counts names (``selectors._cap_pairs``). Few days and
 # few counts make ties on both everywhere; days further apart than the window keep the focus
