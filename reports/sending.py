@@ -19,6 +19,7 @@ import datetime
 import logging
 import smtplib
 import time
+from collections.abc import Iterable, Mapping
 from email.mime.image import MIMEImage
 from functools import partial
 
@@ -27,8 +28,15 @@ from django.core.mail import EmailMultiAlternatives, get_connection, make_msgid
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.html import escape
 
-from tracker.models import can_see_confidential
+from tracker import services as tracker_services
+from tracker.models import (
+    CONFIDENTIAL_REPORT_LABEL,
+    Report,
+    can_see_confidential,
+)
+from tracker.rules import CONFIDENTIAL_SOURCE
 
 from . import summaries
 from .models import Subscription, Summary, SummaryStatus, last_complete_period
@@ -60,6 +68,48 @@ def confidential_allowed(subscription: Subscription) -> str:
             f"these recipients lack it: {', '.join(sorted(lacking))}."
         )
     return ""
+
+
+def summaries_conceal(
+    *, texts: Mapping[str, str], names: Iterable[str] = (), reports: Iterable[Report] = ()
+) -> int:
+    """Stored summaries for readers without the permission (sent, or waiting to be) stop
+    naming what was just made confidential: each flag text concealed (``texts``, old to new),
+    then the ``names`` of a source, as whole words, and the title and address of each of
+    ``reports``. The rest of what a summary said stays as it was; one that names confidential
+    material (``Summary.confidential``) is left as it is. Returns how many changed."""
+    texts = sorted(texts.items(), key=lambda pair: len(pair[0]), reverse=True)
+    names = list(names)
+    reports = [(report.title, report.url) for report in reports]
+
+    def conceal(body: str, esc) -> str:
+        for old, new in texts:
+            body = body.replace(esc(old), esc(new))
+        for title, url in reports:  # as the summary lists a report, then anywhere else
+            if url:
+                body = body.replace(f"{title} <{url}>", CONFIDENTIAL_REPORT_LABEL)
+                body = body.replace(
+                    f'<a href="{esc(url)}">{esc(title)}</a>', esc(CONFIDENTIAL_REPORT_LABEL)
+                )
+                body = body.replace(esc(url), "")
+        if titles := tracker_services.words_pattern(esc(title) for title, _ in reports):
+            body = titles.sub(esc(CONFIDENTIAL_REPORT_LABEL), body)
+        if named := tracker_services.words_pattern(esc(name) for name in names):
+            body = named.sub(esc(CONFIDENTIAL_SOURCE), body)
+        return body
+
+    changed = 0
+    for summary in Summary.objects.filter(confidential=False).iterator(chunk_size=100):
+        fields = {
+            "subject": conceal(summary.subject, str),
+            "headline": conceal(summary.headline, str),
+            "body_text": conceal(summary.body_text, str),
+            "body_html": conceal(summary.body_html, escape),
+        }
+        if any(getattr(summary, name) != value for name, value in fields.items()):
+            Summary.objects.filter(pk=summary.pk).update(**fields)
+            changed += 1
+    return changed
 
 
 def recipients_of(subscription: Subscription) -> list[str]:

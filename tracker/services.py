@@ -676,30 +676,31 @@ def _updated_flag(
 # --------------------------------------------------------------------------------------------
 
 
-def flags_conceal_source(source: Source) -> int:
+def flags_conceal_source(source: Source) -> dict[str, str]:
     """``source`` is being made confidential: no flag's public texts may name it any more, nor
     the sources of the claims in the reports it publishes (which now are restricted too).
-    Returns how many flags changed (``flags_conceal``; a flag changed twice counts twice)."""
+    Returns the texts replaced, old to new (``flags_conceal``)."""
     links_lock(exclusive=True)  # a check writing flags now finishes first; later ones wait
-    changed = flags_conceal(names=source_names([source.pk])[source.pk] | {source.name})
+    replaced = flags_conceal(names=source_names([source.pk])[source.pk] | {source.name})
     in_its_reports = Claim.objects.filter(report__publisher=source)
-    return changed + _flags_conceal_claims(in_its_reports.exclude(attributed_to=source))
+    replaced.update(_flags_conceal_claims(in_its_reports.exclude(attributed_to=source)))
+    return replaced
 
 
-def flags_conceal_report(report: Report) -> int:
+def flags_conceal_report(report: Report) -> dict[str, str]:
     """``report`` is being made confidential: the claims logged from it are restricted, and
     the flags resting on them stop naming their sources."""
     links_lock(exclusive=True)
     return _flags_conceal_claims(Claim.objects.filter(report=report))
 
 
-def _flags_conceal_claims(claims: models.QuerySet) -> int:
+def _flags_conceal_claims(claims: models.QuerySet) -> dict[str, str]:
     sources = set(claims.values_list("attributed_to_id", flat=True).distinct())
     names = source_names(sources)
-    return sum(
-        flags_conceal(names=names[pk], claims=claims.filter(attributed_to_id=pk))
-        for pk in sorted(sources)
-    )
+    replaced: dict[str, str] = {}
+    for pk in sorted(sources):
+        replaced.update(flags_conceal(names=names[pk], claims=claims.filter(attributed_to_id=pk)))
+    return replaced
 
 
 def source_names(source_ids: Iterable[int]) -> dict[int, set[str]]:
@@ -713,24 +714,32 @@ def source_names(source_ids: Iterable[int]) -> dict[int, set[str]]:
     return names
 
 
-def flags_conceal(*, names: Iterable[str], claims: models.QuerySet | None = None) -> int:
+def words_pattern(words: Iterable[str]) -> re.Pattern | None:
+    """A pattern matching any of ``words`` (names, titles) where it is not part of a longer
+    word (a source called "UN" is not the start of "UNSCR2397-OP8"), the longest first; None
+    for none."""
+    words = sorted({word for word in words if word}, key=len, reverse=True)
+    if not words:
+        return None
+    return re.compile(r"(?<!\w)(?:{})(?!\w)".format("|".join(map(re.escape, words))))
+
+
+def flags_conceal(*, names: Iterable[str], claims: models.QuerySet | None = None) -> dict[str, str]:
     """Replace each of ``names``, as a whole word, by "a confidential source" (as the rules
     name a restricted claim's source) in the public texts of every flag (or of the flags
     resting on ``claims``): its public sentence, the reason it was resolved, and the checks'
-    notes on its events. The full sentence is kept for who may see it. Returns how many
-    flags changed.
+    notes on its events. The full sentence is kept for who may see it. Returns the texts
+    replaced, old to new (stored summaries quote them: ``reports.sending.summaries_conceal``).
 
     The checks rewrite the sentences of the flags they find again, but a resolved flag, or a
     dismissed one no longer found, keeps the sentence it was last written with, which exports,
     the API and the summaries show to every reader; and an active flag is concealed here at
     once rather than at its next check. Called (``signals``) when a source or report is made
     confidential, in the transaction of that save."""
-    # The longest name first; not inside a longer word (a source called "UN" is not the start
-    # of "UNSCR2397-OP8").
-    names = sorted({name for name in names if name}, key=len, reverse=True)
-    if not names:
-        return 0
-    pattern = re.compile(r"(?<!\w)(?:{})(?!\w)".format("|".join(map(re.escape, names))))
+    names = {name for name in names if name}
+    pattern = words_pattern(names)
+    if pattern is None:
+        return {}
     flags = Flag.objects.filter(
         reduce(
             operator.or_,
@@ -749,22 +758,28 @@ def flags_conceal(*, names: Iterable[str], claims: models.QuerySet | None = None
         resting = Flag.claims.through.objects.filter(claim__in=claims.values("id"))
         flags = flags.filter(pk__in=resting.values("flag_id"))
         events = events.filter(flag_id__in=resting.values("flag_id"))
-    concealed = []
+    replaced: dict[str, str] = {}
+
+    def concealed(text: str) -> str:
+        new = pattern.sub(rules.CONFIDENTIAL_SOURCE, text)
+        if new != text:
+            replaced[text] = new
+        return new
+
+    changed = []
     for flag in flags.only("explanation_public", "resolved_reason").iterator(chunk_size=2000):
-        public = pattern.sub(rules.CONFIDENTIAL_SOURCE, flag.explanation_public)
-        reason = pattern.sub(rules.CONFIDENTIAL_SOURCE, flag.resolved_reason)
+        public, reason = concealed(flag.explanation_public), concealed(flag.resolved_reason)
         if (public, reason) != (flag.explanation_public, flag.resolved_reason):
             flag.explanation_public, flag.resolved_reason = public, reason
-            concealed.append(flag)
-    _flags_update(concealed, ["explanation_public", "resolved_reason"])
+            changed.append(flag)
+    _flags_update(changed, ["explanation_public", "resolved_reason"])
     notes = []
     for event in events.only("note").iterator(chunk_size=2000):
-        note = pattern.sub(rules.CONFIDENTIAL_SOURCE, event.note)
-        if note != event.note:
+        if (note := concealed(event.note)) != event.note:
             event.note = note
             notes.append(event)
     FlagEvent.objects.bulk_update(notes, ["note"], batch_size=500)
-    return len(concealed)
+    return replaced
 
 
 # --------------------------------------------------------------------------------------------
