@@ -680,18 +680,20 @@ def flags_conceal_source(source: Source) -> dict[str, str]:
     """``source`` is being made confidential: no flag's public texts may name it any more, nor
     the sources of the claims in the reports it publishes (which now are restricted too).
     Returns the texts replaced, old to new (``flags_conceal``)."""
-    links_lock(exclusive=True)  # a check writing flags now finishes first; later ones wait
-    replaced = flags_conceal(names=source_names([source.pk])[source.pk] | {source.name})
-    in_its_reports = Claim.objects.filter(report__publisher=source)
-    replaced.update(_flags_conceal_claims(in_its_reports.exclude(attributed_to=source)))
+    with transaction.atomic():  # the save's, or its own when the save has none
+        links_lock(exclusive=True)  # a check writing flags now finishes first; later ones wait
+        replaced = flags_conceal(names=source_names([source.pk])[source.pk] | {source.name})
+        in_its_reports = Claim.objects.filter(report__publisher=source)
+        replaced.update(_flags_conceal_claims(in_its_reports.exclude(attributed_to=source)))
     return replaced
 
 
 def flags_conceal_report(report: Report) -> dict[str, str]:
     """``report`` is being made confidential: the claims logged from it are restricted, and
     the flags resting on them stop naming their sources."""
-    links_lock(exclusive=True)
-    return _flags_conceal_claims(Claim.objects.filter(report=report))
+    with transaction.atomic():
+        links_lock(exclusive=True)
+        return _flags_conceal_claims(Claim.objects.filter(report=report))
 
 
 def _flags_conceal_claims(claims: models.QuerySet) -> dict[str, str]:

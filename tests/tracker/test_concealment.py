@@ -172,3 +172,14 @@ def test_a_source_already_confidential_saved_again_changes_no_flag():
     a.attributed_to.save()
     flag.refresh_from_db()
     assert flag.explanation_public == "Informant Kim, as written"
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.parametrize("made", ["source", "report"])
+def test_a_save_outside_any_transaction_conceals_too(made):
+    """The API saves without a transaction of its own (no ATOMIC_REQUESTS); the concealment
+    then runs in its own, and takes the links' lock there."""
+    report = ReportFactory()
+    a, _, flag = count_conflict(report=report)
+    made_confidential(a.attributed_to if made == "source" else report)
+    assert "Informant Kim" not in public_texts(flag)
