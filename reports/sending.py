@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import re
 import smtplib
 import time
 from collections.abc import Iterable, Mapping
@@ -71,19 +72,22 @@ def confidential_allowed(subscription: Subscription) -> str:
 
 
 def summaries_conceal(
-    *, texts: Mapping[str, str], names: Iterable[str] = (), reports: Iterable[Report] = ()
+    *,
+    texts: Mapping[int, Mapping[str, str]],
+    names: Iterable[str] = (),
+    reports: Iterable[Report] = (),
 ) -> int:
     """Stored summaries for readers without the permission (sent, or waiting to be) stop
-    naming what was just made confidential: each flag text concealed (``texts``, old to new),
-    then the ``names`` of a source, as whole words, and the title and address of each of
-    ``reports``. The rest of what a summary said stays as it was; one that names confidential
-    material (``Summary.confidential``) is left as it is. Returns how many changed."""
-    texts = sorted(texts.items(), key=lambda pair: len(pair[0]), reverse=True)
+    naming what was just made confidential: the texts concealed in each flag they list
+    (``texts``: by flag id, old to new; a summary lists a flag as "#<id>"), then the ``names``
+    of a source, as whole words, and the title and address of each of ``reports``. The rest
+    of what a summary said stays as it was; one that names confidential material
+    (``Summary.confidential``) is left as it is. Returns how many changed."""
     names = list(names)
     reports = [(report.title, report.url) for report in reports]
 
-    def conceal(body: str, esc) -> str:
-        for old, new in texts:
+    def conceal(body: str, esc, flag_texts: list[tuple[str, str]]) -> str:
+        for old, new in flag_texts:
             body = body.replace(esc(old), esc(new))
         for title, url in reports:  # as the summary lists a report, then anywhere else
             if url:
@@ -100,11 +104,17 @@ def summaries_conceal(
 
     changed = 0
     for summary in Summary.objects.filter(confidential=False).iterator(chunk_size=100):
+        listed = {int(pk) for pk in re.findall(r"#(\d+)", summary.body_text)}
+        flag_texts = sorted(
+            (pair for pk in listed & texts.keys() for pair in texts[pk].items()),
+            key=lambda pair: len(pair[0]),
+            reverse=True,
+        )
         fields = {
-            "subject": conceal(summary.subject, str),
-            "headline": conceal(summary.headline, str),
-            "body_text": conceal(summary.body_text, str),
-            "body_html": conceal(summary.body_html, escape),
+            "subject": conceal(summary.subject, str, flag_texts),
+            "headline": conceal(summary.headline, str, flag_texts),
+            "body_text": conceal(summary.body_text, str, flag_texts),
+            "body_html": conceal(summary.body_html, escape, flag_texts),
         }
         if any(getattr(summary, name) != value for name, value in fields.items()):
             Summary.objects.filter(pk=summary.pk).update(**fields)

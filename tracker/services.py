@@ -676,19 +676,19 @@ def _updated_flag(
 # --------------------------------------------------------------------------------------------
 
 
-def flags_conceal_source(source: Source) -> dict[str, str]:
+def flags_conceal_source(source: Source) -> dict[int, dict[str, str]]:
     """``source`` is being made confidential: no flag's public texts may name it any more, nor
     the sources of the claims in the reports it publishes (which now are restricted too).
-    Returns the texts replaced, old to new (``flags_conceal``)."""
+    Returns the texts replaced, by flag (``flags_conceal``)."""
     with transaction.atomic():  # the save's, or its own when the save has none
         links_lock(exclusive=True)  # a check writing flags now finishes first; later ones wait
         replaced = flags_conceal(names=source_names([source.pk])[source.pk] | {source.name})
         in_its_reports = Claim.objects.filter(report__publisher=source)
-        replaced.update(_flags_conceal_claims(in_its_reports.exclude(attributed_to=source)))
+        _merge(replaced, _flags_conceal_claims(in_its_reports.exclude(attributed_to=source)))
     return replaced
 
 
-def flags_conceal_report(report: Report) -> dict[str, str]:
+def flags_conceal_report(report: Report) -> dict[int, dict[str, str]]:
     """``report`` is being made confidential: the claims logged from it are restricted, and
     the flags resting on them stop naming their sources."""
     with transaction.atomic():
@@ -696,13 +696,18 @@ def flags_conceal_report(report: Report) -> dict[str, str]:
         return _flags_conceal_claims(Claim.objects.filter(report=report))
 
 
-def _flags_conceal_claims(claims: models.QuerySet) -> dict[str, str]:
+def _flags_conceal_claims(claims: models.QuerySet) -> dict[int, dict[str, str]]:
     sources = set(claims.values_list("attributed_to_id", flat=True).distinct())
     names = source_names(sources)
-    replaced: dict[str, str] = {}
+    replaced: dict[int, dict[str, str]] = {}
     for pk in sorted(sources):
-        replaced.update(flags_conceal(names=names[pk], claims=claims.filter(attributed_to_id=pk)))
+        _merge(replaced, flags_conceal(names=names[pk], claims=claims.filter(attributed_to_id=pk)))
     return replaced
+
+
+def _merge(into: dict[int, dict[str, str]], more: dict[int, dict[str, str]]) -> None:
+    for flag_id, texts in more.items():
+        into.setdefault(flag_id, {}).update(texts)
 
 
 def source_names(source_ids: Iterable[int]) -> dict[int, set[str]]:
@@ -726,12 +731,15 @@ def words_pattern(words: Iterable[str]) -> re.Pattern | None:
     return re.compile(r"(?<!\w)(?:{})(?!\w)".format("|".join(map(re.escape, words))))
 
 
-def flags_conceal(*, names: Iterable[str], claims: models.QuerySet | None = None) -> dict[str, str]:
+def flags_conceal(
+    *, names: Iterable[str], claims: models.QuerySet | None = None
+) -> dict[int, dict[str, str]]:
     """Replace each of ``names``, as a whole word, by "a confidential source" (as the rules
     name a restricted claim's source) in the public texts of every flag (or of the flags
     resting on ``claims``): its public sentence, the reason it was resolved, and the checks'
     notes on its events. The full sentence is kept for who may see it. Returns the texts
-    replaced, old to new (stored summaries quote them: ``reports.sending.summaries_conceal``).
+    replaced, old to new, by flag (stored summaries quote them by flag:
+    ``reports.sending.summaries_conceal``).
 
     The checks rewrite the sentences of the flags they find again, but a resolved flag, or a
     dismissed one no longer found, keeps the sentence it was last written with, which exports,
@@ -760,24 +768,25 @@ def flags_conceal(*, names: Iterable[str], claims: models.QuerySet | None = None
         resting = Flag.claims.through.objects.filter(claim__in=claims.values("id"))
         flags = flags.filter(pk__in=resting.values("flag_id"))
         events = events.filter(flag_id__in=resting.values("flag_id"))
-    replaced: dict[str, str] = {}
+    replaced: dict[int, dict[str, str]] = {}
 
-    def concealed(text: str) -> str:
+    def concealed(flag_id: int, text: str) -> str:
         new = pattern.sub(rules.CONFIDENTIAL_SOURCE, text)
         if new != text:
-            replaced[text] = new
+            replaced.setdefault(flag_id, {})[text] = new
         return new
 
     changed = []
     for flag in flags.only("explanation_public", "resolved_reason").iterator(chunk_size=2000):
-        public, reason = concealed(flag.explanation_public), concealed(flag.resolved_reason)
+        public = concealed(flag.pk, flag.explanation_public)
+        reason = concealed(flag.pk, flag.resolved_reason)
         if (public, reason) != (flag.explanation_public, flag.resolved_reason):
             flag.explanation_public, flag.resolved_reason = public, reason
             changed.append(flag)
     _flags_update(changed, ["explanation_public", "resolved_reason"])
     notes = []
-    for event in events.only("note").iterator(chunk_size=2000):
-        if (note := concealed(event.note)) != event.note:
+    for event in events.only("flag_id", "note").iterator(chunk_size=2000):
+        if (note := concealed(event.flag_id, event.note)) != event.note:
             event.note = note
             notes.append(event)
     FlagEvent.objects.bulk_update(notes, ["note"], batch_size=500)
