@@ -20,7 +20,6 @@ import logging
 import re
 import smtplib
 import time
-from collections.abc import Iterable, Mapping
 from email.mime.image import MIMEImage
 from functools import partial
 
@@ -34,10 +33,9 @@ from django.utils.html import escape
 from tracker import services as tracker_services
 from tracker.models import (
     CONFIDENTIAL_REPORT_LABEL,
-    Report,
     can_see_confidential,
 )
-from tracker.rules import CONFIDENTIAL_SOURCE
+from tracker.services import Concealment
 
 from . import summaries
 from .models import Subscription, Summary, SummaryStatus, last_complete_period
@@ -71,50 +69,37 @@ def confidential_allowed(subscription: Subscription) -> str:
     return ""
 
 
-def summaries_conceal(
-    *,
-    texts: Mapping[int, Mapping[str, str]],
-    names: Iterable[str] = (),
-    reports: Iterable[Report] = (),
-) -> int:
+def summaries_conceal(concealment: Concealment) -> int:
     """Stored summaries for readers without the permission (sent, or waiting to be) stop
-    naming what was just made confidential: the texts concealed in each flag they list
-    (``texts``: by flag id, old to new; a summary lists a flag as "#<id>"), then the ``names``
-    of a source, as whole words, and the title and address of each of ``reports``. The rest
-    of what a summary said stays as it was; one that names confidential material
+    naming what was just made confidential (``tracker.services.Concealment``): a source's
+    names, a restricted report's claims' sources where the flag lines name them, and its
+    title and address where the summary lists it (as any confidential report is listed). The
+    rest of what a summary said stays as it was; one that names confidential material
     (``Summary.confidential``) is left as it is. Returns how many changed."""
-    names = list(names)
-    reports = [(report.title, report.url) for report in reports]
+    label = CONFIDENTIAL_REPORT_LABEL
+    titles = tracker_services.words_pattern(concealment.titles)
+    html_titles = tracker_services.words_pattern(escape(title) for title in concealment.titles)
 
-    def conceal(body: str, esc, flag_texts: list[tuple[str, str]]) -> str:
-        for old, new in flag_texts:
-            body = body.replace(esc(old), esc(new))
-        for title, url in reports:  # as the summary lists a report, then anywhere else
-            if url:
-                body = body.replace(f"{title} <{url}>", CONFIDENTIAL_REPORT_LABEL)
-                body = body.replace(
-                    f'<a href="{esc(url)}">{esc(title)}</a>', esc(CONFIDENTIAL_REPORT_LABEL)
-                )
-                body = body.replace(esc(url), "")
-        if titles := tracker_services.words_pattern(esc(title) for title, _ in reports):
-            body = titles.sub(esc(CONFIDENTIAL_REPORT_LABEL), body)
-        if named := tracker_services.words_pattern(esc(name) for name in names):
-            body = named.sub(esc(CONFIDENTIAL_SOURCE), body)
-        return body
+    def text(body: str) -> str:
+        for url in concealment.urls:
+            body = body.replace(f" <{url}>", "").replace(url, "")
+        body = titles.sub(label, body) if titles else body
+        return concealment.conceal(body)
+
+    def html(body: str) -> str:
+        for url in concealment.urls:  # the link around the title, then the address anywhere
+            body = re.sub(rf'<a href="{re.escape(escape(url))}">(.*?)</a>', r"\1", body)
+            body = body.replace(escape(url), "")
+        body = html_titles.sub(escape(label), body) if html_titles else body
+        return concealment.conceal(body, html=True)
 
     changed = 0
     for summary in Summary.objects.filter(confidential=False).iterator(chunk_size=100):
-        listed = {int(pk) for pk in re.findall(r"#(\d+)", summary.body_text)}
-        flag_texts = sorted(
-            (pair for pk in listed & texts.keys() for pair in texts[pk].items()),
-            key=lambda pair: len(pair[0]),
-            reverse=True,
-        )
         fields = {
-            "subject": conceal(summary.subject, str, flag_texts),
-            "headline": conceal(summary.headline, str, flag_texts),
-            "body_text": conceal(summary.body_text, str, flag_texts),
-            "body_html": conceal(summary.body_html, escape, flag_texts),
+            "subject": text(summary.subject),
+            "headline": text(summary.headline),
+            "body_text": text(summary.body_text),
+            "body_html": html(summary.body_html),
         }
         if any(getattr(summary, name) != value for name, value in fields.items()):
             Summary.objects.filter(pk=summary.pk).update(**fields)

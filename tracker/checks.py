@@ -130,7 +130,7 @@ def partitions_check(
     with _collector_paused(), transaction.atomic():
         services.links_lock()  # before reading the claims it links flags to
         if shared is not None:  # read before the lock
-            shared = shared.without_deleted_claims()
+            shared = shared.still_current()
         states = _states_locked(keys)
         pending: dict[str, list[tuple]] = {key: [] for key in keys}
         for key, *request in CheckRequest.objects.filter(key__in=keys).values_list(

@@ -896,7 +896,7 @@ def _cap_signal(
 def _percent_beyond(rise: Fraction, tol: Fraction) -> str:
     """``rise`` as a percentage, whole, or with the decimals it takes to read as beyond the
     tolerance it exceeds (a rise of 10.45% over a 10% tolerance is "10.4%", not "10%")."""
-    for digits in range(3):
+    for digits in range(10):  # a rise is beyond the tolerance: some rounding shows it
         shown = round(rise * 100, digits)
         if shown > tol * 100:
             break

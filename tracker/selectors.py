@@ -11,7 +11,7 @@ from fractions import Fraction
 from functools import partial
 
 from django.db import connection
-from django.db.models import BooleanField, Count, Q
+from django.db.models import BooleanField, Count, Q, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import NullIf
 
@@ -124,16 +124,43 @@ def top_id_of(path: str) -> int | None:
     return int(parts[1]) if len(parts) > 1 else None
 
 
-def restricted_report_ids() -> frozenset[int]:
+def confidential_source_ids() -> frozenset[int]:
+    return frozenset(Source.objects.filter(confidential=True).values_list("pk", flat=True))
+
+
+def confidentiality_now() -> tuple[frozenset[int], frozenset[int]]:
+    """The confidential sources and the restricted reports (``restricted_report_ids``), in
+    one query: a sweep's batch asks whether either changed since the sweep read them."""
+    secret = Source.objects.filter(confidential=True).values("pk")
+    rows = (
+        Source.objects.filter(confidential=True)
+        .order_by()
+        .annotate(what=Value("source"))
+        .values_list("what", "pk")
+        .union(
+            Report.objects.filter(Q(confidential=True) | Q(publisher__in=secret))
+            .order_by()
+            .annotate(what=Value("report"))
+            .values_list("what", "pk"),
+            all=True,
+        )
+    )
+    sources, reports = set(), set()
+    for what, pk in rows:
+        (sources if what == "source" else reports).add(pk)
+    return frozenset(sources), frozenset(reports)
+
+
+def restricted_report_ids(secret: frozenset[int] | None = None) -> frozenset[int]:
     """The reports a claim's readers may not see: confidential, or published by a
-    confidential source. Few, and read through indexes, so the claim queries need not join
-    the reports."""
+    confidential source (``secret``, read when not given). Few, and read through indexes, so
+    the claim queries need not join the reports."""
     own = Report.objects.filter(confidential=True).order_by().values_list("pk", flat=True)
     # The confidential sources first (a handful), then their reports through the publisher
     # index: a join would read every report.
-    secret = list(Source.objects.filter(confidential=True).values_list("pk", flat=True))
+    secret = confidential_source_ids() if secret is None else secret
     published = (
-        Report.objects.filter(publisher_id__in=secret).order_by().values_list("pk", flat=True)
+        Report.objects.filter(publisher_id__in=list(secret)).order_by().values_list("pk", flat=True)
     )
     return frozenset(own) | frozenset(published)
 
@@ -274,13 +301,15 @@ class CountryReads:
 
 @dataclass(frozen=True)
 class Shared:
-    """What every partition's check reads the same: loaded once per sweep. (A report made
-    confidential during a sweep is seen by the checks its save requests.)"""
+    """What every partition's check reads the same: loaded once per sweep, and read again by
+    a batch that finds a source or report made confidential since (``still_current``)."""
 
     world_id: int
     obligations: dict[int, rules.ObligationRow]
     restricted_reports: frozenset[int]
     world_claims: list[rules.ClaimRow]  # the world's own stock counts and complying claims
+    today: datetime.date
+    secret_sources: frozenset[int]  # the confidential sources when it was read
     # For a sweep (``for_sweep``): every country's id, and its ``CountryReads``.
     country_ids: dict[str, int] | None = None
     countries: CountryReads | None = None
@@ -288,7 +317,8 @@ class Shared:
     @classmethod
     def load(cls, today: datetime.date) -> Shared:
         world_id = Place.objects.get(kind=Place.Kind.WORLD).pk
-        restricted = restricted_report_ids()
+        secret = confidential_source_ids()
+        restricted = restricted_report_ids(secret)
         world_claims = claim_rows(
             Claim.objects.filter(as_of__lte=today, place_id=world_id).filter(
                 Q(measure__in=rules.STOCK_MEASURES, count_high__isnull=False)
@@ -296,12 +326,16 @@ class Shared:
             ),
             restricted_reports=restricted,
         )
-        return cls(world_id, obligation_rows(), restricted, world_claims)
+        return cls(world_id, obligation_rows(), restricted, world_claims, today, secret)
 
-    def without_deleted_claims(self) -> Shared:
-        """The same, less the world's claims deleted since it was read. A sweep reads them
-        before any batch holds the links' lock (``services.links_lock``); a batch that holds
-        it asks for this, so that no flag is linked to a claim that no longer exists."""
+    def still_current(self) -> Shared:
+        """The same as it stands now, for a batch of a sweep that holds the links' lock
+        (``services.links_lock``), the sweep having read it before: less the world's claims
+        deleted since, so that no flag is linked to a claim that no longer exists; and read
+        again whole if a source or report was made confidential since, whose concealment
+        (``services.conceal_made_confidential``) this batch waited for and must not undo."""
+        if confidentiality_now() != (self.secret_sources, self.restricted_reports):
+            return Shared.for_sweep(self.today) if self.countries else Shared.load(self.today)
         ids = [claim.id for claim in self.world_claims]
         if not ids:
             return self

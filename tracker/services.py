@@ -7,17 +7,19 @@ Every function here is keyword-only, writes in a transaction, and schedules side
 from __future__ import annotations
 
 import datetime
+import functools
 import logging
 import operator
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from functools import partial, reduce
 from itertools import islice
 
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, connection, models, transaction
 from django.utils import timezone
+from django.utils.html import escape
 from psycopg.types.json import Jsonb
 
 from . import rules, selectors
@@ -676,38 +678,121 @@ def _updated_flag(
 # --------------------------------------------------------------------------------------------
 
 
-def flags_conceal_source(source: Source) -> dict[int, dict[str, str]]:
-    """``source`` is being made confidential: no flag's public texts may name it any more, nor
-    the sources of the claims in the reports it publishes (which now are restricted too).
-    Returns the texts replaced, by flag (``flags_conceal``)."""
-    with transaction.atomic():  # the save's, or its own when the save has none
-        links_lock(exclusive=True)  # a check writing flags now finishes first; later ones wait
-        replaced = flags_conceal(names=source_names([source.pk])[source.pk] | {source.name})
-        in_its_reports = Claim.objects.filter(report__publisher=source)
-        _merge(replaced, _flags_conceal_claims(in_its_reports.exclude(attributed_to=source)))
-    return replaced
+# How a flag's sentence names a claim's source, after the name (rules.py): "NKDB says 60,000
+# workers in … (as of 2019-12-23)", "(NKDB, as of 2019-12-23)", "NKDB's claim as of …",
+# "claim B by NKDB as of …". The date that follows is the claim's: the first "as of" after
+# the name. In HTML, the apostrophe is escaped.
+_NAMED_FOR = (
+    r"(?= says (?:(?!as of ).)*?as of {date}|,? as of {date}|(?:'|&#x27;)s claim as of {date})"
+)
 
 
-def flags_conceal_report(report: Report) -> dict[int, dict[str, str]]:
-    """``report`` is being made confidential: the claims logged from it are restricted, and
-    the flags resting on them stop naming their sources."""
+@dataclass(frozen=True)
+class Concealment:
+    """What a save made confidential, as stored texts name it.
+
+    ``names``: every name of a source made confidential, hidden wherever it stands as a whole
+    word (a source called "UN" is not the start of "UNSCR2397-OP8"). ``dated``: for the claims
+    of a report made restricted, the names of each claim's source with the claims' dates,
+    hidden only where a sentence names that source for a claim of one of those dates (the
+    same source's other claims stay named). ``titles`` and ``urls``: of the reports made
+    restricted (for the summaries that list them)."""
+
+    names: frozenset[str] = frozenset()
+    dated: tuple[tuple[frozenset[str], frozenset[str]], ...] = ()
+    titles: frozenset[str] = frozenset()
+    urls: frozenset[str] = frozenset()
+
+    @property
+    def mentioned(self) -> set[str]:
+        """Every name a text must hold to need concealing."""
+        return set(self.names).union(*(names for names, _ in self.dated))
+
+    def conceal(self, text: str, *, html: bool = False) -> str:
+        """``text`` with each of its mentions replaced by "a confidential source"."""
+        for pattern in self._patterns(html):
+            text = pattern.sub(
+                escape(rules.CONFIDENTIAL_SOURCE) if html else rules.CONFIDENTIAL_SOURCE, text
+            )
+        return text
+
+    @functools.cache  # noqa: B019 (a frozen dataclass, a few per save)
+    def _patterns(self, html: bool) -> list[re.Pattern]:
+        quote = (lambda name: re.escape(escape(name))) if html else re.escape
+        patterns = []
+        if self.names:
+            patterns.append(re.compile(rf"(?<!\w)(?:{_alternatives(self.names, quote)})(?!\w)"))
+        for names, dates in self.dated:
+            when = _NAMED_FOR.format(date=f"(?:{_alternatives(dates, re.escape)})")
+            patterns.append(re.compile(rf"(?<!\w)(?:{_alternatives(names, quote)}){when}"))
+        return patterns
+
+
+def words_pattern(words: Iterable[str]) -> re.Pattern | None:
+    """A pattern matching any of ``words`` (titles, say) where it is not part of a longer
+    word; None for none."""
+    words = set(words) - {""}
+    return re.compile(rf"(?<!\w)(?:{_alternatives(words, re.escape)})(?!\w)") if words else None
+
+
+def _alternatives(words: Iterable[str], quote) -> str:
+    """A regular expression's alternatives, the longest first (a name that begins another)."""
+    return "|".join(quote(word) for word in sorted(set(words) - {""}, key=len, reverse=True))
+
+
+def conceal_made_confidential(instance: Source | Report, *, was_called: str = "") -> Concealment:
+    """A source or report was saved as confidential (a report: restricted); ``was_called``:
+    its name or title as stored before. Conceal it in every flag (``flags_conceal``), in the
+    save's transaction or one of its own, holding the links' lock: a check running now
+    finishes first, and one starting later reads it as confidential. Returns what was
+    concealed, for the stored summaries."""
     with transaction.atomic():
         links_lock(exclusive=True)
-        return _flags_conceal_claims(Claim.objects.filter(report=report))
+        if isinstance(instance, Source):
+            concealment = concealment_of_source(instance, was_named=was_called)
+        else:
+            concealment = concealment_of_report(instance, was_titled=was_called)
+        flags_conceal(concealment)
+    return concealment
 
 
-def _flags_conceal_claims(claims: models.QuerySet) -> dict[int, dict[str, str]]:
-    sources = set(claims.values_list("attributed_to_id", flat=True).distinct())
-    names = source_names(sources)
-    replaced: dict[int, dict[str, str]] = {}
-    for pk in sorted(sources):
-        _merge(replaced, flags_conceal(names=names[pk], claims=claims.filter(attributed_to_id=pk)))
-    return replaced
+def concealment_of_source(source: Source, *, was_named: str = "") -> Concealment:
+    """A source made confidential: its names (history, current, and ``was_named``: as stored
+    before this save), and the claims of the reports it publishes, which are restricted now."""
+    names = source_names([source.pk])[source.pk] | {source.name, was_named}
+    reports = Report.objects.filter(publisher=source)
+    of_reports = concealment_of_claims(
+        Claim.objects.filter(report__publisher=source).exclude(attributed_to=source), reports
+    )
+    return replace(of_reports, names=frozenset(names - {""}))
 
 
-def _merge(into: dict[int, dict[str, str]], more: dict[int, dict[str, str]]) -> None:
-    for flag_id, texts in more.items():
-        into.setdefault(flag_id, {}).update(texts)
+def concealment_of_report(report: Report, *, was_titled: str = "") -> Concealment:
+    """A report made restricted (confidential, or published by a confidential source)."""
+    reports = Report.objects.filter(pk=report.pk)
+    concealment = concealment_of_claims(Claim.objects.filter(report=report), reports)
+    return replace(concealment, titles=concealment.titles | ({was_titled} - {""}))
+
+
+def concealment_of_claims(claims: models.QuerySet, reports: models.QuerySet) -> Concealment:
+    dates: dict[int, set[str]] = {}
+    for source_id, as_of in claims.values_list("attributed_to_id", "as_of").distinct():
+        dates.setdefault(source_id, set()).add(as_of.isoformat())
+    names = source_names(dates)
+    titles, urls = set(), set()
+    for model in (Report, Report.history.model):
+        for title, url in model.objects.filter(id__in=reports.values("id")).values_list(
+            "title", "url"
+        ):
+            titles.add(title)
+            urls.add(url)
+    return Concealment(
+        dated=tuple(
+            (frozenset(names[pk]), frozenset(dates[pk])) for pk in sorted(dates) if names[pk]
+        ),
+        titles=frozenset(titles - {""}),
+        urls=frozenset(urls - {""}),
+    )
 
 
 def source_names(source_ids: Iterable[int]) -> dict[int, set[str]]:
@@ -721,76 +806,47 @@ def source_names(source_ids: Iterable[int]) -> dict[int, set[str]]:
     return names
 
 
-def words_pattern(words: Iterable[str]) -> re.Pattern | None:
-    """A pattern matching any of ``words`` (names, titles) where it is not part of a longer
-    word (a source called "UN" is not the start of "UNSCR2397-OP8"), the longest first; None
-    for none."""
-    words = sorted({word for word in words if word}, key=len, reverse=True)
-    if not words:
-        return None
-    return re.compile(r"(?<!\w)(?:{})(?!\w)".format("|".join(map(re.escape, words))))
-
-
-def flags_conceal(
-    *, names: Iterable[str], claims: models.QuerySet | None = None
-) -> dict[int, dict[str, str]]:
-    """Replace each of ``names``, as a whole word, by "a confidential source" (as the rules
-    name a restricted claim's source) in the public texts of every flag (or of the flags
-    resting on ``claims``): its public sentence, the reason it was resolved, and the checks'
-    notes on its events. The full sentence is kept for who may see it. Returns the texts
-    replaced, old to new, by flag (stored summaries quote them by flag:
-    ``reports.sending.summaries_conceal``).
+def flags_conceal(concealment: Concealment) -> int:
+    """Conceal what a save made confidential in every flag's public texts: its public
+    sentence, the reason it was resolved, the note of its last status change, and the notes
+    of its events (the checks' reasons, and the monitors' notes, which may name a source
+    too). The full sentence is kept for who may see it. Returns how many flags changed.
 
     The checks rewrite the sentences of the flags they find again, but a resolved flag, or a
     dismissed one no longer found, keeps the sentence it was last written with, which exports,
-    the API and the summaries show to every reader; and an active flag is concealed here at
-    once rather than at its next check. Called (``signals``) when a source or report is made
-    confidential, in the transaction of that save."""
-    names = {name for name in names if name}
-    pattern = words_pattern(names)
-    if pattern is None:
-        return {}
+    the API and the summaries show to every reader; a reason may quote another flag's
+    sentence, or name the claim that resolved it. Called (``signals``) after a source or
+    report is saved as confidential, holding the links' lock (``conceal_made_confidential``).
+    """
+    names = concealment.mentioned
+    if not names:
+        return 0
+    texts = ("explanation_public", "resolved_reason", "status_note")
     flags = Flag.objects.filter(
         reduce(
             operator.or_,
-            (
-                models.Q(explanation_public__contains=name)
-                | models.Q(resolved_reason__contains=name)
-                for name in names
-            ),
+            (models.Q(**{f"{text}__contains": name}) for text in texts for name in names),
         )
     )
-    events = FlagEvent.objects.filter(
-        reduce(operator.or_, (models.Q(note__contains=name) for name in names)),
-        action=FlagEvent.Action.RESOLVED,
-    )
-    if claims is not None:
-        resting = Flag.claims.through.objects.filter(claim__in=claims.values("id"))
-        flags = flags.filter(pk__in=resting.values("flag_id"))
-        events = events.filter(flag_id__in=resting.values("flag_id"))
-    replaced: dict[int, dict[str, str]] = {}
-
-    def concealed(flag_id: int, text: str) -> str:
-        new = pattern.sub(rules.CONFIDENTIAL_SOURCE, text)
-        if new != text:
-            replaced.setdefault(flag_id, {})[text] = new
-        return new
-
     changed = []
-    for flag in flags.only("explanation_public", "resolved_reason").iterator(chunk_size=2000):
-        public = concealed(flag.pk, flag.explanation_public)
-        reason = concealed(flag.pk, flag.resolved_reason)
-        if (public, reason) != (flag.explanation_public, flag.resolved_reason):
-            flag.explanation_public, flag.resolved_reason = public, reason
+    for flag in flags.only(*texts).iterator(chunk_size=2000):
+        values = [getattr(flag, text) for text in texts]
+        concealed = [concealment.conceal(value) for value in values]
+        if concealed != values:
+            for text, value in zip(texts, concealed, strict=True):
+                setattr(flag, text, value)
             changed.append(flag)
-    _flags_update(changed, ["explanation_public", "resolved_reason"])
+    _flags_update(changed, list(texts))
+    events = FlagEvent.objects.filter(
+        reduce(operator.or_, (models.Q(note__contains=name) for name in names))
+    )
     notes = []
-    for event in events.only("flag_id", "note").iterator(chunk_size=2000):
-        if (note := concealed(event.flag_id, event.note)) != event.note:
+    for event in events.only("note").iterator(chunk_size=2000):
+        if (note := concealment.conceal(event.note)) != event.note:
             event.note = note
             notes.append(event)
     FlagEvent.objects.bulk_update(notes, ["note"], batch_size=500)
-    return replaced
+    return len(changed)
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Signal receivers: thin hooks into ``services``, connected in ``apps.TrackerConfig.ready``."""
 
-from django.db.models.signals import pre_delete, pre_save
+from django.db.models.signals import post_save, pre_delete, pre_save
 from django.dispatch import Signal, receiver
 
 from . import services
@@ -27,25 +27,46 @@ def protect_by_flags_written_meanwhile(sender, instance, **kwargs) -> None:
     services.flags_protect(instance)
 
 
-# Sent once a source or report about to be saved as confidential has been concealed in the
-# flags, with ``instance`` and ``replaced`` (the flag texts changed, old to new): the
-# summaries app conceals what its stored summaries quote.
+# Sent once what a save made confidential has been concealed in the flags, with
+# ``concealment`` (``services.Concealment``): the summaries app conceals it in its stored
+# summaries.
 made_confidential = Signal()
 
 
 @receiver(pre_save, sender=Source)
 @receiver(pre_save, sender=Report)
-def conceal_what_is_made_confidential(sender, instance, raw=False, **kwargs) -> None:
-    """A source or report stored as not confidential is saved as confidential: first take its
-    names out of the flags' public texts (``services.flags_conceal_source``,
-    ``flags_conceal_report``), in the save's transaction, then say so (``made_confidential``).
-    A queryset ``update()`` sends no signal, and must not make anything confidential."""
-    if raw or instance._state.adding or not instance.confidential:
-        return
-    if not sender.objects.filter(pk=instance.pk, confidential=False).exists():
+def note_what_becomes_confidential(sender, instance, raw=False, **kwargs) -> None:
+    """Before a source or report is saved: whether it becomes confidential (a source), or
+    restricted (a report: confidential, or moved to a confidential publisher), and what it
+    was called until now. ``conceal_what_became_confidential`` acts on it once saved. A
+    queryset ``update()`` sends no signal, and must not make anything confidential."""
+    instance._becomes_confidential = None
+    if raw or instance._state.adding:
         return
     if sender is Source:
-        replaced = services.flags_conceal_source(instance)
-    else:
-        replaced = services.flags_conceal_report(instance)
-    made_confidential.send(sender=sender, instance=instance, replaced=replaced)
+        if instance.confidential:
+            instance._becomes_confidential = (
+                Source.objects.filter(pk=instance.pk, confidential=False)
+                .values_list("name", flat=True)
+                .first()
+            )
+    elif instance.confidential or instance.publisher.confidential:
+        instance._becomes_confidential = (
+            Report.objects.filter(pk=instance.pk, confidential=False, publisher__confidential=False)
+            .values_list("title", flat=True)
+            .first()
+        )
+
+
+@receiver(post_save, sender=Source)
+@receiver(post_save, sender=Report)
+def conceal_what_became_confidential(sender, instance, raw=False, **kwargs) -> None:
+    """A source or report saved as confidential (or restricted) that was not: conceal it in
+    the flags' public texts and the stored summaries (``services.conceal_made_confidential``).
+    After the save, so that a check starting meanwhile reads it as confidential already."""
+    was_called = getattr(instance, "_becomes_confidential", None)
+    instance._becomes_confidential = None
+    if raw or was_called is None:
+        return
+    concealment = services.conceal_made_confidential(instance, was_called=was_called)
+    made_confidential.send(sender=sender, instance=instance, concealment=concealment)

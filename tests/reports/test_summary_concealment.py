@@ -11,6 +11,7 @@ from reports import sending
 from reports.models import Subscription, Summary
 from tests.factories import ClaimFactory, ReportFactory, SourceFactory, country
 from tracker import checks
+from tracker.models import Claim
 from tracker.rules import CONFIDENTIAL_SOURCE
 
 pytestmark = pytest.mark.django_db
@@ -77,3 +78,25 @@ def test_a_stored_summary_stops_listing_a_report_made_confidential(stored, by):
     # Listed as any confidential report is, without a link.
     assert ": confidential report\n" in stored["plain"].body_text
     assert ": confidential report</li>" in stored["plain"].body_html
+
+
+def test_a_stored_summary_quoting_an_older_sentence_is_concealed(stored):
+    """The flag's sentence changed after the summary quoted it (KITA's count corrected); the
+    report made confidential afterwards is concealed in what the summary quoted."""
+    kita = Claim.objects.get(attributed_to__name="KITA")
+    kita.count_low = kita.count_high = 95_000
+    kita.save()
+    checks.sweep(today=TODAY, keys=["CN"])
+    stored["notes"].confidential = True
+    stored["notes"].save()
+    plain = bodies(stored["plain"])
+    assert "Informant Kim" not in plain
+    assert f"{CONFIDENTIAL_SOURCE} says 50,000" in stored["plain"].body_text
+
+
+def test_a_stored_summary_stops_listing_a_report_under_its_old_title(stored):
+    notes = stored["notes"]
+    notes.title = "Withheld"
+    notes.confidential = True
+    notes.save()
+    assert "Dandong" not in bodies(stored["plain"])

@@ -16,7 +16,7 @@ from tests.factories import (
     obligation,
     world,
 )
-from tracker import checks
+from tracker import checks, selectors
 from tracker.models import Flag, FlagEvent, Source
 from tracker.rules import CONFIDENTIAL_SOURCE
 from tracker.services import flags_dismiss
@@ -119,11 +119,21 @@ def test_a_resolution_reason_that_named_the_source_is_concealed():
 def test_a_report_made_confidential_conceals_its_claims_sources_in_their_flags_only(by):
     report = ReportFactory(publisher=SourceFactory(name="RFA", kind="news"))
     a, b, flag = count_conflict("NKDB", report=report)
-    # NKDB's claim in a public report, in another conflict: NKDB stays named there.
+    # NKDB's claim of another day in a public report, in another conflict: NKDB stays named
+    # there. (Its claim of the same day, elsewhere, would be concealed too.)
     elsewhere = ClaimFactory(
-        attributed_to=a.attributed_to, place=country("RU"), count_low=1_000, external_id="C"
+        attributed_to=a.attributed_to,
+        place=country("RU"),
+        count_low=1_000,
+        external_id="C",
+        as_of=datetime.date(2019, 11, 1),
     )
-    ClaimFactory(attributed_to=b.attributed_to, place=country("RU"), count_low=9_000)
+    ClaimFactory(
+        attributed_to=b.attributed_to,
+        place=country("RU"),
+        count_low=9_000,
+        as_of=datetime.date(2019, 11, 1),
+    )
     checks.sweep(today=TODAY, keys=["RU"])
     other = Flag.objects.get(kind="count_conflict", claims=elsewhere)
     Source.history.filter(id=a.attributed_to_id).delete()  # as if imported: no history
@@ -183,3 +193,72 @@ def test_a_save_outside_any_transaction_conceals_too(made):
     a, _, flag = count_conflict(report=report)
     made_confidential(a.attributed_to if made == "source" else report)
     assert "Informant Kim" not in public_texts(flag)
+
+
+def test_a_report_with_claims_by_two_sources_conceals_both():
+    report = ReportFactory()
+    kim = ClaimFactory(
+        attributed_to=SourceFactory(name="Informant Kim"), report=report, count_low=50_000
+    )
+    ClaimFactory(attributed_to=SourceFactory(name="Defector Lee"), report=report, count_low=90_000)
+    checks.sweep(today=TODAY, keys=["CN"])
+    flag = Flag.objects.get(kind="count_conflict", claims=kim)
+    made_confidential(report)
+    texts = public_texts(flag)
+    assert "Informant Kim" not in texts and "Defector Lee" not in texts
+    assert texts.startswith(
+        f"{CONFIDENTIAL_SOURCE} says 50,000 workers in China (as of 2019-12-01) but "
+        f"{CONFIDENTIAL_SOURCE} says 90,000"
+    )
+
+
+def test_a_reason_naming_a_claim_of_a_report_made_confidential_is_concealed():
+    """The flag rests on NKDB's claim; the claim that resolved it, named in the reason, is
+    in the report made confidential."""
+    op8 = obligation("UNSCR2397-OP8")
+    about = {"obligation": op8, "stance": "violating", "measure": "", "count_low": None}
+    ClaimFactory(
+        attributed_to=SourceFactory(name="NKDB"), as_of=datetime.date(2019, 12, 23), **about
+    )
+    today = datetime.date(2020, 8, 1)
+    checks.sweep(today=today, keys=["CN"])
+    stale = Flag.objects.get(kind="stale", obligation=op8)
+    report = ReportFactory()
+    kim = SourceFactory(name="Informant Kim")
+    ClaimFactory(attributed_to=kim, report=report, as_of=datetime.date(2020, 7, 1), **about)
+    checks.sweep(today=today, keys=["CN"])
+    made_confidential(report)
+    stale.refresh_from_db()
+    assert "Informant Kim" not in public_texts(stale)
+    assert f"by {CONFIDENTIAL_SOURCE} as of 2020-07-01" in stale.resolved_reason
+
+
+def test_a_report_moved_to_a_confidential_publisher_is_concealed():
+    a, b, flag = count_conflict(report=ReportFactory(title="Kim's notes"))
+    flag = resolve(b, flag)
+    report = a.report
+    report.publisher = SourceFactory(name="Secret Press", confidential=True)
+    report.save()
+    assert "Informant Kim" not in public_texts(flag)
+
+
+def test_a_monitors_note_naming_a_source_made_confidential_is_concealed():
+    a, _, flag = count_conflict()
+    flags_dismiss(flag_ids=[flag.pk], user=UserFactory(), reason="Informant Kim overcounts")
+    made_confidential(a.attributed_to)
+    flag.refresh_from_db()
+    assert flag.status_note == f"{CONFIDENTIAL_SOURCE} overcounts"
+    assert "Informant Kim" not in public_texts(flag)
+
+
+def test_a_sweep_that_read_before_a_report_was_made_confidential_does_not_name_it_after():
+    """A sweep reads the restricted reports once, before its batches; a batch that takes the
+    links' lock after the concealment reads them again."""
+    report = ReportFactory()
+    ClaimFactory(attributed_to=SourceFactory(name="Informant Kim"), report=report, count_low=50_000)
+    ClaimFactory(attributed_to=SourceFactory(name="KITA"), count_low=90_000)
+    shared = selectors.Shared.for_sweep(TODAY)
+    made_confidential(report)
+    checks.partitions_check(["CN"], today=TODAY, whole=True, shared=shared)
+    flag = Flag.objects.get(kind="count_conflict")
+    assert flag.explanation_public.startswith(f"{CONFIDENTIAL_SOURCE} says 50,000")

@@ -386,6 +386,12 @@ def test_a_cap_signal_just_beyond_the_tolerance_does_not_read_as_at_it():
         f for f in found(rules.cap_signals, partition(earlier, later)) if f.obligation_id == 11
     ]
     assert "a rise of 10.01%," in flag.explanation
+    later = claim(source=1, place=NE, low=22_000_200, as_of=D(2019, 1, 1), obligation=OP11)
+    earlier = earlier._replace(low=20_000_000, high=20_000_000)
+    [flag] = [
+        f for f in found(rules.cap_signals, partition(earlier, later)) if f.obligation_id == 11
+    ]
+    assert "a rise of 10.001%," in flag.explanation
 
 
 @pytest.mark.parametrize(
