@@ -131,17 +131,15 @@ def confidential_source_ids() -> frozenset[int]:
 def confidentiality_now() -> tuple[frozenset[int], frozenset[int]]:
     """The confidential sources and the restricted reports (``restricted_report_ids``), in
     one query: a sweep's batch asks whether either changed since the sweep read them."""
-    secret = Source.objects.filter(confidential=True).values("pk")
+    secret = Source.objects.filter(confidential=True).order_by()
+    reports = Report.objects.order_by().annotate(what=Value("report"))
+    # Each part through its index, as restricted_report_ids reads them (an OR read them all).
     rows = (
-        Source.objects.filter(confidential=True)
-        .order_by()
-        .annotate(what=Value("source"))
+        secret.annotate(what=Value("source"))
         .values_list("what", "pk")
         .union(
-            Report.objects.filter(Q(confidential=True) | Q(publisher__in=secret))
-            .order_by()
-            .annotate(what=Value("report"))
-            .values_list("what", "pk"),
+            reports.filter(confidential=True).values_list("what", "pk"),
+            reports.filter(publisher__in=secret.values("pk")).values_list("what", "pk"),
             all=True,
         )
     )
