@@ -7,12 +7,11 @@ Every function here is keyword-only, writes in a transaction, and schedules side
 from __future__ import annotations
 
 import datetime
-import functools
 import logging
 import operator
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from functools import partial, reduce
 from itertools import islice
 
@@ -702,6 +701,9 @@ class Concealment:
     dated: tuple[tuple[frozenset[str], frozenset[str]], ...] = ()
     titles: frozenset[str] = frozenset()
     urls: frozenset[str] = frozenset()
+    _compiled: dict[bool, list[re.Pattern]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @property
     def mentioned(self) -> set[str]:
@@ -716,10 +718,11 @@ class Concealment:
             )
         return text
 
-    @functools.cache  # noqa: B019 (a frozen dataclass, a few per save)
     def _patterns(self, html: bool) -> list[re.Pattern]:
+        if html in self._compiled:
+            return self._compiled[html]
         quote = (lambda name: re.escape(escape(name))) if html else re.escape
-        patterns = []
+        patterns = self._compiled[html] = []
         if self.names:
             patterns.append(re.compile(rf"(?<!\w)(?:{_alternatives(self.names, quote)})(?!\w)"))
         for names, dates in self.dated:
