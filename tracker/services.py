@@ -677,13 +677,11 @@ def _updated_flag(
 # --------------------------------------------------------------------------------------------
 
 
-# How a flag's sentence names a claim's source, after the name (rules.py): "NKDB says 60,000
-# workers in … (as of 2019-12-23)", "(NKDB, as of 2019-12-23)", "NKDB's claim as of …",
-# "claim B by NKDB as of …". The date that follows is the claim's: the first "as of" after
-# the name. In HTML, the apostrophe is escaped.
-_NAMED_FOR = (
-    r"(?= says (?:(?!as of ).)*?as of {date}|,? as of {date}|(?:'|&#x27;)s claim as of {date})"
-)
+# Every sentence that names a claim's source follows it with the claim's date: "NKDB says
+# 60,000 workers in … (as of 2019-12-23)", "(NKDB, as of …)", "NKDB's claim as of …",
+# "claim B by NKDB as of …". So the source of the claim of a date is named between the
+# previous "as of" and that date's.
+_AS_OF = re.compile(r"as of (\d{4}-\d{2}-\d{2})")
 
 
 @dataclass(frozen=True)
@@ -691,44 +689,46 @@ class Concealment:
     """What a save made confidential, as stored texts name it.
 
     ``names``: every name of a source made confidential, hidden wherever it stands as a whole
-    word (a source called "UN" is not the start of "UNSCR2397-OP8"). ``dated``: for the claims
-    of a report made restricted, the names of each claim's source with the claims' dates,
-    hidden only where a sentence names that source for a claim of one of those dates (the
-    same source's other claims stay named). ``titles`` and ``urls``: of the reports made
+    word (a source called "UN" is not the start of "UNSCR2397-OP8"). ``dated``: for the
+    claims of a report made restricted (``claim_ids``), the names of each claim's source by
+    the claim's date, hidden only where a text names that source for a claim of that date
+    (the same source's other claims stay named). ``titles`` and ``urls``: of the reports made
     restricted (for the summaries that list them)."""
 
     names: frozenset[str] = frozenset()
-    dated: tuple[tuple[frozenset[str], frozenset[str]], ...] = ()
+    dated: tuple[tuple[str, frozenset[str]], ...] = ()  # (date, the names of its sources)
+    claim_ids: frozenset[int] = frozenset()
     titles: frozenset[str] = frozenset()
     urls: frozenset[str] = frozenset()
-    _compiled: dict[bool, list[re.Pattern]] = field(
-        default_factory=dict, init=False, repr=False, compare=False
-    )
+    _compiled: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
-    def mentioned(self) -> set[str]:
-        """Every name a text must hold to need concealing."""
-        return set(self.names).union(*(names for names, _ in self.dated))
+    def dated_names(self) -> set[str]:
+        return set().union(*(names for _, names in self.dated))
 
     def conceal(self, text: str, *, html: bool = False) -> str:
         """``text`` with each of its mentions replaced by "a confidential source"."""
-        for pattern in self._patterns(html):
-            text = pattern.sub(
-                escape(rules.CONFIDENTIAL_SOURCE) if html else rules.CONFIDENTIAL_SOURCE, text
-            )
-        return text
-
-    def _patterns(self, html: bool) -> list[re.Pattern]:
-        if html in self._compiled:
-            return self._compiled[html]
-        quote = (lambda name: re.escape(escape(name))) if html else re.escape
-        patterns = self._compiled[html] = []
+        label = escape(rules.CONFIDENTIAL_SOURCE) if html else rules.CONFIDENTIAL_SOURCE
         if self.names:
-            patterns.append(re.compile(rf"(?<!\w)(?:{_alternatives(self.names, quote)})(?!\w)"))
-        for names, dates in self.dated:
-            when = _NAMED_FOR.format(date=f"(?:{_alternatives(dates, re.escape)})")
-            patterns.append(re.compile(rf"(?<!\w)(?:{_alternatives(names, quote)}){when}"))
-        return patterns
+            text = self._words(self.names, html).sub(label, text)
+        if not self.dated or "as of " not in text:
+            return text
+        on = self._compiled.setdefault("on", dict(self.dated))
+        parts, last = [], 0
+        for match in _AS_OF.finditer(text):
+            segment = text[last : match.start()]
+            if names := on.get(match.group(1)):
+                segment = self._words(names, html).sub(label, segment)
+            parts += [segment, match.group(0)]
+            last = match.end()
+        return "".join([*parts, text[last:]])
+
+    def _words(self, names: frozenset[str], html: bool) -> re.Pattern:
+        key = (names, html)
+        if key not in self._compiled:
+            quote = (lambda name: re.escape(escape(name))) if html else re.escape
+            self._compiled[key] = re.compile(rf"(?<!\w)(?:{_alternatives(names, quote)})(?!\w)")
+        return self._compiled[key]
 
 
 def words_pattern(words: Iterable[str]) -> re.Pattern | None:
@@ -778,10 +778,12 @@ def concealment_of_report(report: Report, *, was_titled: str = "") -> Concealmen
 
 
 def concealment_of_claims(claims: models.QuerySet, reports: models.QuerySet) -> Concealment:
-    dates: dict[int, set[str]] = {}
-    for source_id, as_of in claims.values_list("attributed_to_id", "as_of").distinct():
-        dates.setdefault(source_id, set()).add(as_of.isoformat())
-    names = source_names(dates)
+    sources_on: dict[str, set[int]] = {}
+    claim_ids = set()
+    for pk, source_id, as_of in claims.values_list("id", "attributed_to_id", "as_of"):
+        sources_on.setdefault(as_of.isoformat(), set()).add(source_id)
+        claim_ids.add(pk)
+    names = source_names(set().union(*sources_on.values()))
     titles, urls = set(), set()
     for model in (Report, Report.history.model):
         for title, url in model.objects.filter(id__in=reports.values("id")).values_list(
@@ -791,8 +793,10 @@ def concealment_of_claims(claims: models.QuerySet, reports: models.QuerySet) -> 
             urls.add(url)
     return Concealment(
         dated=tuple(
-            (frozenset(names[pk]), frozenset(dates[pk])) for pk in sorted(dates) if names[pk]
+            (day, frozenset().union(*(names[pk] for pk in sources)) - {""})
+            for day, sources in sorted(sources_on.items())
         ),
+        claim_ids=frozenset(claim_ids),
         titles=frozenset(titles - {""}),
         urls=frozenset(urls - {""}),
     )
@@ -821,28 +825,37 @@ def flags_conceal(concealment: Concealment) -> int:
     sentence, or name the claim that resolved it. Called (``signals``) after a source or
     report is saved as confidential, holding the links' lock (``conceal_made_confidential``).
     """
-    names = concealment.mentioned
-    if not names:
-        return 0
     texts = ("explanation_public", "resolved_reason", "status_note")
-    flags = Flag.objects.filter(
-        reduce(
-            operator.or_,
-            (models.Q(**{f"{text}__contains": name}) for text in texts for name in names),
-        )
-    )
+    which = models.Q(pk__in=[])
+    for name in concealment.names:  # a source's names: wherever they stand
+        which |= reduce(operator.or_, (models.Q(**{f"{text}__contains": name}) for text in texts))
+    noted = models.Q(pk__in=[])
+    for name in concealment.names:
+        noted |= models.Q(note__contains=name)
+    ids: set[int] = set()
+    if concealment.dated:
+        # A report's claims: the sentences of the flags resting on them, and the reasons
+        # that may quote such a sentence or name the claim that resolved a flag.
+        for chunk in chunks(list(concealment.claim_ids)):
+            ids.update(
+                Flag.claims.through.objects.filter(claim_id__in=chunk).values_list(
+                    "flag_id", flat=True
+                )
+            )
+        which |= ~models.Q(resolved_reason="")
+        noted |= models.Q(action=FlagEvent.Action.RESOLVED) & ~models.Q(note="")
+    ids.update(Flag.objects.filter(which).values_list("pk", flat=True))
     changed = []
-    for flag in flags.only(*texts).iterator(chunk_size=2000):
-        values = [getattr(flag, text) for text in texts]
-        concealed = [concealment.conceal(value) for value in values]
-        if concealed != values:
-            for text, value in zip(texts, concealed, strict=True):
-                setattr(flag, text, value)
-            changed.append(flag)
+    for chunk in chunks(sorted(ids), 2000):
+        for flag in Flag.objects.filter(pk__in=chunk).only(*texts):
+            values = [getattr(flag, text) for text in texts]
+            concealed = [concealment.conceal(value) for value in values]
+            if concealed != values:
+                for text, value in zip(texts, concealed, strict=True):
+                    setattr(flag, text, value)
+                changed.append(flag)
     _flags_update(changed, list(texts))
-    events = FlagEvent.objects.filter(
-        reduce(operator.or_, (models.Q(note__contains=name) for name in names))
-    )
+    events = FlagEvent.objects.filter(noted)
     notes = []
     for event in events.only("note").iterator(chunk_size=2000):
         if (note := concealment.conceal(event.note)) != event.note:
