@@ -78,7 +78,7 @@ def summaries_conceal(concealment: Concealment) -> int:
     (``Summary.confidential``) is left as it is. Returns how many changed."""
     label = CONFIDENTIAL_REPORT_LABEL
     titles = tracker_services.words_pattern(concealment.titles)
-    html_titles = tracker_services.words_pattern(escape(title) for title in concealment.titles)
+    html_titles = tracker_services.words_pattern(concealment.titles, html=True)
 
     def text(body: str) -> str:
         for url in concealment.urls:

@@ -124,16 +124,14 @@ def top_id_of(path: str) -> int | None:
     return int(parts[1]) if len(parts) > 1 else None
 
 
-def confidential_source_ids() -> frozenset[int]:
-    return frozenset(Source.objects.filter(confidential=True).values_list("pk", flat=True))
-
-
 def confidentiality_now() -> tuple[frozenset[int], frozenset[int]]:
-    """The confidential sources and the restricted reports (``restricted_report_ids``), in
-    one query: a sweep's batch asks whether either changed since the sweep read them."""
+    """The confidential sources, and the reports a claim's readers may not see: confidential,
+    or published by a confidential source. Few, and read through indexes in one query, so the
+    claim queries need not join the reports; a sweep's batch asks again whether either
+    changed since the sweep read them (``Shared.still_current``)."""
     secret = Source.objects.filter(confidential=True).order_by()
     reports = Report.objects.order_by().annotate(what=Value("report"))
-    # Each part through its index, as restricted_report_ids reads them (an OR read them all).
+    # Each part through its index (an OR, or a join, read every report).
     rows = (
         secret.annotate(what=Value("source"))
         .values_list("what", "pk")
@@ -143,24 +141,10 @@ def confidentiality_now() -> tuple[frozenset[int], frozenset[int]]:
             all=True,
         )
     )
-    sources, reports = set(), set()
+    sources, restricted = set(), set()
     for what, pk in rows:
-        (sources if what == "source" else reports).add(pk)
-    return frozenset(sources), frozenset(reports)
-
-
-def restricted_report_ids(secret: frozenset[int] | None = None) -> frozenset[int]:
-    """The reports a claim's readers may not see: confidential, or published by a
-    confidential source (``secret``, read when not given). Few, and read through indexes, so
-    the claim queries need not join the reports."""
-    own = Report.objects.filter(confidential=True).order_by().values_list("pk", flat=True)
-    # The confidential sources first (a handful), then their reports through the publisher
-    # index: a join would read every report.
-    secret = confidential_source_ids() if secret is None else secret
-    published = (
-        Report.objects.filter(publisher_id__in=list(secret)).order_by().values_list("pk", flat=True)
-    )
-    return frozenset(own) | frozenset(published)
+        (sources if what == "source" else restricted).add(pk)
+    return frozenset(sources), frozenset(restricted)
 
 
 def claim_rows(queryset, *, restricted_reports: frozenset[int]) -> list[rules.ClaimRow]:
@@ -315,8 +299,7 @@ class Shared:
     @classmethod
     def load(cls, today: datetime.date) -> Shared:
         world_id = Place.objects.get(kind=Place.Kind.WORLD).pk
-        secret = confidential_source_ids()
-        restricted = restricted_report_ids(secret)
+        secret, restricted = confidentiality_now()
         world_claims = claim_rows(
             Claim.objects.filter(as_of__lte=today, place_id=world_id).filter(
                 Q(measure__in=rules.STOCK_MEASURES, count_high__isnull=False)
@@ -333,7 +316,9 @@ class Shared:
         again whole if a source or report was made confidential since, whose concealment
         (``services.conceal_made_confidential``) this batch waited for and must not undo."""
         if confidentiality_now() != (self.secret_sources, self.restricted_reports):
-            return Shared.for_sweep(self.today) if self.countries else Shared.load(self.today)
+            if self.countries is not None:
+                return Shared.for_sweep(self.today)
+            return Shared.load(self.today)
         ids = [claim.id for claim in self.world_claims]
         if not ids:
             return self

@@ -702,10 +702,6 @@ class Concealment:
     urls: frozenset[str] = frozenset()
     _compiled: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
-    @property
-    def dated_names(self) -> set[str]:
-        return set().union(*(names for _, names in self.dated))
-
     def conceal(self, text: str, *, html: bool = False) -> str:
         """``text`` with each of its mentions replaced by "a confidential source"."""
         label = escape(rules.CONFIDENTIAL_SOURCE) if html else rules.CONFIDENTIAL_SOURCE
@@ -726,21 +722,19 @@ class Concealment:
     def _words(self, names: frozenset[str], html: bool) -> re.Pattern:
         key = (names, html)
         if key not in self._compiled:
-            quote = (lambda name: re.escape(escape(name))) if html else re.escape
-            self._compiled[key] = re.compile(rf"(?<!\w)(?:{_alternatives(names, quote)})(?!\w)")
+            self._compiled[key] = words_pattern(names, html=html)
         return self._compiled[key]
 
 
-def words_pattern(words: Iterable[str]) -> re.Pattern | None:
-    """A pattern matching any of ``words`` (titles, say) where it is not part of a longer
-    word; None for none."""
-    words = set(words) - {""}
-    return re.compile(rf"(?<!\w)(?:{_alternatives(words, re.escape)})(?!\w)") if words else None
-
-
-def _alternatives(words: Iterable[str], quote) -> str:
-    """A regular expression's alternatives, the longest first (a name that begins another)."""
-    return "|".join(quote(word) for word in sorted(set(words) - {""}, key=len, reverse=True))
+def words_pattern(words: Iterable[str], *, html: bool = False) -> re.Pattern | None:
+    """A pattern matching any of ``words`` (names, titles; as HTML escapes them, with
+    ``html``) where it is not part of a longer word (a source called "UN" is not the start
+    of "UNSCR2397-OP8"), the longest first (a name that begins another); None for none."""
+    words = sorted(set(words) - {""}, key=len, reverse=True)
+    if not words:
+        return None
+    quote = (lambda word: re.escape(escape(word))) if html else re.escape
+    return re.compile(rf"(?<!\w)(?:{'|'.join(map(quote, words))})(?!\w)")
 
 
 def conceal_made_confidential(instance: Source | Report, *, was_called: str = "") -> Concealment:
@@ -826,11 +820,9 @@ def flags_conceal(concealment: Concealment) -> int:
     report is saved as confidential, holding the links' lock (``conceal_made_confidential``).
     """
     texts = ("explanation_public", "resolved_reason", "status_note")
-    which = models.Q(pk__in=[])
+    which, noted = models.Q(pk__in=[]), models.Q(pk__in=[])
     for name in concealment.names:  # a source's names: wherever they stand
         which |= reduce(operator.or_, (models.Q(**{f"{text}__contains": name}) for text in texts))
-    noted = models.Q(pk__in=[])
-    for name in concealment.names:
         noted |= models.Q(note__contains=name)
     ids: set[int] = set()
     if concealment.dated:

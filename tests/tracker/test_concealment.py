@@ -93,8 +93,9 @@ def test_an_open_flag_is_concealed_at_once_and_the_next_check_finds_it_unchanged
     assert outcome.total("refreshed") >= 1 and outcome.total("opened") == 0
 
 
-def test_a_resolution_reason_that_named_the_source_is_concealed():
-    kim = SourceFactory(name="Informant Kim")
+def stale_resolved_by(**newer) -> Flag:
+    """A stale flag resting on NKDB's claim of 2019-12-23, resolved by a newer claim
+    (``newer``: its source, report, ...) as of 2020-07-01, its reason naming that claim."""
     op8 = obligation("UNSCR2397-OP8")
     about = {"obligation": op8, "stance": "violating", "measure": "", "count_low": None}
     ClaimFactory(
@@ -103,9 +104,16 @@ def test_a_resolution_reason_that_named_the_source_is_concealed():
     today = datetime.date(2020, 8, 1)
     checks.sweep(today=today, keys=["CN"])
     stale = Flag.objects.get(kind="stale", obligation=op8)
-    ClaimFactory(attributed_to=kim, as_of=datetime.date(2020, 7, 1), external_id="NEW", **about)
+    ClaimFactory(as_of=datetime.date(2020, 7, 1), external_id="NEW", **about, **newer)
     checks.sweep(today=today, keys=["CN"])
     stale.refresh_from_db()
+    assert stale.status == Flag.Status.RESOLVED
+    return stale
+
+
+def test_a_resolution_reason_that_named_the_source_is_concealed():
+    kim = SourceFactory(name="Informant Kim")
+    stale = stale_resolved_by(attributed_to=kim)
     assert "claim NEW by Informant Kim" in stale.resolved_reason  # the flag rests on NKDB's
     made_confidential(kim)
     stale.refresh_from_db()
@@ -215,18 +223,8 @@ def test_a_report_with_claims_by_two_sources_conceals_both():
 def test_a_reason_naming_a_claim_of_a_report_made_confidential_is_concealed():
     """The flag rests on NKDB's claim; the claim that resolved it, named in the reason, is
     in the report made confidential."""
-    op8 = obligation("UNSCR2397-OP8")
-    about = {"obligation": op8, "stance": "violating", "measure": "", "count_low": None}
-    ClaimFactory(
-        attributed_to=SourceFactory(name="NKDB"), as_of=datetime.date(2019, 12, 23), **about
-    )
-    today = datetime.date(2020, 8, 1)
-    checks.sweep(today=today, keys=["CN"])
-    stale = Flag.objects.get(kind="stale", obligation=op8)
     report = ReportFactory()
-    kim = SourceFactory(name="Informant Kim")
-    ClaimFactory(attributed_to=kim, report=report, as_of=datetime.date(2020, 7, 1), **about)
-    checks.sweep(today=today, keys=["CN"])
+    stale = stale_resolved_by(attributed_to=SourceFactory(name="Informant Kim"), report=report)
     made_confidential(report)
     stale.refresh_from_db()
     assert "Informant Kim" not in public_texts(stale)
