@@ -483,6 +483,9 @@ def _update(claims: list[Claim], user) -> None:
     sql = f"UPDATE {table} SET {assignments}, updated_at = %s WHERE id = %s"  # noqa: S608 (names from the model)
     params = []
     for claim in claims:
+        # A report, source or place new in this import was saved after the claim was given
+        # it: its id reaches the claim now, as save() and bulk_create() would do.
+        claim._prepare_related_fields_for_save(operation_name="update")
         claim.updated_at = now
         values = [f.get_db_prep_save(getattr(claim, f.attname), connection) for f in columns]
         params.append([*values, now, claim.pk])

@@ -89,6 +89,26 @@ def test_reimporting_a_known_external_id_updates_it():
     assert claim.history.count() == 2
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "moved"),
+    [
+        ("NKDB survey,", "NKDB survey II,", lambda c: c.report.title == "NKDB survey II"),
+        (",NKDB,ngo", ",NKDB Two,ngo", lambda c: c.attributed_to.name == "NKDB Two"),
+        ("> Dandong,", "> Shenyang,", lambda c: c.place.name_path.endswith("Liaoning > Shenyang")),
+    ],
+    ids=["report", "source", "place"],
+)
+def test_reimporting_a_known_claim_into_a_new_report_source_or_place_moves_it(old, new, moved):
+    """The report, source or place is new in this import, created before the claim is
+    updated: the claim's row takes its id."""
+    run(csv_bytes(*GOOD))
+    plan, _ = run(csv_bytes(GOOD[0].replace(old, new)))
+    assert plan.ok, plan.errors
+    claim = Claim.objects.get(external_id="NK-1")
+    assert moved(claim)
+    assert claim.history.count() == 2
+
+
 def test_sources_are_matched_by_name_whatever_the_case():
     SourceFactory(name="NKDB", kind="ngo")
     run(csv_bytes(GOOD[0].replace(",NKDB,", ",nkdb,")))
