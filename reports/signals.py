@@ -2,12 +2,13 @@
 
 from django.dispatch import receiver
 
-from tracker.signals import made_confidential
+from tracker.services import made_confidential
 
 from . import sending
 
 
 @receiver(made_confidential)
-def conceal_in_stored_summaries(sender, instance, concealment, **kwargs) -> None:
-    """A source or report was made confidential: the stored summaries stop naming it."""
+def conceal_in_stored_summaries(sender, concealment, **kwargs) -> None:
+    """A source, report or claim was made confidential (a claim: restricted): the stored
+    summaries stop naming it."""
     sending.summaries_conceal(concealment)

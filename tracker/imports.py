@@ -452,6 +452,7 @@ def apply(
             report.logged_by = user
         Report.objects.bulk_create(import_plan.new_reports, batch_size=BATCH)
         before = _places_of(c.pk for c in import_plan.to_update)
+        unrestricted = services.unrestricted_attributions(c.pk for c in import_plan.to_update)
         for start in range(0, len(import_plan.to_add), BATCH):
             bulk_create_with_history(
                 import_plan.to_add[start : start + BATCH], Claim, default_user=user
@@ -460,6 +461,8 @@ def apply(
         for start in range(0, len(import_plan.to_update), BATCH):
             _update(import_plan.to_update[start : start + BATCH], user)
             say(f"updated {min(start + BATCH, len(import_plan.to_update)):,} claims")
+        # Updated with one statement, not saved one by one: no signal conceals them.
+        services.conceal_claims_made_restricted(unrestricted)
         places = before | {c.place_id for c in (*import_plan.to_add, *import_plan.to_update)}
         keys = selectors.partition_keys_for(
             places, {c.attributed_to_id for c in (*import_plan.to_add, *import_plan.to_update)}

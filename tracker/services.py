@@ -14,9 +14,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
 from functools import partial, reduce
 from itertools import islice
+from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, connection, models, transaction
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.html import escape
 from psycopg.types.json import Jsonb
@@ -737,12 +739,17 @@ def words_pattern(words: Iterable[str], *, html: bool = False) -> re.Pattern | N
     return re.compile(rf"(?<!\w)(?:{'|'.join(map(quote, words))})(?!\w)")
 
 
+# Sent once what a save made confidential is concealed in the flags, with ``concealment``
+# (a ``Concealment``): the summaries app conceals it in its stored summaries.
+made_confidential = Signal()
+
+
 def conceal_made_confidential(instance: Source | Report, *, was_called: str = "") -> Concealment:
     """A source or report was saved as confidential (a report: restricted); ``was_called``:
     its name or title as stored before. Conceal it in every flag (``flags_conceal``), in the
     save's transaction or one of its own, holding the links' lock: a check running now
-    finishes first, and one starting later reads it as confidential. Returns what was
-    concealed, for the stored summaries."""
+    finishes first, and one starting later reads it as confidential. Then ``made_confidential``
+    is sent, for the stored summaries. Returns what was concealed."""
     with transaction.atomic():
         links_lock(exclusive=True)
         if isinstance(instance, Source):
@@ -750,6 +757,47 @@ def conceal_made_confidential(instance: Source | Report, *, was_called: str = ""
         else:
             concealment = concealment_of_report(instance, was_titled=was_called)
         flags_conceal(concealment)
+        made_confidential.send(sender=type(instance), concealment=concealment)
+    return concealment
+
+
+class StoredAttribution(NamedTuple):
+    """A claim as the texts written until now name it: by its source, as of its date."""
+
+    claim_id: int
+    source_id: int
+    as_of: datetime.date
+
+
+def unrestricted_attributions(claim_ids: Iterable[int]) -> list[StoredAttribution]:
+    """Of the stored claims ``claim_ids``, those not restricted (by a confidential source or a
+    restricted report), each as the texts written until now name it. Read before a save that
+    may make them restricted, for ``conceal_claims_made_restricted`` after it."""
+    stored = []
+    for chunk in chunks(list(claim_ids)):
+        claims = Claim.objects.filter(pk__in=chunk).exclude(Claim.objects.restricted_q())
+        stored += claims.values_list("pk", "attributed_to_id", "as_of")
+    return [StoredAttribution(*row) for row in stored]
+
+
+def conceal_claims_made_restricted(before: Sequence[StoredAttribution]) -> Concealment | None:
+    """Claims were saved (moved into a restricted report, say); ``before``: those that were
+    not restricted (``unrestricted_attributions``, read before the save). Those restricted
+    now are concealed where a text names their stored source for a claim of their stored
+    date, as the claims of a report made restricted are (``conceal_made_confidential``).
+    Returns what was concealed; None when no claim became restricted."""
+    restricted = set()
+    for chunk in chunks([claim.claim_id for claim in before]):
+        claims = Claim.objects.filter(Claim.objects.restricted_q(), pk__in=chunk)
+        restricted.update(claims.values_list("pk", flat=True))
+    if not restricted:
+        return None
+    with transaction.atomic():
+        links_lock(exclusive=True)
+        made = [claim for claim in before if claim.claim_id in restricted]
+        concealment = concealment_of_claims(made, Report.objects.none())
+        flags_conceal(concealment)
+        made_confidential.send(sender=Claim, concealment=concealment)
     return concealment
 
 
@@ -758,8 +806,9 @@ def concealment_of_source(source: Source, *, was_named: str = "") -> Concealment
     before this save), and the claims of the reports it publishes, which are restricted now."""
     names = source_names([source.pk])[source.pk] | {source.name, was_named}
     reports = Report.objects.filter(publisher=source)
+    claims = Claim.objects.filter(report__publisher=source).exclude(attributed_to=source)
     of_reports = concealment_of_claims(
-        Claim.objects.filter(report__publisher=source).exclude(attributed_to=source), reports
+        claims.values_list("pk", "attributed_to_id", "as_of"), reports
     )
     return replace(of_reports, names=frozenset(names - {""}))
 
@@ -767,14 +816,19 @@ def concealment_of_source(source: Source, *, was_named: str = "") -> Concealment
 def concealment_of_report(report: Report, *, was_titled: str = "") -> Concealment:
     """A report made restricted (confidential, or published by a confidential source)."""
     reports = Report.objects.filter(pk=report.pk)
-    concealment = concealment_of_claims(Claim.objects.filter(report=report), reports)
+    claims = Claim.objects.filter(report=report).values_list("pk", "attributed_to_id", "as_of")
+    concealment = concealment_of_claims(claims, reports)
     return replace(concealment, titles=concealment.titles | ({was_titled} - {""}))
 
 
-def concealment_of_claims(claims: models.QuerySet, reports: models.QuerySet) -> Concealment:
+def concealment_of_claims(
+    claims: Iterable[tuple[int, int, datetime.date]], reports: models.QuerySet
+) -> Concealment:
+    """Claims made restricted, each (id, source id, date) as texts name it, and the reports
+    made restricted with them (whose titles and addresses the summaries list)."""
     sources_on: dict[str, set[int]] = {}
     claim_ids = set()
-    for pk, source_id, as_of in claims.values_list("id", "attributed_to_id", "as_of"):
+    for pk, source_id, as_of in claims:
         sources_on.setdefault(as_of.isoformat(), set()).add(source_id)
         claim_ids.add(pk)
     names = source_names(set().union(*sources_on.values()))

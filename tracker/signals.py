@@ -1,7 +1,7 @@
 """Signal receivers: thin hooks into ``services``, connected in ``apps.TrackerConfig.ready``."""
 
 from django.db.models.signals import post_save, pre_delete, pre_save
-from django.dispatch import Signal, receiver
+from django.dispatch import receiver
 
 from . import services
 from .models import Claim, Flag, Obligation, Place, Report, Source
@@ -25,12 +25,6 @@ def protect_by_flags_written_meanwhile(sender, instance, **kwargs) -> None:
     refuse if one of them wrote a flag about it meanwhile (``services.flags_protect``)."""
     services.links_lock(exclusive=True)
     services.flags_protect(instance)
-
-
-# Sent once what a save made confidential has been concealed in the flags, with
-# ``concealment`` (``services.Concealment``): the summaries app conceals it in its stored
-# summaries.
-made_confidential = Signal()
 
 
 @receiver(pre_save, sender=Source)
@@ -68,5 +62,26 @@ def conceal_what_became_confidential(sender, instance, raw=False, **kwargs) -> N
     instance._becomes_confidential = None
     if raw or was_called is None:
         return
-    concealment = services.conceal_made_confidential(instance, was_called=was_called)
-    made_confidential.send(sender=sender, instance=instance, concealment=concealment)
+    services.conceal_made_confidential(instance, was_called=was_called)
+
+
+@receiver(pre_save, sender=Claim)
+def note_claim_unrestricted(sender, instance, raw=False, **kwargs) -> None:
+    """Before a stored claim is saved: whether it is not restricted, and how the texts written
+    until now name it (``services.unrestricted_attributions``), in case the save restricts it
+    (moves it into a restricted report, or attributes it to a confidential source). Imports,
+    which update claims without saving them one by one, do the same themselves."""
+    instance._unrestricted = ()
+    if not raw and not instance._state.adding:
+        instance._unrestricted = services.unrestricted_attributions([instance.pk])
+
+
+@receiver(post_save, sender=Claim)
+def conceal_claim_made_restricted(sender, instance, raw=False, **kwargs) -> None:
+    """A claim saved as restricted that was not: its stored attribution is concealed in the
+    flags' public texts and the stored summaries (``services.conceal_claims_made_restricted``).
+    """
+    before = getattr(instance, "_unrestricted", ())
+    instance._unrestricted = ()
+    if not raw and before:
+        services.conceal_claims_made_restricted(before)

@@ -100,3 +100,15 @@ def test_a_stored_summary_stops_listing_a_report_under_its_old_title(stored):
     notes.confidential = True
     notes.save()
     assert "Dandong" not in bodies(stored["plain"])
+
+
+def test_a_stored_summary_stops_naming_the_source_of_a_claim_moved_into_a_confidential_report(
+    stored,
+):
+    claim = Claim.objects.get(attributed_to=stored["kim"])
+    claim.report = ReportFactory(confidential=True)
+    claim.save()
+    plain = bodies(stored["plain"])
+    assert "Informant Kim" not in plain
+    assert f"{CONFIDENTIAL_SOURCE} says 50,000 workers in China" in stored["plain"].body_text
+    assert "Dandong" in plain  # the report it left stays public

@@ -16,7 +16,7 @@ from tests.factories import (
     obligation,
     world,
 )
-from tracker import checks, selectors
+from tracker import checks, imports, selectors
 from tracker.models import Flag, FlagEvent, Source
 from tracker.rules import CONFIDENTIAL_SOURCE
 from tracker.services import flags_dismiss
@@ -24,6 +24,11 @@ from tracker.services import flags_dismiss
 pytestmark = pytest.mark.django_db
 
 TODAY = datetime.date(2020, 1, 10)
+IMPORT_HEADER = (
+    "external_id,report_title,report_url,publisher,published_on,claim_source,source_kind,"
+    "source_country,country,place,obligation,stance,measure,count_low,count_high,"
+    "period_start,as_of,credibility,summary"
+)
 
 
 def count_conflict(source_name: str = "Informant Kim", **claim):
@@ -260,3 +265,74 @@ def test_a_sweep_that_read_before_a_report_was_made_confidential_does_not_name_i
     checks.partitions_check(["CN"], today=TODAY, whole=True, shared=shared)
     flag = Flag.objects.get(kind="count_conflict")
     assert flag.explanation_public.startswith(f"{CONFIDENTIAL_SOURCE} says 50,000")
+
+
+# A claim made restricted by its own save: moved into a restricted report, or attributed to a
+# confidential source. The flags written before name it as it was stored: its old source, as
+# of its old date.
+
+
+def test_a_claim_moved_into_a_confidential_report_is_concealed_in_resolved_flags():
+    a, b, flag = count_conflict()
+    flag = resolve(b, flag)
+    a.report = ReportFactory(confidential=True)
+    a.save()
+    assert "Informant Kim" not in public_texts(flag)
+    assert flag.explanation_public.startswith(f"{CONFIDENTIAL_SOURCE} says 50,000 workers")
+    assert "KITA says 90,000" in flag.explanation_public
+    assert flag.explanation.startswith("Informant Kim says 50,000")  # for who may see it
+
+
+def test_a_claim_moved_to_a_report_of_a_confidential_publisher_is_concealed():
+    a, b, flag = count_conflict()
+    flag = resolve(b, flag)
+    a.report = ReportFactory(publisher=SourceFactory(name="Secret Press", confidential=True))
+    a.save()
+    assert "Informant Kim" not in public_texts(flag)
+
+
+def test_a_claim_attributed_to_a_confidential_source_hides_its_old_attribution():
+    """Its date changed in the same save: the old texts name it as of its old date."""
+    a, b, flag = count_conflict()
+    flag = resolve(b, flag)
+    a.attributed_to = SourceFactory(name="Protected source 7", confidential=True)
+    a.as_of = datetime.date(2019, 12, 5)
+    a.save()
+    assert "Informant Kim" not in public_texts(flag)
+    assert "KITA" in flag.explanation_public
+
+
+def test_a_claim_moved_between_public_reports_changes_no_flag():
+    a, b, flag = count_conflict()
+    flag = resolve(b, flag)
+    before = public_texts(flag)
+    a.report = ReportFactory()
+    a.save()
+    assert public_texts(flag) == before
+
+
+def test_a_claim_already_restricted_saved_again_changes_no_flag():
+    a, _, flag = count_conflict(report=ReportFactory(confidential=True))
+    Flag.objects.filter(pk=flag.pk).update(explanation_public="Informant Kim, as written")
+    a.report = ReportFactory(confidential=True)
+    a.save()
+    flag.refresh_from_db()
+    assert flag.explanation_public == "Informant Kim, as written"
+
+
+def test_a_claim_imported_into_a_confidential_report_is_concealed():
+    """An import updates claims without saving them one by one (no signal): it conceals
+    what it makes restricted itself."""
+    a, b, flag = count_conflict()
+    flag = resolve(b, flag)
+    secret = SourceFactory(name="Secret Press", kind="news", confidential=True)
+    row = (
+        f"A,Dandong notes,,Secret Press,2019-12-20,Informant Kim,ngo,,CN,,,unclear,workers,"
+        f"50000,50000,,{a.as_of.isoformat()},3,"
+    )
+    plan = imports.plan(imports.read_rows(f"{IMPORT_HEADER}\n{row}\n".encode(), "claims.csv"))
+    assert plan.ok, plan.errors
+    imports.apply(plan)
+    a.refresh_from_db()
+    assert a.report.publisher == secret
+    assert "Informant Kim" not in public_texts(flag)
