@@ -451,7 +451,7 @@ def apply(
         for report in import_plan.new_reports:
             report.logged_by = user
         Report.objects.bulk_create(import_plan.new_reports, batch_size=BATCH)
-        before = _places_of(c.pk for c in import_plan.to_update)
+        places_before, sources_before = _stored_of(c.pk for c in import_plan.to_update)
         unrestricted = services.unrestricted_attributions(c.pk for c in import_plan.to_update)
         for start in range(0, len(import_plan.to_add), BATCH):
             bulk_create_with_history(
@@ -463,9 +463,12 @@ def apply(
             say(f"updated {min(start + BATCH, len(import_plan.to_update)):,} claims")
         # Updated with one statement, not saved one by one: no signal conceals them.
         services.conceal_claims_made_restricted(unrestricted)
-        places = before | {c.place_id for c in (*import_plan.to_add, *import_plan.to_update)}
+        # As stored before too: a claim moved away from a place, or from a state's
+        # self-report source (that state's overdue reports), re-checks it.
+        claims = (*import_plan.to_add, *import_plan.to_update)
         keys = selectors.partition_keys_for(
-            places, {c.attributed_to_id for c in (*import_plan.to_add, *import_plan.to_update)}
+            places_before | {c.place_id for c in claims},
+            sources_before | {c.attributed_to_id for c in claims},
         )
         return services.checks_request(keys=keys)
 
@@ -497,5 +500,13 @@ def _update(claims: list[Claim], user) -> None:
     Claim.history.bulk_history_create(claims, update=True, default_user=user)
 
 
-def _places_of(claim_ids: Iterable[int]) -> set[int]:
-    return set(Claim.objects.filter(pk__in=list(claim_ids)).values_list("place_id", flat=True))
+def _stored_of(claim_ids: Iterable[int]) -> tuple[set[int], set[int]]:
+    """The places and sources of stored claims, as they are before an import updates them."""
+    places, sources = set(), set()
+    for chunk in services.chunks(list(claim_ids)):
+        for place_id, source_id in Claim.objects.filter(pk__in=chunk).values_list(
+            "place_id", "attributed_to_id"
+        ):
+            places.add(place_id)
+            sources.add(source_id)
+    return places, sources

@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from tests.factories import ClaimFactory, PlaceFactory, SourceFactory, UserFactory, country
 from tracker import checks
-from tracker.models import Claim, Source
+from tracker.models import CheckRequest, Claim, Source
 
 pytestmark = pytest.mark.django_db
 
@@ -120,6 +120,40 @@ def test_an_editor_writes_a_claim_and_its_check_is_requested(
     assert response.status_code == 201, response.json()
     assert Claim.objects.filter(external_id="API-1").exists()
     assert ("CN",) in sent
+
+
+@pytest.mark.parametrize("moved", ["place", "source"])
+def test_an_editor_moving_a_claim_rechecks_where_it_was(editor_api, moved):
+    """From China to Russia: both are checked. From Russia's self-report source to KITA,
+    about China: Russia's overdue reports are checked again, as China is."""
+    if moved == "place":
+        claim = ClaimFactory(place=country("CN"))
+        change = {"place": country("RU").pk}
+    else:
+        russia = SourceFactory(kind="self_report", country=country("RU"))
+        claim = ClaimFactory(attributed_to=russia, place=country("CN"))
+        change = {"attributed_to": SourceFactory(name="KITA").pk}
+    CheckRequest.objects.all().delete()
+    response = editor_api.patch(f"/api/claims/{claim.pk}/", change, format="json")
+    assert response.status_code == 200, response.json()
+    assert set(CheckRequest.objects.values_list("key", flat=True)) == {"CN", "RU"}
+
+
+def test_an_api_write_lands_whole_or_not_at_all(editor_api, monkeypatch):
+    """The save and the checks it requests are one transaction: a request that fails leaves
+    the claim as it was."""
+    from tracker import services
+
+    claim = ClaimFactory(count_low=1_000)
+
+    def broken(**kwargs):
+        raise RuntimeError("the outbox is unavailable")
+
+    monkeypatch.setattr(services, "checks_request_for", broken)
+    with pytest.raises(RuntimeError):
+        editor_api.patch(f"/api/claims/{claim.pk}/", {"count_low": 2_000, "count_high": 2_000})
+    claim.refresh_from_db()
+    assert claim.count_low == 1_000
 
 
 def test_a_bad_claim_gets_the_admins_message(editor_api):

@@ -188,6 +188,18 @@ def test_checks_are_requested_once_per_country_not_per_row(
     assert CheckRequest.objects.filter(key="CN").count() == 1
 
 
+def test_a_claim_reimported_away_from_a_self_report_source_rechecks_that_state():
+    """NK-9 was Russia's self-report about China: re-imported as KITA's, Russia's overdue
+    reports are checked again, as China is."""
+    line = (
+        "NK-9,Statement,,Foreign Ministry,2019-12-20,{},{},{},CN,,UNSCR2397-OP8,complying,"
+        ",,,,2019-12-20,4,"
+    )
+    run(csv_bytes(line.format("Russian Foreign Ministry", "self_report", "RU")))
+    _, keys = run(csv_bytes(line.format("KITA", "research", "")))
+    assert keys == {"CN", "RU"}
+
+
 def test_the_command_imports_and_reports(tmp_path):
     path = tmp_path / "claims.csv"
     path.write_bytes(csv_bytes(*GOOD))

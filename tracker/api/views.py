@@ -5,6 +5,7 @@ first), session or token authentication, the same redaction as everywhere."""
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import mixins, permissions, viewsets
@@ -53,7 +54,21 @@ class SourceViewSet(ReadOnly):
         return super().get_queryset().visible_to(self.request.user)
 
 
-class ReportViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, ReadOnly):
+class Writes(mixins.CreateModelMixin, mixins.UpdateModelMixin, ReadOnly):
+    """Creates and updates, each in one transaction (the API runs without
+    ``ATOMIC_REQUESTS``): the save, what its signals do (conceal what it made confidential)
+    and the checks it requests land together or not at all."""
+
+    def create(self, request, *args, **kwargs):
+        with transaction.atomic():
+            return super().create(request, *args, **kwargs)
+
+    def update(self, request, *args, **kwargs):
+        with transaction.atomic():
+            return super().update(request, *args, **kwargs)
+
+
+class ReportViewSet(Writes):
     queryset = Report.objects.select_related("publisher")
     serializer_class = serializers.ReportSerializer
 
@@ -64,7 +79,7 @@ class ReportViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, ReadOnly):
         serializer.save(logged_by=self.request.user)
 
 
-class ClaimViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, ReadOnly):
+class ClaimViewSet(Writes):
     queryset = Claim.objects.select_related(
         "attributed_to", "place", "obligation", "report__publisher"
     )
@@ -79,11 +94,15 @@ class ClaimViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, ReadOnly):
         )
 
     def perform_update(self, serializer):
-        before = serializer.instance.place_id
+        # As stored before (validation has set the new values on the instance already): a
+        # claim moved away from a place, or from a state's self-report source (that state's
+        # overdue reports), re-checks it too.
+        stored = Claim.objects.filter(pk=serializer.instance.pk)
+        place, source = stored.values_list("place_id", "attributed_to_id").get()
         claim = serializer.save()
         services.checks_request_for(
-            claims={(claim.pk, before), (claim.pk, claim.place_id)},
-            source_ids={claim.attributed_to_id},
+            claims={(claim.pk, place), (claim.pk, claim.place_id)},
+            source_ids={source, claim.attributed_to_id},
         )
 
 
