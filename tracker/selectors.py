@@ -300,32 +300,26 @@ class Shared:
     def load(cls, today: datetime.date) -> Shared:
         world_id = Place.objects.get(kind=Place.Kind.WORLD).pk
         secret, restricted = confidentiality_now()
-        world_claims = claim_rows(
-            Claim.objects.filter(as_of__lte=today, place_id=world_id).filter(
-                Q(measure__in=rules.STOCK_MEASURES, count_high__isnull=False)
-                | Q(stance=rules.COMPLYING, obligation__isnull=False)
-            ),
-            restricted_reports=restricted,
-        )
+        world_claims = _world_claims(world_id, today, restricted)
         return cls(world_id, obligation_rows(), restricted, world_claims, today, secret)
 
     def still_current(self) -> Shared:
         """The same as it stands now, for a batch of a sweep that holds the links' lock
-        (``services.links_lock``), the sweep having read it before: less the world's claims
-        deleted since, so that no flag is linked to a claim that no longer exists; and read
-        again whole if a source or report was made confidential since, whose concealment
-        (``services.conceal_made_confidential``) this batch waited for and must not undo."""
+        (``services.links_lock``), the sweep having read it before: read again whole if a
+        source or report was made confidential since, whose concealment
+        (``services.conceal_made_confidential``) this batch waited for and must not undo;
+        else with the world's claims read again (a few hundred at 1M claims): one deleted
+        since must not be linked to a flag, and one edited or made restricted since (moved
+        into a report that was restricted already, say) must be judged, and named, as it
+        is now."""
         if confidentiality_now() != (self.secret_sources, self.restricted_reports):
             if self.countries is not None:
                 return Shared.for_sweep(self.today)
             return Shared.load(self.today)
-        ids = [claim.id for claim in self.world_claims]
-        if not ids:
-            return self
-        existing = set(Claim.objects.filter(among(Claim, "id", ids)).values_list("id", flat=True))
-        if len(existing) == len(ids):
-            return self
-        return replace(self, world_claims=[c for c in self.world_claims if c.id in existing])
+        world_claims = _world_claims(self.world_id, self.today, self.restricted_reports)
+        return (
+            self if world_claims == self.world_claims else replace(self, world_claims=world_claims)
+        )
 
     @classmethod
     def for_sweep(cls, today: datetime.date) -> Shared:
@@ -337,6 +331,20 @@ class Shared:
         )
         country_ids = dict(Place.objects.countries().values_list("iso_code", "pk"))
         return replace(shared, country_ids=country_ids, countries=countries)
+
+
+def _world_claims(
+    world_id: int, today: datetime.date, restricted_reports: frozenset[int]
+) -> list[rules.ClaimRow]:
+    """The world's own claims that the countries' checks read: its stock counts with an upper
+    bound (scope conflicts) and its complying claims (stance conflicts)."""
+    return claim_rows(
+        Claim.objects.filter(as_of__lte=today, place_id=world_id).filter(
+            Q(measure__in=rules.STOCK_MEASURES, count_high__isnull=False)
+            | Q(stance=rules.COMPLYING, obligation__isnull=False)
+        ),
+        restricted_reports=restricted_reports,
+    )
 
 
 def partition_load(

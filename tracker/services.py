@@ -835,12 +835,18 @@ def concealment_of_claims(
     claims: Iterable[tuple[int, int, datetime.date]], reports: models.QuerySet
 ) -> Concealment:
     """Claims made restricted, each (id, source id, date) as texts name it, and the reports
-    made restricted with them (whose titles and addresses the summaries list)."""
+    made restricted with them (whose titles and addresses the summaries list). Each claim is
+    concealed as every version of it named it (its history's sources and dates too): a flag
+    resolved before a public edit of its date or source still names the older one."""
     sources_on: dict[str, set[int]] = {}
     claim_ids = set()
     for pk, source_id, as_of in claims:
         sources_on.setdefault(as_of.isoformat(), set()).add(source_id)
         claim_ids.add(pk)
+    for chunk in chunks(list(claim_ids)):
+        versions = Claim.history.filter(id__in=chunk).order_by()
+        for source_id, as_of in versions.values_list("attributed_to_id", "as_of").distinct():
+            sources_on.setdefault(as_of.isoformat(), set()).add(source_id)
     names = source_names(set().union(*sources_on.values()))
     titles, urls = set(), set()
     for model in (Report, Report.history.model):

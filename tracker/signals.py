@@ -65,15 +65,21 @@ def conceal_what_became_confidential(sender, instance, raw=False, **kwargs) -> N
     services.conceal_made_confidential(instance, was_called=was_called)
 
 
+_RESTRICTING_FIELDS = frozenset({"report", "report_id", "attributed_to", "attributed_to_id"})
+
+
 @receiver(pre_save, sender=Claim)
-def note_claim_unrestricted(sender, instance, raw=False, **kwargs) -> None:
+def note_claim_unrestricted(sender, instance, raw=False, update_fields=None, **kwargs) -> None:
     """Before a stored claim is saved: whether it is not restricted, and how the texts written
     until now name it (``services.unrestricted_attributions``), in case the save restricts it
     (moves it into a restricted report, or attributes it to a confidential source). Imports,
     which update claims without saving them one by one, do the same themselves."""
     instance._unrestricted = ()
-    if not raw and not instance._state.adding:
-        instance._unrestricted = services.unrestricted_attributions([instance.pk])
+    if raw or instance._state.adding:
+        return
+    if update_fields is not None and not update_fields & _RESTRICTING_FIELDS:
+        return  # the save leaves its report and source as they are
+    instance._unrestricted = services.unrestricted_attributions([instance.pk])
 
 
 @receiver(post_save, sender=Claim)

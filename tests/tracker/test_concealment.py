@@ -200,8 +200,8 @@ def test_a_source_already_confidential_saved_again_changes_no_flag():
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.parametrize("made", ["source", "report"])
 def test_a_save_outside_any_transaction_conceals_too(made):
-    """The API saves without a transaction of its own (no ATOMIC_REQUESTS); the concealment
-    then runs in its own, and takes the links' lock there."""
+    """A save without a transaction of its own (a script, the shell): the concealment then
+    runs in one of its own, and takes the links' lock there."""
     report = ReportFactory()
     a, _, flag = count_conflict(report=report)
     made_confidential(a.attributed_to if made == "source" else report)
@@ -336,3 +336,74 @@ def test_a_claim_imported_into_a_confidential_report_is_concealed():
     a.refresh_from_db()
     assert a.report.publisher == secret
     assert "Informant Kim" not in public_texts(flag)
+
+
+@pytest.mark.parametrize("by", ["report", "source"])
+def test_a_sweep_that_read_a_world_claim_before_it_was_made_restricted_does_not_name_it(by):
+    """The world's claims are read once for a whole sweep; a claim among them moved into a
+    report already restricted (or given a confidential source that exists already) changes
+    neither the confidential sources nor the restricted reports: each batch reads the
+    world's claims again."""
+    op8 = obligation("UNSCR2397-OP8")
+    about = {"obligation": op8, "measure": "", "count_low": None}
+    panel = ClaimFactory(
+        attributed_to=SourceFactory(name="Panel Alpha"), place=world(), stance="complying", **about
+    )
+    ClaimFactory(attributed_to=SourceFactory(name="NKDB"), stance="violating", **about)
+    secret_report = ReportFactory(confidential=True)
+    secret_source = SourceFactory(name="Protected source 7", confidential=True)
+    shared = selectors.Shared.for_sweep(TODAY)
+    if by == "report":
+        panel.report = secret_report
+    else:
+        panel.attributed_to = secret_source
+    panel.save()
+    checks.partitions_check(["CN"], today=TODAY, whole=True, shared=shared)
+    flag = Flag.objects.get(kind="stance_conflict")
+    assert flag.explanation_public.startswith(f"{CONFIDENTIAL_SOURCE} says the world")
+
+
+@pytest.mark.parametrize("earlier", ["date", "source"])
+def test_a_claim_made_restricted_is_concealed_as_every_earlier_version_named_it(earlier):
+    """The resolved flag names Informant Kim's claim as of 2019-12-01; a public save changed
+    its date (or its source) since, and a later one moves it into a confidential report."""
+    a, b, flag = count_conflict()
+    flag = resolve(b, flag)
+    if earlier == "date":
+        a.as_of = datetime.date(2019, 12, 5)
+    else:
+        a.attributed_to = SourceFactory(name="Defector Lee")
+    a.save()
+    checks.sweep(today=TODAY, keys=["CN"])
+    assert "Informant Kim says 50,000" in public_texts(flag)
+    a.report = ReportFactory(confidential=True)
+    a.save()
+    assert "Informant Kim" not in public_texts(flag)
+
+
+@pytest.mark.parametrize("earlier", ["date", "source"])
+def test_a_report_made_confidential_conceals_every_earlier_version_of_its_claims(earlier):
+    report = ReportFactory()
+    a, b, flag = count_conflict(report=report)
+    flag = resolve(b, flag)
+    if earlier == "date":
+        a.as_of = datetime.date(2019, 12, 5)
+    else:
+        a.attributed_to = SourceFactory(name="Defector Lee")
+    a.save()
+    made_confidential(report)
+    assert "Informant Kim" not in public_texts(flag)
+
+
+def test_a_claim_save_that_leaves_its_report_and_source_reads_nothing_more(monkeypatch):
+    from tracker import services
+
+    claim = ClaimFactory()
+    calls = []
+    monkeypatch.setattr(services, "unrestricted_attributions", lambda ids: calls.append(ids) or [])
+    claim.summary = "seen in Dandong"
+    claim.save(update_fields=["summary", "updated_at"])
+    assert calls == []
+    claim.save(update_fields=["report"])
+    claim.save()
+    assert calls == [[claim.pk], [claim.pk]]
