@@ -102,8 +102,10 @@ class ClaimRow(NamedTuple):
         return self.reliability in WEAK_RELIABILITY or self.credibility in WEAK_CREDIBILITY
 
 
-@dataclass(frozen=True, slots=True)
-class PlaceRow:
+class PlaceRow(NamedTuple):
+    """A place as the rules see it: a named tuple, built for each of a sweep's 3,000 places
+    in a fraction of a frozen dataclass's time."""
+
     id: int
     name: str
     name_path: str

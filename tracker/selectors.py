@@ -202,12 +202,15 @@ def claim_rows(queryset, *, restricted_reports: frozenset[int]) -> list[rules.Cl
 
 
 def place_rows(queryset) -> dict[int, rules.PlaceRow]:
+    """Plain rows of the places of ``queryset``, by id, each with its ancestors' ids (from its
+    path: "/1/2/10/" is place 10's, under 2 under 1)."""
+    PlaceRow, new = rules.PlaceRow, tuple.__new__  # as claim_rows builds its tuples
     places = {}
     for pk, name, name_path, kind, path in queryset.values_list(
         "id", "name", "name_path", "kind", "path"
     ):
-        ids = tuple(map(int, path.strip("/").split("/"))) if path.strip("/") else ()
-        places[pk] = rules.PlaceRow(pk, name, name_path, kind, ids[:-1])
+        ids = path.strip("/").split("/")[:-1]
+        places[pk] = new(PlaceRow, (pk, name, name_path, kind, tuple(map(int, ids))))
     return places
 
 
