@@ -162,6 +162,8 @@ def partitions_check(
             checked=checked, settings=cfg, now=now, read_before_lock=shared is not None
         )
         served = [request[0] for requests in pending.values() for request in requests]
+        if shared is not None and shared.requests_seen is not None:
+            served = [pk for pk in served if pk in shared.requests_seen]  # see for_sweep
         for chunk in services.chunks(served):
             CheckRequest.objects.filter(id__in=chunk).delete()
         # Each partition's own loading and rules, and its share of what they did together.

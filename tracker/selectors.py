@@ -18,6 +18,7 @@ from django.db.models.functions import NullIf
 from . import rules
 from .models import (
     ACTIVE_FLAG_STATUSES,
+    CheckRequest,
     Claim,
     Flag,
     Obligation,
@@ -295,9 +296,11 @@ class Shared:
     world_claims: list[rules.ClaimRow]  # the world's own stock counts and complying claims
     today: datetime.date
     secret_sources: frozenset[int]  # the confidential sources when it was read
-    # For a sweep (``for_sweep``): every country's id, and its ``CountryReads``.
+    # For a sweep (``for_sweep``): every country's id, and its ``CountryReads``; and the
+    # check requests pending before it read them, the only ones its batches serve.
     country_ids: dict[str, int] | None = None
     countries: CountryReads | None = None
+    requests_seen: frozenset[int] | None = None
 
     @classmethod
     def load(cls, today: datetime.date) -> Shared:
@@ -327,13 +330,19 @@ class Shared:
     @classmethod
     def for_sweep(cls, today: datetime.date) -> Shared:
         """``load``, and every country's ``CountryReads``: four queries for the whole sweep
-        instead of four per country."""
+        instead of four per country. First, the check requests pending: what they stand for
+        was committed before these reads, so a batch may serve them. One written later may
+        be about a place, watch or self-report read here (a batch reads only the claims of
+        its countries again), and is left to the check its save asked for."""
+        requests_seen = frozenset(CheckRequest.objects.values_list("id", flat=True))
         shared = cls.load(today)
         countries = CountryReads.load(
             today=today, world_id=shared.world_id, restricted_reports=shared.restricted_reports
         )
         country_ids = dict(Place.objects.countries().values_list("iso_code", "pk"))
-        return replace(shared, country_ids=country_ids, countries=countries)
+        return replace(
+            shared, country_ids=country_ids, countries=countries, requests_seen=requests_seen
+        )
 
 
 def _world_claims(

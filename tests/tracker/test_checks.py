@@ -598,6 +598,46 @@ def test_a_request_committed_late_with_a_lower_id_is_not_taken_as_served(monkeyp
     assert list(CheckRequest.objects.values_list("id", flat=True)) == [seen.id - 1]
 
 
+def _active(kind: str, iso: str):
+    return Flag.objects.filter(kind=kind, country=country(iso), status__in=["open", "acknowledged"])
+
+
+@pytest.mark.parametrize("change", ["place", "self-report"])
+def test_a_sweep_batch_leaves_a_request_written_after_the_sweep_read_what_it_shares(change):
+    """A sweep reads the places, watches and self-reports of every country once, before its
+    batches. A change saved after that (a new place in China holding 90,000 workers, or
+    Russia's mid-term report, placed in China) may be about what it read: the batch leaves
+    that change's request to the check the save asked for, which sees it."""
+    ClaimFactory(attributed_to=SourceFactory(name="KINU"), count_low=50_000)
+    about_op8 = {"obligation": obligation("UNSCR2397-OP8"), "measure": "", "count_low": None}
+    ClaimFactory(place=country("RU"), stance="violating", **about_op8)
+    checks.partition_check("RU", today=TODAY)
+    assert _active("overdue_report", "RU").count() == 2  # the mid-term and final reports
+    shared = selectors.Shared.for_sweep(TODAY)
+    if change == "place":
+        claim = ClaimFactory(place=PlaceFactory(name="Dandong"), count_low=90_000)
+    else:
+        claim = ClaimFactory(
+            attributed_to=SourceFactory(kind="self_report", country=country("RU")),
+            obligation=obligation("UNSCR2397-OP8-MIDTERM"),
+            stance="complying",
+            measure="",
+            count_low=None,
+        )
+    services.checks_request_for(
+        claims={(claim.pk, claim.place_id)}, source_ids={claim.attributed_to_id}
+    )
+    key = "CN" if change == "place" else "RU"
+    checks.partitions_check(["CN", "RU"], today=TODAY, whole=True, shared=shared)
+    assert CheckRequest.objects.filter(key=key).exists()
+    checks.partition_check(key, today=TODAY)  # the check the save asked for
+    assert not CheckRequest.objects.filter(key=key).exists()
+    if change == "place":
+        assert _active("scope_conflict", "CN").count() == 1
+    else:
+        assert _active("overdue_report", "RU").count() == 1  # the final report's
+
+
 def test_a_failing_partition_is_recorded_and_the_sweep_goes_on(monkeypatch):
     two_counts(50_000, 80_000, place=country("RU"))
     real_load = selectors.partition_load
