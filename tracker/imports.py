@@ -19,7 +19,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from . import selectors, services
+from . import services
 from .cells import FORMULA_STARTS, unescape_cell
 from .models import Claim, Measure, Obligation, Place, PlaceKind, Report, Source, SourceKind, Stance
 
@@ -465,12 +465,12 @@ def apply(
         services.conceal_claims_made_restricted(unrestricted)
         # As stored before too: a claim moved away from a place, or from a state's
         # self-report source (that state's overdue reports), re-checks it.
+        # (A world claim is compared with every country's: every partition.)
         claims = (*import_plan.to_add, *import_plan.to_update)
-        keys = selectors.partition_keys_for(
-            places_before | {c.place_id for c in claims},
-            sources_before | {c.attributed_to_id for c in claims},
+        return services.checks_request_for(
+            place_ids=places_before | {c.place_id for c in claims},
+            source_ids=sources_before | {c.attributed_to_id for c in claims},
         )
-        return services.checks_request(keys=keys)
 
 
 _CLAIM_FIELDS = [

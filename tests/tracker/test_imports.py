@@ -7,7 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from tests.factories import ClaimFactory, SourceFactory, country
-from tracker import imports, tasks
+from tracker import imports, selectors, tasks
 from tracker.models import CheckRequest, Claim, Place, Report, Source
 
 pytestmark = pytest.mark.django_db
@@ -198,6 +198,16 @@ def test_a_claim_reimported_away_from_a_self_report_source_rechecks_that_state()
     run(csv_bytes(line.format("Russian Foreign Ministry", "self_report", "RU")))
     _, keys = run(csv_bytes(line.format("KITA", "research", "")))
     assert keys == {"CN", "RU"}
+
+
+def test_importing_a_world_claim_rechecks_every_country():
+    """The world's complying claims and counts are compared with every country's."""
+    line = (
+        "W-1,Panel report,,UN Panel,2019-12-20,Panel Alpha,research,,WORLD,,UNSCR2397-OP8,"
+        "complying,,,,,2019-12-01,2,"
+    )
+    _, keys = run(csv_bytes(line))
+    assert keys == set(selectors.partition_keys())
 
 
 def test_the_command_imports_and_reports(tmp_path):

@@ -94,10 +94,10 @@ class ClaimViewSet(Writes):
         )
 
     def perform_update(self, serializer):
-        # As stored before (validation has set the new values on the instance already): a
-        # claim moved away from a place, or from a state's self-report source (that state's
-        # overdue reports), re-checks it too.
-        stored = Claim.objects.filter(pk=serializer.instance.pk)
+        # As stored before (validation has set the new values on the instance already), and
+        # locked, so that a concurrent move cannot slip between: a claim moved away from a
+        # place, or from a state's self-report source (its overdue reports), re-checks it.
+        stored = Claim.objects.select_for_update().filter(pk=serializer.instance.pk)
         place, source = stored.values_list("place_id", "attributed_to_id").get()
         claim = serializer.save()
         services.checks_request_for(
