@@ -31,8 +31,21 @@ def planted():
     via_secret_publisher = ReportFactory(title="Canary bulletin", publisher=secret_publisher)
     op8 = obligation("UNSCR2397-OP8")
     as_of = datetime.date(2019, 12, 23)
-    ClaimFactory(place=country("CN"), count_low=90_000, attributed_to=informant, as_of=as_of)
-    ClaimFactory(place=country("CN"), count_low=50_000, report=secret_report, as_of=as_of)
+    # The monitor's own references may name whoever made the claim, as a summary may.
+    ClaimFactory(
+        place=country("CN"),
+        count_low=90_000,
+        attributed_to=informant,
+        as_of=as_of,
+        external_id="Canary-ref-1",
+    )
+    ClaimFactory(
+        place=country("CN"),
+        count_low=50_000,
+        report=secret_report,
+        as_of=as_of,
+        external_id="Canary-ref-2",
+    )
     ClaimFactory(place=country("CN"), count_low=20_000, report=via_secret_publisher, as_of=as_of)
     ClaimFactory(place=country("CN"), count_low=70_000, as_of=as_of, obligation=op8)
     ClaimFactory(

@@ -39,9 +39,11 @@ def _row(claim: Claim, show: bool, countries: dict[int, str]) -> list[str]:
     report, source = claim.report, claim.attributed_to
     publisher = report.publisher
     hide_report = report.is_restricted and not show
+    restricted = (report.is_restricted or source.confidential) and not show
     country, below = _place_columns(claim.place, countries)
     values = {
-        "external_id": claim.external_id or "",
+        # The monitor's own reference may name whoever made the claim, as its summary may.
+        "external_id": "" if restricted else claim.external_id or "",
         "report_title": CONFIDENTIAL_REPORT_LABEL if hide_report else report.title,
         "report_url": "" if hide_report else report.url,
         "publisher": CONFIDENTIAL_SOURCE_LABEL
@@ -65,7 +67,7 @@ def _row(claim: Claim, show: bool, countries: dict[int, str]) -> list[str]:
         "as_of": claim.as_of.isoformat(),
         "credibility": str(claim.credibility),
         # A paraphrase can name whoever made the claim: hidden with its source or its report.
-        "summary": "" if (hide_report or source.confidential) and not show else claim.summary,
+        "summary": "" if restricted else claim.summary,
     }
     return [values[column] for column in COLUMNS]
 

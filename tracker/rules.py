@@ -73,7 +73,7 @@ class ClaimRow(NamedTuple):
     1M claims), and a tuple is built about eight times faster."""
 
     id: int
-    ref: str  # the monitor's external_id, or "#<id>"
+    ref: str  # the monitor's external_id, or "#<id>" (always, for a restricted claim)
     source_id: int
     source_name: str
     source_kind: str

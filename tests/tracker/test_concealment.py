@@ -407,3 +407,15 @@ def test_a_claim_save_that_leaves_its_report_and_source_reads_nothing_more(monke
     claim.save(update_fields=["report"])
     claim.save()
     assert calls == [[claim.pk], [claim.pk]]
+
+
+def test_a_reason_names_a_restricted_claim_by_number_not_by_its_reference():
+    """The monitor's own reference may name whoever made the claim, as its summary may."""
+    informant = SourceFactory(name="Informant Kim", confidential=True)
+    kim = ClaimFactory(attributed_to=informant, count_low=50_000, external_id="KIM-INTERVIEW-3")
+    kita = ClaimFactory(attributed_to=SourceFactory(name="KITA"), count_low=90_000)
+    checks.sweep(today=TODAY, keys=["CN"])
+    flag = Flag.objects.get(kind="count_conflict")
+    flag = resolve(kita, flag)
+    assert f"#{kim.pk}" in flag.resolved_reason
+    assert "KIM-INTERVIEW" not in flag.resolved_reason + flag.explanation

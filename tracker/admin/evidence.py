@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db import models, router, transaction
@@ -31,6 +33,7 @@ from django.db.models.lookups import StartsWith
 from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from simple_history.admin import SimpleHistoryAdmin
 
 from .. import exports, selectors, services
@@ -415,10 +418,11 @@ class CountryFilter(admin.SimpleListFilter):
         return queryset.inside(country)
 
 
-SEARCH_FIELDS_ALWAYS = ["external_id", "place__name_path", "obligation__code"]
+SEARCH_FIELDS_ALWAYS = ["place__name_path", "obligation__code"]
 # Searched through aliases that are empty on restricted claims for a user without the
-# permission, so a search for a hidden name finds nothing (see ClaimAdmin.get_queryset).
-SEARCH_FIELDS_GUARDED = ["search_source", "search_report", "search_summary"]
+# permission, so a search for a hidden name finds nothing (see ClaimAdmin.get_queryset). The
+# monitor's own reference may name whoever made the claim, as its summary may.
+SEARCH_FIELDS_GUARDED = ["search_source", "search_report", "search_summary", "search_ref"]
 
 
 @admin.register(Claim)
@@ -463,6 +467,7 @@ class ClaimAdmin(
                 search_source=F("attributed_to__name"),
                 search_report=F("report__title"),
                 search_summary=F("summary"),
+                search_ref=F("external_id"),
             )
         source_hidden = Q(attributed_to__confidential=True)
         report_hidden = Claim.objects.restricted_q()
@@ -474,11 +479,21 @@ class ClaimAdmin(
             search_source=guarded("attributed_to__name", source_hidden),
             search_report=guarded("report__title", report_hidden),
             search_summary=guarded("summary", report_hidden),
+            search_ref=guarded("external_id", report_hidden),
         )
 
     @admin.display(description="claim", ordering="as_of")
     def claim(self, obj: Claim) -> str:
         return obj.headline(show_confidential=obj.show_confidential)
+
+    @admin.display(description=mark_safe('<input type="checkbox" id="action-toggle">'))
+    def action_checkbox(self, obj: Claim) -> str:
+        """Django labels each row's checkbox with the object's name, which for a claim is its
+        monitor's reference: labelled by its headline instead, which hides what it must."""
+        label = f"Select this object for an action - {self.claim(obj)}"
+        return forms.CheckboxInput({"class": "action-select", "aria-label": label}).render(
+            helpers.ACTION_CHECKBOX_NAME, str(obj.pk)
+        )
 
     @admin.action(description="Export selected claims as CSV", permissions=["view"])
     def export_csv(self, request, queryset):

@@ -118,7 +118,9 @@ class ClaimSerializer(ModelValidated):
     def to_representation(self, claim):
         data = super().to_representation(claim)
         if self._hidden(claim):
+            # The monitor's own reference may name whoever made the claim, as its summary may.
             data["summary"] = ""
+            data["external_id"] = None
         return data
 
     def validate_attributed_to(self, source: Source) -> Source:
