@@ -10,7 +10,14 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from tests.factories import ClaimFactory, PlaceFactory, SourceFactory, UserFactory, country
+from tests.factories import (
+    ClaimFactory,
+    PlaceFactory,
+    ReportFactory,
+    SourceFactory,
+    UserFactory,
+    country,
+)
 from tracker import checks
 from tracker.models import CheckRequest, Claim, Source
 
@@ -89,6 +96,43 @@ def test_a_confidential_source_is_never_named(api, trusted_editor):
     trusted = APIClient()
     trusted.force_authenticate(trusted_editor)
     assert b"Canary" in trusted.get("/api/claims/").content
+
+
+@pytest.mark.parametrize("by", ["source", "report"])
+def test_a_hidden_claim_shows_neither_its_source_nor_its_report_by_id(api, by):
+    """Ids would let a reader group the claims of one informant, or of one confidential
+    report, and count where they were made."""
+    if by == "source":
+        claim = ClaimFactory(attributed_to=SourceFactory(confidential=True), external_id="K-1")
+    else:
+        claim = ClaimFactory(report=ReportFactory(confidential=True), external_id="K-1")
+    data = api.get(f"/api/claims/{claim.pk}/").json()
+    assert (data["attributed_to"], data["report"], data["external_id"]) == (None, None, None)
+    assert (data["source_name"], data["report_title"]) == (
+        "confidential source",
+        "confidential report",
+    )
+
+
+def test_an_editor_without_the_permission_cannot_change_a_hidden_claim(editor_api):
+    claim = ClaimFactory(attributed_to=SourceFactory(confidential=True), count_low=5_000)
+    response = editor_api.patch(
+        f"/api/claims/{claim.pk}/", {"count_low": 7_000, "count_high": 7_000}, format="json"
+    )
+    assert response.status_code == 403
+    claim.refresh_from_db()
+    assert claim.count_low == 5_000
+
+
+def test_a_trusted_editor_changes_a_hidden_claim(trusted_editor):
+    client = APIClient()
+    client.force_authenticate(trusted_editor)
+    claim = ClaimFactory(attributed_to=SourceFactory(confidential=True), count_low=5_000)
+    response = client.patch(
+        f"/api/claims/{claim.pk}/", {"count_low": 7_000, "count_high": 7_000}, format="json"
+    )
+    assert response.status_code == 200, response.json()
+    assert response.json()["attributed_to"] == claim.attributed_to_id
 
 
 def claim_body(**overrides):

@@ -9,12 +9,22 @@ from django.db import transaction
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import mixins, permissions, viewsets
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
 from .. import services
 from ..filters import ClaimFilter, FlagFilter
-from ..models import Claim, Flag, Obligation, Place, Report, Resolution, Source
+from ..models import (
+    Claim,
+    Flag,
+    Obligation,
+    Place,
+    Report,
+    Resolution,
+    Source,
+    can_see_confidential,
+)
 from . import serializers
 from .permissions import ModelPermissions
 
@@ -86,6 +96,18 @@ class ClaimViewSet(Writes):
     serializer_class = serializers.ClaimSerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = ClaimFilter
+
+    def get_object(self):
+        """The claim; to change one made by a confidential source or recorded from a
+        restricted report takes the permission to see it, as in the admin."""
+        claim = super().get_object()
+        if (
+            self.request.method not in permissions.SAFE_METHODS
+            and claim.is_restricted
+            and not can_see_confidential(self.request.user)
+        ):
+            raise PermissionDenied("Only who may see its source and report may change it.")
+        return claim
 
     def perform_create(self, serializer):
         claim = serializer.save()
