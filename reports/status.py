@@ -117,7 +117,8 @@ def status_matrix(
         Claim.objects.filter(as_of__lte=today, place_id__in=list(country_of)).filter(
             Q(obligation_id__in=list(obligation_rows))
             | Q(measure=rules.NEW_WORK_PERMITS, count_low__gt=0)
-        )
+        ),
+        restricted_reports=selectors.confidentiality_now()[1],
     )
     evidence: dict[tuple[int, int], list[rules.Evidence]] = defaultdict(list)
     for item in rules.evidence(claims, obligation_rows):
@@ -143,20 +144,23 @@ def status_matrix(
     return StatusMatrix(country_list, obligation_list, cells, today, set(country_of))
 
 
-def _claim_rows(queryset) -> list[rules.ClaimRow]:
+def _claim_rows(queryset, *, restricted_reports: frozenset[int]) -> list[rules.ClaimRow]:
     """The claims as the rules' rows, with only what a status reads (no names: a status
-    names no source)."""
+    names no source). A restricted claim is "#id", as in the flags: the monitor's own
+    reference may say whose it is (a state's report it asked not to be published)."""
     ClaimRow = rules.ClaimRow
     return [
         ClaimRow(
             pk,
-            external_id or f"#{pk}",
+            f"#{pk}"
+            if (restricted := confidential or report_id in restricted_reports) or not external_id
+            else external_id,
             source_id,
             "",
             kind,
             None,
             reliability,
-            False,
+            restricted,
             place_id,
             obligation_id,
             stance,
@@ -174,6 +178,8 @@ def _claim_rows(queryset) -> list[rules.ClaimRow]:
             source_id,
             kind,
             reliability,
+            confidential,
+            report_id,
             place_id,
             obligation_id,
             stance,
@@ -189,6 +195,8 @@ def _claim_rows(queryset) -> list[rules.ClaimRow]:
             "attributed_to_id",
             "attributed_to__kind",
             "attributed_to__reliability",
+            "attributed_to__confidential",
+            "report_id",
             "place_id",
             "obligation_id",
             "stance",

@@ -6,7 +6,14 @@ import pytest
 from django.utils import timezone
 
 from reports.status import status_matrix
-from tests.factories import ClaimFactory, PlaceFactory, SourceFactory, country, obligation
+from tests.factories import (
+    ClaimFactory,
+    PlaceFactory,
+    ReportFactory,
+    SourceFactory,
+    country,
+    obligation,
+)
 from tracker.models import Flag, Source
 
 pytestmark = pytest.mark.django_db
@@ -141,6 +148,23 @@ def test_reporting_obligation_with_the_states_report_is_complying():
     )
 
 
+def test_a_states_confidential_report_is_named_by_number_not_by_its_reference():
+    """A state's report it asked not to be published: the status says it is logged, but the
+    monitor's own reference for it (which may say whose it is) stays with who may see it."""
+    prc = SourceFactory(kind=Source.Kind.SELF_REPORT, country=country("CN"), name="PRC")
+    claim = violating(
+        attributed_to=prc,
+        report=ReportFactory(confidential=True),
+        obligation=obligation("UNSCR2397-OP8-FINAL"),
+        stance="complying",
+        as_of=datetime.date(2020, 3, 20),
+        external_id="PRC-UNPUBLISHED-1",
+    )
+    assert cell(code="UNSCR2397-OP8-FINAL").reason == (
+        f"complying: report logged (claim #{claim.pk}, as of 2020-03-20)"
+    )
+
+
 def test_new_work_permits_after_the_ban_are_violating_evidence():
     ClaimFactory(
         place=country("RU"),
@@ -160,6 +184,7 @@ def test_the_matrix_runs_the_same_queries_for_1_and_50_countries(django_assert_n
     countries = list(Place.objects.countries().order_by("iso_code")[:n])
     for c in countries:
         violating(place=c, as_of=datetime.date(2020, 1, 5))
-    with django_assert_num_queries(4):  # obligations, places, claims, flags
+    # obligations, places, the restricted reports (for claims' references), claims, flags
+    with django_assert_num_queries(5):
         matrix = status_matrix(countries=countries, today=TODAY)
     assert len(matrix.cells) == n * 5
