@@ -399,3 +399,59 @@ def test_a_deletion_refused_for_a_flag_written_meanwhile_says_so_and_deletes_not
     [message] = [str(m) for m in page.context["messages"]]
     assert message.startswith("Nothing was deleted. Cannot delete ")
     assert "a check has just written a flag about it" in message
+
+
+# --- what a reader without the permission may filter by -------------------------------------
+
+
+@pytest.fixture
+def hidden_claim():
+    informant = SourceFactory(name="Informant Kim", confidential=True)
+    return ClaimFactory(attributed_to=informant, summary="Kim saw them", external_id="KIM-SEOUL-1")
+
+
+@pytest.mark.parametrize(
+    "lookup",
+    [
+        "summary__icontains=Kim",
+        "external_id__startswith=KIM",
+        "attributed_to={source}",
+        "attributed_to__name__icontains=Kim",
+        "report={report}",
+    ],
+)
+def test_a_viewer_cannot_probe_hidden_claims_through_the_lists_url(
+    viewer_client, hidden_claim, lookup
+):
+    """The search hides what it must; Django also filters on any of a model's own fields from
+    the list's URL, which would find the hidden claim a letter at a time."""
+    query = lookup.format(source=hidden_claim.attributed_to_id, report=hidden_claim.report_id)
+    response = viewer_client.get(f"{admin_url(Claim, 'changelist')}?{query}")
+    assert response.status_code == 400
+
+
+def test_the_list_filters_still_work_for_a_viewer_and_anything_for_the_trusted(
+    viewer_client, hidden_claim, trusted_editor, client
+):
+    assert (
+        viewer_client.get(f"{admin_url(Claim, 'changelist')}?attributed_to__kind=ngo").status_code
+        == 200
+    )
+    client.force_login(trusted_editor)
+    response = client.get(f"{admin_url(Claim, 'changelist')}?summary__icontains=Kim")
+    assert response.status_code == 200
+    assert "Informant Kim" in response.content.decode()
+
+
+def test_a_viewer_cannot_probe_the_full_sentence_of_a_flag_through_the_lists_url(viewer_client):
+    response = viewer_client.get(f"{admin_url(Flag, 'changelist')}?explanation__icontains=Kim")
+    assert response.status_code == 400
+
+
+def test_no_row_of_the_claim_list_starts_ticked(viewer_client, hidden_claim):
+    ClaimFactory()
+    body = viewer_client.get(admin_url(Claim, "changelist")).content.decode()
+    boxes = [line for line in body.split("<") if 'class="action-select"' in line]
+    assert len(boxes) == 2
+    assert not any("checked" in box for box in boxes)
+    assert "KIM-SEOUL" not in body

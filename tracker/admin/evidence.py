@@ -33,7 +33,7 @@ from django.db.models.lookups import StartsWith
 from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
-from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from .. import exports, selectors, services
@@ -49,6 +49,7 @@ from ..models import (
     can_see_confidential,
 )
 from .dossier import DossierMixin
+from .guards import GuardedLookupsMixin
 from .imports import ImportClaimsMixin
 
 
@@ -431,6 +432,7 @@ class ClaimAdmin(
     ImportClaimsMixin,
     ChecksOnChangeMixin,
     HiddenWhenConfidentialMixin,
+    GuardedLookupsMixin,
     TrackerAdmin,
 ):
     list_display = ["claim", "obligation", "stance", "grade", "report_link"]
@@ -444,6 +446,9 @@ class ClaimAdmin(
         "credibility",
     ]
     list_select_related = ["attributed_to", "place", "obligation", "report__publisher"]
+    # A hidden claim's summary and reference may name whoever made it; its source and report
+    # ids would group one informant's claims (the list's own filters on them stay).
+    guarded_lookups = ("summary", "external_id", "attributed_to", "report")
     actions = ["export_csv", "export_xlsx"]
     search_fields = SEARCH_FIELDS_ALWAYS + SEARCH_FIELDS_GUARDED
     date_hierarchy = "as_of"
@@ -486,14 +491,16 @@ class ClaimAdmin(
     def claim(self, obj: Claim) -> str:
         return obj.headline(show_confidential=obj.show_confidential)
 
-    @admin.display(description=mark_safe('<input type="checkbox" id="action-toggle">'))
     def action_checkbox(self, obj: Claim) -> str:
         """Django labels each row's checkbox with the object's name, which for a claim is its
-        monitor's reference: labelled by its headline instead, which hides what it must."""
-        label = f"Select this object for an action - {self.claim(obj)}"
-        return forms.CheckboxInput({"class": "action-select", "aria-label": label}).render(
-            helpers.ACTION_CHECKBOX_NAME, str(obj.pk)
-        )
+        monitor's reference: labelled by its headline instead, which hides what it must.
+        Otherwise as Django renders it: never ticked."""
+        attrs = {
+            "class": "action-select",
+            "aria-label": format_html(_("Select this object for an action - {}"), self.claim(obj)),
+        }
+        checkbox = forms.CheckboxInput(attrs, lambda value: False)
+        return checkbox.render(helpers.ACTION_CHECKBOX_NAME, str(obj.pk))
 
     @admin.action(description="Export selected claims as CSV", permissions=["view"])
     def export_csv(self, request, queryset):

@@ -26,6 +26,7 @@ from ..models import (
     Place,
     can_see_confidential,
 )
+from .guards import GuardedLookupsMixin
 
 
 class FlagCountryFilter(admin.SimpleListFilter):
@@ -61,7 +62,9 @@ class DismissForm(forms.Form):
 
 
 @admin.register(Flag)
-class FlagAdmin(admin.ModelAdmin):
+class FlagAdmin(GuardedLookupsMixin, admin.ModelAdmin):
+    guarded_lookups = ("explanation",)  # the full sentence names hidden sources
+
     list_display = ["summary", "severity", "status", "where", "obligation", "last_seen"]
     list_filter = [
         "kind",
