@@ -223,6 +223,13 @@ def test_an_editor_cannot_attribute_to_a_source_they_may_not_see(editor_api):
     assert Source.objects.filter(pk=hidden.pk).exists()
 
 
+def test_an_editor_cannot_put_a_claim_into_a_report_they_may_not_see(editor_api):
+    hidden = ReportFactory(confidential=True)
+    response = editor_api.post("/api/claims/", claim_body(report=hidden.pk), format="json")
+    assert response.status_code == 400
+    assert response.json()["report"] == ["No such report."]
+
+
 def test_status_for_one_country_and_obligation(api, demo):
     rows = api.get("/api/status/", {"country": "cn", "obligation": "UNSCR2397-OP8"}).json()
     assert len(rows) == 1

@@ -226,6 +226,21 @@ def test_runchecks_json_prints_one_object_per_active_flag():
     assert scope["place"] == "China > Northeast China"
 
 
+def test_runchecks_json_names_a_restricted_claim_by_number_unless_shown_confidential():
+    """The monitor's own reference may name whoever made the claim, as the sentence does."""
+    call_command("loaddemo", stdout=io.StringIO())
+    claim = Claim.objects.get(external_id="DEMO-RFA-02")
+    claim.attributed_to.confidential = True
+    claim.attributed_to.save()
+
+    def conflict(*args):
+        lines = run("--today", TODAY, "--json", *args).splitlines()
+        return next(f for f in map(json.loads, lines) if f["kind"] == "count_conflict")
+
+    assert conflict()["claims"] == [claim.pk, "DEMO-RFA-05"]
+    assert conflict("--show-confidential")["claims"] == ["DEMO-RFA-02", "DEMO-RFA-05"]
+
+
 def test_runchecks_for_one_country_checks_only_it():
     call_command("loaddemo", stdout=io.StringIO())
     flags = [

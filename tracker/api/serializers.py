@@ -129,6 +129,11 @@ class ClaimSerializer(ModelValidated):
             raise serializers.ValidationError("No such source.")
         return source
 
+    def validate_report(self, report: Report) -> Report:
+        if report.is_restricted and not _may_see(self.context):
+            raise serializers.ValidationError("No such report.")
+        return report
+
 
 class FlagSerializer(serializers.ModelSerializer):
     explanation = serializers.SerializerMethodField()

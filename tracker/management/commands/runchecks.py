@@ -2,9 +2,10 @@ import datetime
 import json
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db.models import Prefetch
 
 from tracker import checks, selectors
-from tracker.models import Flag, Place
+from tracker.models import Claim, Flag, Place
 
 
 def _date(value: str) -> datetime.date:
@@ -62,7 +63,11 @@ class Command(BaseCommand):
         flags = (
             Flag.objects.active()
             .select_related("obligation", "place", "country")
-            .prefetch_related("claims")
+            .prefetch_related(
+                Prefetch(
+                    "claims", Claim.objects.select_related("attributed_to", "report__publisher")
+                )
+            )
             .order_by("country__iso_code", "kind", "place__name_path", "fingerprint")
         )
         if keys is not None:
@@ -71,16 +76,19 @@ class Command(BaseCommand):
             else:
                 flags = flags.filter(country__iso_code__in=keys)
         for flag in flags:
-            by_id = {c.pk: c for c in flag.claims.all()}
+            # The monitor's own reference may name whoever made a restricted claim.
+            by_id = {
+                c.pk: c.external_id
+                for c in flag.claims.all()
+                if c.external_id and (show_confidential or not c.is_restricted)
+            }
             self.stdout.write(
                 json.dumps(
                     {
                         "kind": flag.kind,
                         "obligation": flag.obligation.code if flag.obligation else None,
                         "place": _place_label(flag.place),
-                        "claims": [
-                            (by_id[i].external_id or i) if i in by_id else i for i in flag.claim_ids
-                        ],
+                        "claims": [by_id.get(i, i) for i in flag.claim_ids],
                         "status": flag.status,
                         "severity": flag.get_severity_display(),
                         "explanation": flag.explanation
