@@ -21,7 +21,18 @@ from simple_history.utils import bulk_create_with_history
 
 from . import services
 from .cells import FORMULA_STARTS, unescape_cell
-from .models import Claim, Measure, Obligation, Place, PlaceKind, Report, Source, SourceKind, Stance
+from .models import (
+    Claim,
+    Measure,
+    Obligation,
+    Place,
+    PlaceKind,
+    Report,
+    Source,
+    SourceKind,
+    Stance,
+    can_see_confidential,
+)
 
 COLUMNS = (
     "external_id",
@@ -218,15 +229,27 @@ def name_key(name: str) -> str:
     return "".join(ch.lower()[:1] for ch in name)
 
 
+HIDDEN = "hidden"  # the key of a resolver's error about something the user may not use
+
+
 class _Resolver:
     """Finds or plans the sources, places and reports that rows name, so that rows naming the
     same one share it."""
 
-    def __init__(self, plan: Plan) -> None:
+    def __init__(self, plan: Plan, user=None) -> None:
         self.plan = plan
         self.countries = {p.iso_code: p for p in Place.objects.countries()}
         self.world = Place.objects.get(kind=PlaceKind.WORLD)
         self.sources = {name_key(s.name): s for s in Source.objects.all()}
+        # A user without the permission neither uses nor learns a confidential source's name
+        # (a source of that name is refused, as the admin refuses a second one), and matches
+        # only the reports they may see (a row naming a hidden one makes a new report).
+        self.hidden_sources: set[str] = set()
+        self.hidden_claims: set[str] = set()  # references of claims the user may not change
+        reports = Report.objects.all()
+        if user is not None and not can_see_confidential(user):
+            self.hidden_sources = {key for key, s in self.sources.items() if s.confidential}
+            reports = reports.visible_to(user)
         self.obligations = {o.code: o for o in Obligation.objects.all()}
         self.children: dict[tuple[int | str, str], Place] = {
             (p.parent_id, name_key(p.name)): p
@@ -234,10 +257,12 @@ class _Resolver:
         }
         self.reports: dict[tuple, Report] = {
             (r.title, r.url, r.publisher_id, r.published_on): r
-            for r in Report.objects.only("id", "title", "url", "publisher_id", "published_on")
+            for r in reports.only("id", "title", "url", "publisher_id", "published_on")
         }
 
     def source(self, name: str, kind: str, country: Place | None) -> Source:
+        if name_key(name) in self.hidden_sources:
+            raise ValidationError({HIDDEN: f"A source named {name!r} exists that you may not use."})
         found = self.sources.get(name_key(name))
         if found is None:
             found = Source(name=name, kind=kind, country=country, reliability="F")
@@ -278,16 +303,30 @@ class _Resolver:
         return found
 
 
-def plan(rows: list[dict[str, str]], *, progress: Callable[[int], None] | None = None) -> Plan:
-    """Check every row and say what an import would do; write nothing."""
+def plan(
+    rows: list[dict[str, str]],
+    *,
+    progress: Callable[[int], None] | None = None,
+    user=None,
+) -> Plan:
+    """Check every row and say what an import would do; write nothing. With ``user``, as that
+    user may: one without the permission to see confidential material changes no claim it
+    hides, and uses no source or report it hides (the command line imports as the operator,
+    with every permission)."""
     result = Plan(rows=len(rows))
-    resolve = _Resolver(result)
+    resolve = _Resolver(result, user)
+    claims = Claim.objects.select_related("attributed_to", "report__publisher")
     existing = {
         c.external_id: c
-        for c in Claim.objects.filter(
+        for c in claims.filter(
             external_id__in=[unescape_cell(r["external_id"]) for r in rows if r.get("external_id")]
         )
     }
+    resolve.hidden_claims = (
+        {ref for ref, c in existing.items() if c.is_restricted}
+        if user is not None and not can_see_confidential(user)
+        else set()
+    )
     seen_ids: dict[str, int] = {}
     for index, row in enumerate(rows):
         number = index + 2  # the header is row 1
@@ -371,6 +410,8 @@ def _row_errors(number, row, resolve, existing, seen_ids, result) -> list[RowErr
         if external_id in seen_ids:
             fail("external_id", f"{external_id!r} is also on row {seen_ids[external_id]}.")
         seen_ids[external_id] = number
+        if external_id in resolve.hidden_claims:
+            fail("external_id", f"{external_id!r} is the reference of a claim you may not change.")
     if errors:
         return errors
 
@@ -379,11 +420,13 @@ def _row_errors(number, row, resolve, existing, seen_ids, result) -> list[RowErr
             row["publisher"], row.get("publisher_kind", "").lower() or SourceKind.NEWS, None
         )
     except ValidationError as error:
-        return [RowError(number, "publisher_kind", m) for m in error.messages]
+        column = "publisher" if HIDDEN in error.message_dict else "publisher_kind"
+        return [RowError(number, column, m) for m in error.messages]
     try:
         source = resolve.source(row["claim_source"], row["source_kind"].lower(), state)
     except ValidationError as error:
         column = "source_country" if "country" in error.message_dict else "source_kind"
+        column = "claim_source" if HIDDEN in error.message_dict else column
         return [RowError(number, column, m) for m in error.messages]
     try:
         place = resolve.place(country, row.get("place", "")) if row.get("place") else country

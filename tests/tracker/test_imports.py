@@ -6,7 +6,7 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
-from tests.factories import ClaimFactory, SourceFactory, country
+from tests.factories import ClaimFactory, ReportFactory, SourceFactory, country
 from tracker import imports, selectors, tasks
 from tracker.models import CheckRequest, Claim, Place, Report, Source
 
@@ -208,6 +208,53 @@ def test_importing_a_world_claim_rechecks_every_country():
     )
     _, keys = run(csv_bytes(line))
     assert keys == set(selectors.partition_keys())
+
+
+# --- an editor without the permission to see confidential material --------------------------
+
+
+def test_an_editor_without_the_permission_changes_no_claim_hidden_from_them(editor):
+    hidden = ClaimFactory(
+        attributed_to=SourceFactory(name="Informant Kim", confidential=True),
+        external_id="NK-1",
+        count_low=5_000,
+    )
+    plan = imports.plan(imports.read_rows(csv_bytes(GOOD[0]), "c.csv"), user=editor)
+    assert [(e.column, e.message) for e in plan.errors] == [
+        ("external_id", "'NK-1' is the reference of a claim you may not change.")
+    ]
+    hidden.refresh_from_db()
+    assert hidden.count_low == 5_000
+
+
+@pytest.mark.parametrize("column", ["claim_source", "publisher"])
+def test_an_editor_without_the_permission_cannot_use_a_confidential_source(editor, column):
+    SourceFactory(name="Informant Kim", confidential=True)
+    line = (
+        GOOD[1].replace(",KITA,", ",Informant Kim,")
+        if column == "claim_source"
+        else (GOOD[1].replace(",Radio Free Asia,", ",Informant Kim,"))
+    )
+    plan = imports.plan(imports.read_rows(csv_bytes(line), "c.csv"), user=editor)
+    assert [(e.column, e.message) for e in plan.errors] == [
+        (column, "A source named 'Informant Kim' exists that you may not use.")
+    ]
+
+
+def test_an_editor_without_the_permission_puts_no_claim_into_a_hidden_report(editor):
+    """A row naming a confidential report makes a report of its own."""
+    hidden = ReportFactory(
+        title="NKDB survey",
+        url="https://example.org/nkdb",
+        publisher=SourceFactory(name="Radio Free Asia", kind="news"),
+        published_on=datetime.date(2019, 12, 23),
+        confidential=True,
+    )
+    plan = imports.plan(imports.read_rows(csv_bytes(GOOD[1]), "c.csv"), user=editor)
+    assert plan.ok, plan.errors
+    imports.apply(plan, user=editor)
+    claim = Claim.objects.get(external_id="NK-2")
+    assert claim.report != hidden and not claim.report.confidential
 
 
 def test_the_command_imports_and_reports(tmp_path):

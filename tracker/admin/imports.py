@@ -84,7 +84,7 @@ class ImportClaimsMixin:
         upload = form.cleaned_data["file"]
         data = upload.read()
         try:
-            plan = imports.plan(imports.read_rows(data, upload.name))
+            plan = imports.plan(imports.read_rows(data, upload.name), user=request.user)
         except imports.ImportFileError as error:
             form.add_error("file", str(error))
             return TemplateResponse(request, "admin/tracker/claim/import.html", context)
@@ -107,7 +107,7 @@ class ImportClaimsMixin:
             return redirect("admin:tracker_claim_import")
         data = stored.read_bytes()
         stored.unlink()
-        plan = imports.plan(imports.read_rows(data, name))
+        plan = imports.plan(imports.read_rows(data, name), user=request.user)
         if not plan.ok:  # the database changed since the preview
             context.update(form=UploadForm(), plan=plan)
             return TemplateResponse(request, "admin/tracker/claim/import.html", context)
