@@ -152,9 +152,9 @@ def _claim_rows(queryset, *, restricted_reports: frozenset[int]) -> list[rules.C
     return [
         ClaimRow(
             pk,
-            f"#{pk}"
-            if (restricted := confidential or report_id in restricted_reports) or not external_id
-            else external_id,
+            rules.claim_ref(
+                pk, external_id, restricted := confidential or report_id in restricted_reports
+            ),
             source_id,
             "",
             kind,

@@ -134,9 +134,7 @@ def flag_export_rows(queryset, user) -> Iterator[list[str]]:
         refs = []
         for claim_id in flag.claim_ids:
             claim = claims.get(claim_id)
-            refs.append(
-                f"#{claim_id}" if claim is None or (claim.is_restricted and not show) else claim.ref
-            )
+            refs.append(f"#{claim_id}" if claim is None else claim.ref_for(show_confidential=show))
         row = [
             str(flag.pk),
             flag.kind,

@@ -692,7 +692,13 @@ class Claim(TextWithoutNul):
     @property
     def ref(self) -> str:
         """How flags and exports name the claim: the monitor's reference, else '#id'."""
-        return self.external_id or f"#{self.pk}"
+        return rules.claim_ref(self.pk, self.external_id, restricted=False)
+
+    def ref_for(self, *, show_confidential: bool) -> str:
+        """``ref`` as a reader sees it: "#id" for a restricted claim they may not see."""
+        return rules.claim_ref(
+            self.pk, self.external_id, self.is_restricted and not show_confidential
+        )
 
     def headline(self, *, show_confidential: bool) -> str:
         """One line a monitor can scan: 'NKDB · China > Northeast China · 60,000 workers ·

@@ -278,6 +278,14 @@ def fingerprint(
 # --------------------------------------------------------------------------------------------
 
 
+def claim_ref(pk: int, external_id: str | None, restricted: bool) -> str:
+    """How a sentence names a claim: the monitor's own reference, else "#id"; always "#id" for
+    a claim restricted from its reader, since the reference may name whoever made it (as its
+    summary may). The rules' sentences are shared by every reader: "#id" for any restricted
+    claim."""
+    return f"#{pk}" if restricted or not external_id else external_id
+
+
 def format_count(low: int | None, high: int | None) -> str:
     """'60,000', '70,000–80,000', 'at least 2,000', or '' when there is no count."""
     if low is None:

@@ -160,12 +160,11 @@ def claim_rows(queryset, *, restricted_reports: frozenset[int]) -> list[rules.Cl
             ClaimRow,
             (
                 pk,
-                # The monitor's own reference may name whoever made the claim (as its summary
-                # may): a restricted claim is "#id" in every sentence, which all readers see.
-                f"#{pk}"
-                if (restricted := source_confidential or report_id in restricted_reports)
-                or not external_id
-                else external_id,
+                rules.claim_ref(
+                    pk,
+                    external_id,
+                    restricted := source_confidential or report_id in restricted_reports,
+                ),
                 source_id,
                 source_name,
                 source_kind,
