@@ -244,10 +244,10 @@ class _Resolver:
         # A user without the permission neither uses nor learns a confidential source's name
         # (a source of that name is refused, as the admin refuses a second one), and matches
         # only the reports they may see (a row naming a hidden one makes a new report).
+        self.may_see = user is None or can_see_confidential(user)
         self.hidden_sources: set[str] = set()
-        self.hidden_claims: set[str] = set()  # references of claims the user may not change
         reports = Report.objects.all()
-        if user is not None and not can_see_confidential(user):
+        if not self.may_see:
             self.hidden_sources = {key for key, s in self.sources.items() if s.confidential}
             reports = reports.visible_to(user)
         self.obligations = {o.code: o for o in Obligation.objects.all()}
@@ -322,11 +322,6 @@ def plan(
             external_id__in=[unescape_cell(r["external_id"]) for r in rows if r.get("external_id")]
         )
     }
-    resolve.hidden_claims = (
-        {ref for ref, c in existing.items() if c.is_restricted}
-        if user is not None and not can_see_confidential(user)
-        else set()
-    )
     seen_ids: dict[str, int] = {}
     for index, row in enumerate(rows):
         number = index + 2  # the header is row 1
@@ -410,7 +405,8 @@ def _row_errors(number, row, resolve, existing, seen_ids, result) -> list[RowErr
         if external_id in seen_ids:
             fail("external_id", f"{external_id!r} is also on row {seen_ids[external_id]}.")
         seen_ids[external_id] = number
-        if external_id in resolve.hidden_claims:
+        claim = existing.get(external_id)
+        if claim is not None and claim.is_restricted and not resolve.may_see:
             fail("external_id", f"{external_id!r} is the reference of a claim you may not change.")
     if errors:
         return errors
