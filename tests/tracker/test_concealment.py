@@ -363,17 +363,23 @@ def test_a_sweep_that_read_a_world_claim_before_it_was_made_restricted_does_not_
     assert flag.explanation_public.startswith(f"{CONFIDENTIAL_SOURCE} says the world")
 
 
-@pytest.mark.parametrize("earlier", ["date", "source"])
-def test_a_claim_made_restricted_is_concealed_as_every_earlier_version_named_it(earlier):
-    """The resolved flag names Informant Kim's claim as of 2019-12-01; a public save changed
-    its date (or its source) since, and a later one moves it into a confidential report."""
-    a, b, flag = count_conflict()
+def resolved_then_edited(earlier: str, **claim):
+    """A resolved flag naming Informant Kim's claim as of 2019-12-01, whose date (or source)
+    a public save changed since: the claim and the flag."""
+    a, b, flag = count_conflict(**claim)
     flag = resolve(b, flag)
     if earlier == "date":
         a.as_of = datetime.date(2019, 12, 5)
     else:
         a.attributed_to = SourceFactory(name="Defector Lee")
     a.save()
+    return a, flag
+
+
+@pytest.mark.parametrize("earlier", ["date", "source"])
+def test_a_claim_made_restricted_is_concealed_as_every_earlier_version_named_it(earlier):
+    """A later save moves the claim into a confidential report."""
+    a, flag = resolved_then_edited(earlier)
     checks.sweep(today=TODAY, keys=["CN"])
     assert "Informant Kim says 50,000" in public_texts(flag)
     a.report = ReportFactory(confidential=True)
@@ -384,13 +390,7 @@ def test_a_claim_made_restricted_is_concealed_as_every_earlier_version_named_it(
 @pytest.mark.parametrize("earlier", ["date", "source"])
 def test_a_report_made_confidential_conceals_every_earlier_version_of_its_claims(earlier):
     report = ReportFactory()
-    a, b, flag = count_conflict(report=report)
-    flag = resolve(b, flag)
-    if earlier == "date":
-        a.as_of = datetime.date(2019, 12, 5)
-    else:
-        a.attributed_to = SourceFactory(name="Defector Lee")
-    a.save()
+    _, flag = resolved_then_edited(earlier, report=report)
     made_confidential(report)
     assert "Informant Kim" not in public_texts(flag)
 
