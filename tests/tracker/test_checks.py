@@ -239,6 +239,25 @@ def test_sweep_batches_close_at_the_partition_or_claim_limit(monkeypatch, settin
     assert list(checks.batches(keys)) == [["A", "B"], ["C", "D", "E"], ["F", "G"]]
 
 
+def test_a_sweep_in_several_processes_cuts_its_claims_into_a_share_for_each(monkeypatch, settings):
+    settings.TRACKER_SWEEP_BATCH_CLAIMS = 50_000
+    monkeypatch.setattr(checks, "SHARED_BATCH_CLAIMS", 4_000)
+    keys = ["A", "B", "C", "D", "E"]
+    sizes = dict(zip(keys, [2_000, 3_000, 2_000, 2_000, 1_000], strict=True))
+    assert list(checks.batches(keys, sizes=sizes)) == [keys]  # one process: one batch
+    # Two processes: a half each (5,000 claims), a batch closing once it reaches its share.
+    assert list(checks.batches(keys, sizes=sizes, shares=2)) == [["A", "B"], ["C", "D", "E"]]
+    # Three: a third (3,334), but never fewer than SHARED_BATCH_CLAIMS a batch.
+    assert list(checks.batches(keys, sizes=sizes, shares=3)) == [["A", "B"], ["C", "D"], ["E"]]
+    # Little evidence stays one batch: a second process would cost more than it saves.
+    small = {key: size // 10 for key, size in sizes.items()}
+    assert list(checks.batches(keys, sizes=small, shares=2)) == [keys]
+    # Much evidence: the claim limit still bounds each batch.
+    large = {key: size * 100 for key, size in sizes.items()}
+    cut = list(checks.batches(keys, sizes=large, shares=2))
+    assert cut == [["A"], ["B"], ["C"], ["D"], ["E"]]
+
+
 def test_a_first_sweep_counts_each_partitions_claims_to_cut_its_batches(demo, settings):
     region = PlaceFactory(parent=world(), kind="region")
     ClaimFactory(place=region, external_id="R")  # WORLD's, like the world's own claims
