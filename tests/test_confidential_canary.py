@@ -15,7 +15,7 @@ from reports import sending
 from reports.models import Subscription
 from tests.factories import ClaimFactory, ReportFactory, SourceFactory, country, obligation
 from tracker import checks
-from tracker.models import Claim, Flag
+from tracker.models import Claim, Flag, Report, Source
 
 pytestmark = pytest.mark.django_db
 
@@ -71,6 +71,16 @@ def planted():
     defector.confidential = True
     defector.save()
     assert Flag.objects.exists()
+    # Confidential once, public now: what their past versions held stays hidden.
+    draft = ReportFactory(title="Canary draft, names withheld", confidential=True)
+    draft.title, draft.confidential = "Draft, names withheld", False
+    draft.save()
+    misattributed = ClaimFactory(place=country("KH"), attributed_to=informant, as_of=as_of)
+    misattributed.attributed_to = SourceFactory(name="A public source")
+    misattributed.save()
+    renamed = SourceFactory(name="Canary Worker, Vladivostok", confidential=True)
+    renamed.name, renamed.confidential = "A worker in the Russian Far East", False
+    renamed.save()
     subscription = Subscription.objects.create(name="Weekly", addresses="")
     subscription.countries.add(country("CN"))
     return {"subscription": subscription, "op8": op8}
@@ -116,6 +126,19 @@ def everything_a_user_can_fetch(client, planted) -> dict[str, bytes]:
                 with zipfile.ZipFile(io.BytesIO(content)) as z:
                     content = b"".join(z.read(n) for n in z.namelist())
             out[f"{model} {action}"] = content
+    # Every object's past versions, and each version (those hidden from the user answer 403
+    # or 404, which must not name it either).
+    for model in (Claim, Report, Source):
+        name = model._meta.model_name
+        for pk in model.objects.values_list("pk", flat=True):
+            urls = [f"/admin/tracker/{name}/{pk}/history/"] + [
+                f"/admin/tracker/{name}/{pk}/history/{version}/"
+                for version in model.history.filter(id=pk).values_list("history_id", flat=True)
+            ]
+            for url in urls:
+                response = client.get(url)
+                assert response.status_code in (200, 403, 404), url
+                out[url] = response.content
     response = client.get("/admin/tracker/claim/dossier/", {"country": cn.pk, "obligation": op8.pk})
     assert response["Content-Type"] == "application/zip"
     with zipfile.ZipFile(io.BytesIO(response.content)) as z:
@@ -139,6 +162,8 @@ def test_a_trusted_editor_does_meet_it(planted, trusted_editor):
              if CANARY.encode() in body]  # fmt: skip
     # Proof the walk reaches the material: the same ways out show it to the permitted.
     assert {"/claims/", "/api/claims/", "claim export_csv", "/admin/tracker/report/"} <= set(found)
+    draft = Report.objects.get(title="Draft, names withheld")
+    assert f"/admin/tracker/report/{draft.pk}/history/" in found
 
 
 def test_a_summary_email_to_a_plain_address_never_carries_the_canary(planted):

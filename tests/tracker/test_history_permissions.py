@@ -4,7 +4,7 @@ change it; deleting a report keeps its history."""
 import pytest
 from django.test import Client
 
-from tests.factories import ClaimFactory, ReportFactory, UserFactory
+from tests.factories import ClaimFactory, ReportFactory, SourceFactory, UserFactory
 from tracker.models import Claim, Report
 
 pytestmark = pytest.mark.django_db
@@ -68,3 +68,93 @@ def test_deleting_a_report_keeps_its_history_and_its_claims_history(client):
     claim_deleted = Claim.history.filter(id=claim.pk).latest()
     assert claim_deleted.history_type == "-"
     assert claim_deleted.summary == "60,000 in Northeast China"
+
+
+def history_url(obj) -> str:
+    return f"/admin/tracker/{obj._meta.model_name}/{obj.pk}/history/"
+
+
+def test_a_claim_once_made_by_a_confidential_source_hides_that_version_from_a_viewer(
+    viewer_client, trusted_editor
+):
+    informant = SourceFactory(name="Informant at the Vladivostok yard", confidential=True)
+    claim = ClaimFactory(attributed_to=informant, summary="He counted 300 at the yard")
+    first = claim.history.earliest().history_id
+    claim.attributed_to = SourceFactory(name="Daily NK")
+    claim.summary = "About 300 at a shipyard"
+    claim.save()
+
+    listing = viewer_client.get(history_url(claim))
+    assert listing.status_code == 200
+    page = listing.content.decode()
+    # Neither the version itself nor the change from it names the informant or its words.
+    assert "Informant" not in page and "He counted" not in page
+    assert version_url(claim, first) not in page
+    assert "restricted version" in page
+    assert "About 300 at a shipyard" in page  # the version as it is now is the viewer's
+    assert "(restricted) &nbsp;&rarr;&nbsp;&nbsp;Daily NK" in " ".join(page.split())
+    assert viewer_client.get(version_url(claim, first)).status_code == 404
+
+    trusted = Client()
+    trusted.force_login(trusted_editor)
+    assert "Informant at the Vladivostok yard" in trusted.get(history_url(claim)).content.decode()
+    assert trusted.get(version_url(claim, first)).status_code == 200
+
+
+def test_a_report_confidential_then_made_public_hides_its_confidential_versions(
+    viewer_client, trusted_editor
+):
+    report = ReportFactory(title="Interview with Kim, a welder", confidential=True)
+    first = report.history.earliest().history_id
+    report.title = "Interview with a welder"
+    report.confidential = False
+    report.save()
+    page = viewer_client.get(history_url(report)).content.decode()
+    assert "Kim" not in page and "Interview with a welder" in page
+    assert viewer_client.get(version_url(report, first)).status_code == 404
+    trusted = Client()
+    trusted.force_login(trusted_editor)
+    assert "Kim" in trusted.get(history_url(report)).content.decode()
+
+
+def test_a_source_once_confidential_hides_its_confidential_versions(viewer_client):
+    source = SourceFactory(name="Kim, a welder in Vladivostok", confidential=True)
+    first = source.history.earliest().history_id
+    source.name = "A welder in the Russian Far East"
+    source.confidential = False
+    source.save()
+    page = viewer_client.get(history_url(source)).content.decode()
+    assert "Kim" not in page and "A welder in the Russian Far East" in page
+    assert viewer_client.get(version_url(source, first)).status_code == 404
+
+
+def test_a_claim_version_is_judged_by_its_report_as_it_was_then(viewer_client):
+    """Versions recorded while the claim's report (or its publisher) was confidential stay
+    hidden after the report is made public; those recorded since are shown."""
+    report = ReportFactory(confidential=True)
+    claim = ClaimFactory(report=report, summary="Kim told us of 300 at the yard")
+    claim.summary = "A worker told us of 300 at the yard"
+    claim.save()
+    while_confidential = {v.history_id for v in claim.history.all()}
+    report.confidential = False
+    report.save()
+    claim.credibility = 4
+    claim.save()
+    since = claim.history.latest().history_id
+
+    page = viewer_client.get(history_url(claim)).content.decode()
+    assert "Kim" not in page
+    assert page.count("restricted version") == len(while_confidential)
+    assert version_url(claim, since) in page
+    for history_id in while_confidential:
+        assert viewer_client.get(version_url(claim, history_id)).status_code == 404
+    assert viewer_client.get(version_url(claim, since)).status_code == 200
+
+    # Published by a source confidential then: the same.
+    publisher = SourceFactory(name="Kim's cousin", confidential=True)
+    report = ReportFactory(publisher=publisher)
+    claim = ClaimFactory(report=report, summary="Kim's cousin says 50 left")
+    first = claim.history.earliest().history_id
+    publisher.confidential = False
+    publisher.save()
+    assert viewer_client.get(version_url(claim, first)).status_code == 404

@@ -36,7 +36,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from .. import exports, selectors, services
+from .. import exports, history, selectors, services
 from ..models import (
     CONFIDENTIAL_REPORT_LABEL,
     Claim,
@@ -128,8 +128,16 @@ class HiddenWhenConfidentialMixin:
     """Object-level permissions: a restricted object is neither viewable nor changeable.
 
     Covers the change view, the history view (simple-history asks the same questions), and
-    deletion. Subclasses say which objects are restricted.
+    deletion. Subclasses say which objects are restricted. Past versions restricted when
+    recorded (``history.restricted_versions``: a report confidential before it was made
+    public, a claim attributed to a confidential source before it was corrected) are listed
+    without their values, and neither their page nor the change from them to the next version
+    shows them.
     """
+
+    object_history_list_template = "admin/tracker/object_history_list.html"
+    # What the list of versions shows in place of a value a restricted version held.
+    RESTRICTED_VALUE = "(restricted)"
 
     def is_hidden(self, request: HttpRequest, obj) -> bool:
         return (
@@ -147,6 +155,30 @@ class HiddenWhenConfidentialMixin:
 
     def has_delete_permission(self, request, obj=None):
         return not self.is_hidden(request, obj) and super().has_delete_permission(request, obj)
+
+    def set_history_delta_changes(self, request, historical_records, foreign_keys_are_objs=True):
+        super().set_history_delta_changes(request, historical_records, foreign_keys_are_objs)
+        if can_see_confidential(request.user):
+            return
+        records = list(historical_records)  # newest first; a change is from the next one
+        concealed = history.restricted_versions(records)
+        for record, older in zip(records, [*records[1:], None], strict=True):
+            if record.history_id in concealed:
+                record.concealed = True
+                record.history_delta_changes = []
+            elif older is not None and older.history_id in concealed:
+                for change in getattr(record, "history_delta_changes", None) or []:
+                    change["old"] = self.RESTRICTED_VALUE
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        current = self.get_object(request, unquote(object_id))
+        if current is not None and not can_see_confidential(request.user):
+            if not str(version_id).isdigit():
+                raise Http404
+            version = current.history.filter(history_id=version_id).first()
+            if version is not None and history.restricted_versions([version]):
+                raise Http404
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
 
 class FlaggedMeanwhileMixin:
