@@ -489,7 +489,11 @@ def apply(
             place.save()
         for report in import_plan.new_reports:
             report.logged_by = user
-        Report.objects.bulk_create(import_plan.new_reports, batch_size=BATCH)
+        # With their history, as the claims: which versions of a claim a reader may see is
+        # judged by its report's past (tracker/history.py).
+        bulk_create_with_history(
+            import_plan.new_reports, Report, batch_size=BATCH, default_user=user
+        )
         places_before, sources_before = _stored_of(c.pk for c in import_plan.to_update)
         unrestricted = services.unrestricted_attributions(c.pk for c in import_plan.to_update)
         for start in range(0, len(import_plan.to_add), BATCH):

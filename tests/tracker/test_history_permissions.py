@@ -1,6 +1,8 @@
 """Past versions in the admin: readable as the object is now, reverted only with the right to
 change it; deleting a report keeps its history."""
 
+import datetime
+
 import pytest
 from django.test import Client
 
@@ -158,3 +160,119 @@ def test_a_claim_version_is_judged_by_its_report_as_it_was_then(viewer_client):
     publisher.confidential = False
     publisher.save()
     assert viewer_client.get(version_url(claim, first)).status_code == 404
+
+
+def test_a_source_once_confidential_hides_the_names_it_had_before_too(viewer_client):
+    """As the flags conceal every name a source has gone by: public as "Kim", made
+    confidential, then public again under another name."""
+    source = SourceFactory(name="Kim Chol, welder")
+    first = source.history.earliest().history_id
+    source.confidential = True
+    source.save()
+    source.name, source.confidential = "A welder in the Russian Far East", False
+    source.save()
+    page = viewer_client.get(history_url(source)).content.decode()
+    assert "Kim" not in page and "A welder in the Russian Far East" in page
+    assert viewer_client.get(version_url(source, first)).status_code == 404
+
+
+def test_an_imported_report_keeps_its_history_and_its_claims_past_stays_hidden(viewer_client):
+    """An import writes its new reports with their history: a claim imported into a report
+    of a confidential publisher is judged by that past after the report changes publisher."""
+    from tracker import imports
+
+    SourceFactory(name="Informant Kim", confidential=True)
+    row = (
+        "NK-9,Yard notes,,Informant Kim,2019-12-23,NKDB,ngo,,CN,,UNSCR2397-OP8,violating,"
+        "workers,300,300,,2019-12-23,2,Kim counted 300 at the yard"
+    )
+    header = (
+        "external_id,report_title,report_url,publisher,published_on,claim_source,source_kind,"
+        "source_country,country,place,obligation,stance,measure,count_low,count_high,"
+        "period_start,as_of,credibility,summary"
+    )
+    plan = imports.plan(imports.read_rows(f"{header}\n{row}\n".encode(), "claims.csv"))
+    imports.apply(plan)
+    claim = Claim.objects.get(external_id="NK-9")
+    report = claim.report
+    assert report.history.count() == 1
+    first = claim.history.earliest().history_id
+    report.publisher = SourceFactory(name="Radio Free Asia")
+    report.save()
+    claim.summary = "A worker counted 300 at the yard"
+    claim.save()
+    page = viewer_client.get(history_url(claim)).content.decode()
+    assert "Kim counted" not in page and "A worker counted" in page
+    assert viewer_client.get(version_url(claim, first)).status_code == 404
+
+
+def test_a_version_recorded_at_the_moment_its_source_changed_counts_as_restricted():
+    """Two versions recorded at one moment have no order: the claim's version is judged by
+    its source's versions at that moment and the one before, not by the last alone."""
+    from django.utils import timezone
+
+    from tracker import history
+
+    moment = timezone.now() + datetime.timedelta(minutes=1)
+    informant = SourceFactory(name="Informant", confidential=True)
+    claim = ClaimFactory(summary="From the news")
+    claim.attributed_to, claim.summary = informant, "He counted 300 at the yard"
+    claim._history_date = moment
+    claim.save()
+    informant.confidential = False
+    informant._history_date = moment
+    informant.save()
+    version = claim.history.get(history_date=moment)
+    assert history.restricted_versions([version]) == {version.history_id}
+
+
+def test_a_claim_deleted_with_its_report_keeps_a_readable_history(client, viewer, trusted_editor):
+    public = ClaimFactory(summary="About 300 at a shipyard")
+    hidden = ClaimFactory(
+        report=ReportFactory(confidential=True), summary="Kim counted 300 at the yard"
+    )
+    public.report.delete()
+    hidden.report.delete()
+    assert not Claim.objects.filter(pk__in=[public.pk, hidden.pk]).exists()
+    client.force_login(viewer)
+    assert client.get(history_url(public)).status_code == 200
+    response = client.get(history_url(hidden))
+    assert response.status_code == 403 and b"Kim" not in response.content
+    client.force_login(trusted_editor)
+    assert client.get(history_url(hidden)).status_code == 200
+
+
+def test_a_restricted_versions_change_reason_is_not_shown(viewer_client):
+    informant = SourceFactory(name="Informant", confidential=True)
+    claim = ClaimFactory(attributed_to=informant)
+    claim.count_low = claim.count_high = 300
+    claim._change_reason = "Kim phoned with a new count"
+    claim.save()
+    claim.attributed_to = SourceFactory(name="Daily NK")
+    claim._change_reason = "Attributed to the outlet that published it"
+    claim.save()
+    page = viewer_client.get(history_url(claim)).content.decode()
+    assert "Kim phoned" not in page
+    assert "Attributed to the outlet that published it" in page
+
+
+def test_a_version_older_than_its_reports_history_counts_as_restricted():
+    """A report written without history (bulk, or before history was kept) whose first
+    recorded version is a later change: what it was before is not known, so a claim version
+    from before that change is hidden, not judged by the report as it is now."""
+    from tracker import history
+
+    publisher = SourceFactory()
+    (report,) = Report.objects.bulk_create(
+        [ReportFactory.build(publisher=publisher, confidential=True)]
+    )
+    claim = ClaimFactory(report=report, summary="Kim counted 300 at the yard")
+    before = claim.history.get()
+    report.confidential = False
+    report.save()  # its first history row
+    assert report.history.count() == 1
+    assert history.restricted_versions([before]) == {before.history_id}
+    claim.summary = "A worker counted 300"
+    claim.save()
+    after = claim.history.latest()
+    assert history.restricted_versions([after]) == set()

@@ -14,7 +14,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db import models, router, transaction
 from django.db.models import (
     BooleanField,
@@ -494,7 +494,10 @@ class ClaimAdmin(
     ]
 
     def is_restricted(self, obj: Claim) -> bool:
-        return obj.is_restricted
+        try:
+            return obj.is_restricted
+        except ObjectDoesNotExist:  # a deleted claim (its history) whose report is gone too
+            return bool(history.restricted_versions([Claim.history.filter(id=obj.pk).latest()]))
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
