@@ -114,6 +114,21 @@ def among(model, name: str, values: Sequence) -> Q | RawSQL:
     return RawSQL(f"{column} = ANY(%s)", [list(values)], output_field=BooleanField())  # noqa: S611 (quoted names; the values are one parameter)
 
 
+def first_ids(querysets: Sequence) -> list[int | None]:
+    """The id of the first row of each of ``querysets`` (each in its own order), or None where
+    it has none: in one query where the database takes ordered, limited parts in a UNION
+    (PostgreSQL), else one query each. A targeted check asks for a dozen such ids, and on
+    PostgreSQL each query cost ~4 ms to build, send and plan, for 0.1-0.2 ms of reading."""
+    if len(querysets) < 2 or not connection.features.supports_slicing_ordering_in_compound:
+        return [query.values_list("pk", flat=True).first() for query in querysets]
+    parts = [
+        query.annotate(nth=Value(i)).values_list("nth", "pk")[:1]
+        for i, query in enumerate(querysets)
+    ]
+    found = dict(parts[0].union(*parts[1:], all=True))
+    return [found.get(i) for i in range(len(querysets))]
+
+
 def is_world_among(place_ids: Iterable[int]) -> bool:
     """Whether the world itself is one of the places."""
     return Place.objects.filter(pk__in=set(place_ids) - {None}, kind=Place.Kind.WORLD).exists()
@@ -586,8 +601,7 @@ def _focused_claims(
                     period_start__gte=obligation.effective_from,
                 )
             )
-    for claims in newest:
-        ids.add(claims.order_by("-as_of", "-id").values_list("pk", flat=True).first())
+    ids.update(first_ids([claims.order_by("-as_of", "-id") for claims in newest]))
     ids -= {None, *(c.id for c in focused)}
     read = {
         c.id: c for c in (*focused, *rows(in_time.filter(near)), *rows(inside.filter(pk__in=ids)))
@@ -720,7 +734,7 @@ def _cap_pairs(claims, obligations: dict[int, rules.ObligationRow], tol) -> list
         # The strongest rise; on a tie, the first day, as the rule sweeps.
         if held is None or rise > held[0] or (rise == held[0] and as_of < held[1]):
             best[key] = (rise, as_of, low, base)
-    ids = []
+    pairs = []
     for (obligation_id, place_id, measure), (_, as_of, low, base) in best.items():
         group = stocks.filter(place_id=place_id, measure=measure).order_by("as_of", "id")
         # That day's first count with the rise: its largest lower bound (any rise from zero).
@@ -730,11 +744,8 @@ def _cap_pairs(claims, obligations: dict[int, rules.ObligationRow], tol) -> list
             as_of__gte=obligations[obligation_id].effective_from,
             as_of__lt=as_of,
         )
-        ids += [
-            later.values_list("pk", flat=True).first(),
-            baseline.values_list("pk", flat=True).first(),
-        ]
-    return ids
+        pairs += [later, baseline]
+    return first_ids(pairs)
 
 
 def _as_date(value) -> datetime.date:

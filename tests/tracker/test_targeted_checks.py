@@ -11,6 +11,7 @@ import random
 import pytest
 
 from tests.factories import (
+    ClaimFactory,
     PlaceFactory,
     ReportFactory,
     SourceFactory,
@@ -420,3 +421,19 @@ def test_a_targeted_check_names_the_day_s_strongest_count_not_its_first(world_of
     after_targeted = active_flags()
     checks.partition_check("CN", today=TODAY, whole=True)
     assert active_flags() == after_targeted
+
+
+def test_first_ids_gives_each_querys_first_row_in_its_own_order_or_none():
+    a = ClaimFactory(as_of=datetime.date(2019, 1, 1), count_low=10)
+    b = ClaimFactory(as_of=datetime.date(2019, 6, 1), count_low=20)
+    claims = Claim.objects.filter(pk__in=[a.pk, b.pk])
+    queries = [
+        claims.order_by("-as_of"),
+        claims.none(),
+        claims.order_by("as_of"),
+        claims.filter(count_low=20).order_by("as_of"),
+        claims.filter(count_low=30),
+    ]
+    assert selectors.first_ids(queries) == [b.pk, None, a.pk, b.pk, None]
+    assert selectors.first_ids(queries[:1]) == [b.pk]
+    assert selectors.first_ids([]) == []
