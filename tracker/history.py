@@ -33,14 +33,16 @@ class Timeline:
         self.fields = tuple(fields)
         self.dates: dict[int, list[datetime.datetime]] = defaultdict(list)
         self.values: dict[int, list[tuple | None]] = defaultdict(list)  # None: deleted
+        self.versions: dict[int, list[int]] = defaultdict(list)  # their history ids
         self.created: set[int] = set()  # the rows whose history begins with their creation
-        for pk, date, history_type, *values in (
+        for pk, version, date, history_type, *values in (
             model.history.filter(id__in=ids)
             .order_by("id", "history_date", "history_id")
-            .values_list("id", "history_date", "history_type", *fields)
+            .values_list("id", "history_id", "history_date", "history_type", *fields)
         ):
             if not self.dates[pk] and history_type == "+":
                 self.created.add(pk)
+            self.versions[pk].append(version)
             self.dates[pk].append(date)
             self.values[pk].append(None if history_type == "-" else tuple(values))
         self.now = {
@@ -63,6 +65,12 @@ class Timeline:
             held = [UNKNOWN, *held]
         return [values for values in (*held, self.now.get(pk)) if values is not None]
 
+    def from_version(self, pk: int, version: int) -> list:
+        """Every value the row has held from its version ``version`` (a history id) until
+        now: that version's, those recorded after it, and its values now."""
+        held = self.values[pk][self.versions[pk].index(version) :]
+        return [values for values in (*held, self.now.get(pk)) if values is not None]
+
     def every(self, field: str) -> set:
         """Every value ``field`` has held, or holds now."""
         i = self.fields.index(field)
@@ -81,7 +89,7 @@ def restricted_versions(records: Sequence) -> set[int]:
         return {
             r.history_id
             for r in records
-            if r.confidential or _confidential(sources, r.id, r.history_date)
+            if any(confidential for (confidential,) in sources.from_version(r.id, r.history_id))
         }
     if model is Report:
         reports = _reports(r.id for r in records)
@@ -89,11 +97,7 @@ def restricted_versions(records: Sequence) -> set[int]:
         return {
             r.history_id
             for r in records
-            if _restricted_report(
-                [(r.confidential, r.publisher_id), *reports.since(r.id, r.history_date)],
-                r.history_date,
-                sources,
-            )
+            if _restricted_report(reports.from_version(r.id, r.history_id), r.history_date, sources)
         }
     if model is Claim:
         reports = _reports(r.report_id for r in records)

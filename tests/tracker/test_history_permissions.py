@@ -113,6 +113,8 @@ def test_a_report_confidential_then_made_public_hides_its_confidential_versions(
     report.save()
     page = viewer_client.get(history_url(report)).content.decode()
     assert "Kim" not in page and "Interview with a welder" in page
+    # The version that made it public is the viewer's: judged from itself on, not before.
+    assert version_url(report, report.history.latest().history_id) in page
     assert viewer_client.get(version_url(report, first)).status_code == 404
     trusted = Client()
     trusted.force_login(trusted_editor)
@@ -128,6 +130,7 @@ def test_a_source_once_confidential_hides_its_confidential_versions(viewer_clien
     page = viewer_client.get(history_url(source)).content.decode()
     assert "Kim" not in page and "A welder in the Russian Far East" in page
     assert viewer_client.get(version_url(source, first)).status_code == 404
+    assert version_url(source, source.history.latest().history_id) in page
 
 
 def test_a_claim_version_is_judged_by_its_report_as_it_was_then(viewer_client):
@@ -174,6 +177,7 @@ def test_a_source_once_confidential_hides_the_names_it_had_before_too(viewer_cli
     page = viewer_client.get(history_url(source)).content.decode()
     assert "Kim" not in page and "A welder in the Russian Far East" in page
     assert viewer_client.get(version_url(source, first)).status_code == 404
+    assert version_url(source, source.history.latest().history_id) in page
 
 
 def test_an_imported_report_keeps_its_history_and_its_claims_past_stays_hidden(viewer_client):

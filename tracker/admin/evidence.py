@@ -128,11 +128,11 @@ class HiddenWhenConfidentialMixin:
     """Object-level permissions: a restricted object is neither viewable nor changeable.
 
     Covers the change view, the history view (simple-history asks the same questions), and
-    deletion. Subclasses say which objects are restricted. Past versions restricted when
-    recorded (``history.restricted_versions``: a report confidential before it was made
-    public, a claim attributed to a confidential source before it was corrected) are listed
-    without their values, and neither their page nor the change from them to the next version
-    shows them.
+    deletion. Subclasses say which objects are restricted. Past versions restricted at any
+    time since they were recorded (``history.restricted_versions``: a report confidential
+    before it was made public, a claim attributed to a confidential source before it was
+    corrected) are listed without their values, and neither their page nor the change from
+    them to the next version shows them.
     """
 
     object_history_list_template = "admin/tracker/object_history_list.html"
