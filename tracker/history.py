@@ -67,7 +67,8 @@ class Timeline:
 
     def from_version(self, pk: int, version: int) -> list:
         """Every value the row has held from its version ``version`` (a history id) until
-        now: that version's, those recorded after it, and its values now."""
+        now: that version's (none for a deletion), those recorded after it, and its values
+        now."""
         held = self.values[pk][self.versions[pk].index(version) :]
         return [values for values in (*held, self.now.get(pk)) if values is not None]
 
@@ -89,7 +90,8 @@ def restricted_versions(records: Sequence) -> set[int]:
         return {
             r.history_id
             for r in records
-            if any(confidential for (confidential,) in sources.from_version(r.id, r.history_id))
+            if r.confidential
+            or any(confidential for (confidential,) in sources.from_version(r.id, r.history_id))
         }
     if model is Report:
         reports = _reports(r.id for r in records)
@@ -97,7 +99,11 @@ def restricted_versions(records: Sequence) -> set[int]:
         return {
             r.history_id
             for r in records
-            if _restricted_report(reports.from_version(r.id, r.history_id), r.history_date, sources)
+            if _restricted_report(
+                [(r.confidential, r.publisher_id), *reports.from_version(r.id, r.history_id)],
+                r.history_date,
+                sources,
+            )
         }
     if model is Claim:
         reports = _reports(r.report_id for r in records)

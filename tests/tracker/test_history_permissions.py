@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 
 from tests.factories import ClaimFactory, ReportFactory, SourceFactory, UserFactory
-from tracker.models import Claim, Report
+from tracker.models import Claim, Report, Source
 
 pytestmark = pytest.mark.django_db
 
@@ -280,3 +280,16 @@ def test_a_version_older_than_its_reports_history_counts_as_restricted():
     claim.save()
     after = claim.history.latest()
     assert history.restricted_versions([after]) == set()
+
+
+def test_the_deletion_of_a_confidential_source_or_report_is_a_restricted_version():
+    from tracker import history
+
+    source = SourceFactory(name="Informant", confidential=True)
+    report = ReportFactory(confidential=True)
+    source_id, report_id = source.pk, report.pk
+    report.delete()
+    source.delete()
+    for model, pk in ((Source, source_id), (Report, report_id)):
+        deletion = model.history.filter(id=pk, history_type="-").get()
+        assert history.restricted_versions([deletion]) == {deletion.history_id}
