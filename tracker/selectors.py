@@ -119,7 +119,12 @@ def first_ids(querysets: Sequence) -> list[int | None]:
     it has none: in one query where the database takes ordered, limited parts in a UNION
     (PostgreSQL), else one query each. A targeted check asks for a dozen such ids, and on
     PostgreSQL each query cost ~4 ms to build, send and plan, for 0.1-0.2 ms of reading."""
-    if len(querysets) < 2 or not connection.features.supports_slicing_ordering_in_compound:
+    if (
+        len(querysets) < 2
+        or not connection.features.supports_slicing_ordering_in_compound
+        # DISTINCT would add the ordering's columns to a part's; "nth" is the parts' own.
+        or any(query.query.distinct or "nth" in query.query.annotations for query in querysets)
+    ):
         return [query.values_list("pk", flat=True).first() for query in querysets]
     parts = [
         query.annotate(nth=Value(i)).values_list("nth", "pk")[:1]

@@ -155,14 +155,45 @@ def test_a_claim_version_is_judged_by_its_report_as_it_was_then(viewer_client):
         assert viewer_client.get(version_url(claim, history_id)).status_code == 404
     assert viewer_client.get(version_url(claim, since)).status_code == 200
 
-    # Published by a source confidential then: the same.
+    # Published by a source confidential then: the same, once the claim has been edited
+    # since (its latest version holds what its change page shows anyone who may open it).
     publisher = SourceFactory(name="Kim's cousin", confidential=True)
     report = ReportFactory(publisher=publisher)
     claim = ClaimFactory(report=report, summary="Kim's cousin says 50 left")
     first = claim.history.earliest().history_id
     publisher.confidential = False
     publisher.save()
+    assert viewer_client.get(version_url(claim, first)).status_code == 200
+    claim.summary = "A relative says 50 left"
+    claim.save()
     assert viewer_client.get(version_url(claim, first)).status_code == 404
+
+
+def test_the_latest_version_stays_listed_once_what_made_it_restricted_is_public(viewer_client):
+    """A report's only version, recorded while its publisher was confidential: the publisher
+    made public writes no version of the report, whose change page the viewer may open."""
+    publisher = SourceFactory(confidential=True)
+    report = ReportFactory(publisher=publisher, title="Yard notes")
+    publisher.confidential = False
+    publisher.save()
+    only = report.history.get().history_id
+    page = viewer_client.get(history_url(report)).content.decode()
+    assert version_url(report, only) in page and "restricted version" not in page
+    assert viewer_client.get(version_url(report, only)).status_code == 200
+
+
+def test_a_report_deleted_with_its_publisher_keeps_a_readable_history(client, viewer):
+    report = ReportFactory()
+    publisher, pk = report.publisher, report.pk
+    report.delete()
+    publisher.delete()
+    client.force_login(viewer)
+    assert client.get(f"/admin/tracker/report/{pk}/history/").status_code == 200
+    secret = ReportFactory(confidential=True)
+    publisher, pk = secret.publisher, secret.pk
+    secret.delete()
+    publisher.delete()
+    assert client.get(f"/admin/tracker/report/{pk}/history/").status_code == 403
 
 
 def test_a_source_once_confidential_hides_the_names_it_had_before_too(viewer_client):

@@ -437,3 +437,13 @@ def test_first_ids_gives_each_querys_first_row_in_its_own_order_or_none():
     assert selectors.first_ids(queries) == [b.pk, None, a.pk, b.pk, None]
     assert selectors.first_ids(queries[:1]) == [b.pk]
     assert selectors.first_ids([]) == []
+
+
+def test_first_ids_of_distinct_queries_is_each_querys_first_row():
+    a = ClaimFactory(as_of=datetime.date(2019, 1, 1))
+    b = ClaimFactory(as_of=datetime.date(2019, 6, 1))
+    claims = Claim.objects.filter(pk__in=[a.pk, b.pk]).distinct()
+    assert selectors.first_ids([claims.order_by("-as_of"), claims.order_by("as_of")]) == [
+        b.pk,
+        a.pk,
+    ]

@@ -141,8 +141,30 @@ class HiddenWhenConfidentialMixin:
 
     def is_hidden(self, request: HttpRequest, obj) -> bool:
         return (
-            obj is not None and self.is_restricted(obj) and not can_see_confidential(request.user)
+            obj is not None
+            and not can_see_confidential(request.user)
+            and self._restricted_or_was(obj)
         )
+
+    def _restricted_or_was(self, obj) -> bool:
+        try:
+            return self.is_restricted(obj)
+        except ObjectDoesNotExist:  # a deleted object (its history) whose related rows are gone
+            return bool(
+                history.restricted_versions([self.model.history.filter(id=obj.pk).latest()])
+            )
+
+    def _concealed(self, records: list) -> set[int]:
+        """The versions among ``records`` (of one object) a reader without the permission may
+        not see: restricted (``history.restricted_versions``), but not the object's latest
+        version while it exists, whose values its change page shows whoever may open it (a
+        version recorded while its source was confidential, the source public since)."""
+        concealed = history.restricted_versions(records)
+        if concealed:
+            latest = self.model.history.filter(id=records[0].id).latest()
+            if self.model._default_manager.filter(pk=latest.id).exists():
+                concealed.discard(latest.history_id)
+        return concealed
 
     def is_restricted(self, obj) -> bool:
         raise NotImplementedError
@@ -161,7 +183,7 @@ class HiddenWhenConfidentialMixin:
         if can_see_confidential(request.user):
             return
         records = list(historical_records)  # newest first; a change is from the next one
-        concealed = history.restricted_versions(records)
+        concealed = self._concealed(records)
         for record, older in zip(records, [*records[1:], None], strict=True):
             if record.history_id in concealed:
                 record.concealed = True
@@ -176,7 +198,7 @@ class HiddenWhenConfidentialMixin:
             if not str(version_id).isdigit():
                 raise Http404
             version = current.history.filter(history_id=version_id).first()
-            if version is not None and history.restricted_versions([version]):
+            if version is not None and self._concealed([version]):
                 raise Http404
         return super().history_form_view(request, object_id, version_id, extra_context)
 
@@ -494,10 +516,7 @@ class ClaimAdmin(
     ]
 
     def is_restricted(self, obj: Claim) -> bool:
-        try:
-            return obj.is_restricted
-        except ObjectDoesNotExist:  # a deleted claim (its history) whose report is gone too
-            return bool(history.restricted_versions([Claim.history.filter(id=obj.pk).latest()]))
+        return obj.is_restricted
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
