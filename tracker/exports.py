@@ -39,7 +39,7 @@ def _row(claim: Claim, show: bool, countries: dict[int, str]) -> list[str]:
     report, source = claim.report, claim.attributed_to
     publisher = report.publisher
     hide_report = report.is_restricted and not show
-    restricted = (report.is_restricted or source.confidential) and not show
+    restricted = claim.is_restricted and not show
     country, below = _place_columns(claim.place, countries)
     values = {
         # The monitor's own reference may name whoever made the claim, as its summary may.

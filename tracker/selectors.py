@@ -122,8 +122,8 @@ def first_ids(querysets: Sequence) -> list[int | None]:
     if (
         len(querysets) < 2
         or not connection.features.supports_slicing_ordering_in_compound
-        # DISTINCT would add the ordering's columns to a part's; "nth" is the parts' own.
-        or any(query.query.distinct or "nth" in query.query.annotations for query in querysets)
+        # DISTINCT would add the ordering's columns to a part's, unlike the others'.
+        or any(query.query.distinct for query in querysets)
     ):
         return [query.values_list("pk", flat=True).first() for query in querysets]
     parts = [
