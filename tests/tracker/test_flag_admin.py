@@ -2,9 +2,11 @@
 actions, with permissions and confidential sources respected."""
 
 import datetime
+import io
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.management import call_command
 
 from tests.admin_forms import admin_url
 from tests.factories import ClaimFactory, PlaceFactory, SourceFactory, country
@@ -46,6 +48,32 @@ def test_changelist_renders_with_each_filter(viewer_client, conflict, filters):
 def test_country_filter_keeps_only_that_countrys_flags(viewer_client, conflict):
     response = viewer_client.get(admin_url(Flag, "changelist"), {"country": "RU"})
     assert list(response.context["cl"].result_list) == []
+
+
+def test_each_list_filter_keeps_exactly_the_flags_it_names(trusted_client):
+    """Over the demo's flags of several kinds, countries and obligations, one acknowledged:
+    each filter of the list (not a lookup Django would take from the address anyway) keeps
+    its flags and no other."""
+    call_command("loaddemo", stdout=io.StringIO())
+    checks.sweep(today=TODAY)
+    Flag.objects.filter(pk=Flag.objects.filter(kind="stale").first().pk).update(
+        status="acknowledged"
+    )
+    obligation = Flag.objects.filter(kind="stale").values_list("obligation", flat=True).first()
+    cases = [
+        ({"kind__exact": "scope_conflict"}, {"kind": "scope_conflict"}),
+        ({"status__exact": "acknowledged"}, {"status": "acknowledged"}),
+        ({"country": "RU"}, {"country__iso_code": "RU"}),
+        ({"obligation__id__exact": obligation}, {"obligation": obligation}),
+    ]
+    every = set(Flag.objects.values_list("pk", flat=True))
+    for params, lookup in cases:
+        cl = trusted_client.get(admin_url(Flag, "changelist"), params).context["cl"]
+        offered = {name for spec in cl.filter_specs for name in spec.expected_parameters()}
+        assert set(params) <= offered
+        kept = set(cl.queryset.values_list("pk", flat=True))
+        assert kept == set(Flag.objects.filter(**lookup).values_list("pk", flat=True)), params
+        assert kept and kept < every, params
 
 
 def test_change_page_shows_the_sentence_the_claims_with_links_and_the_timeline(

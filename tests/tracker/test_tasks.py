@@ -218,7 +218,6 @@ def test_runchecks_json_prints_one_object_per_active_flag():
         "place": "CN",
         "claims": ["DEMO-RFA-02", "DEMO-RFA-05"],
         "status": "open",
-        "severity": "medium",
         "explanation": conflict["explanation"],
     }
     assert conflict["explanation"].startswith("KINU and Sejong Institute says 50,000 workers")
@@ -289,6 +288,7 @@ def test_runchecks_hides_confidential_sources_unless_asked():
 def test_a_report_saved_in_the_admin_raises_its_flag_through_a_real_worker(
     live_worker, editor_client
 ):
+    assert live_worker.app.conf.broker_url.startswith("redis://"), "this test is about Redis"
     publisher = SourceFactory(kind=Source.Kind.NEWS)
     claims = two_claims_in_china(50_000, 80_000)
     response = editor_client.post(admin_url(Report, "add"), report_form(publisher, claims))

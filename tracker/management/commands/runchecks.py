@@ -90,7 +90,6 @@ class Command(BaseCommand):
                         "place": _place_label(flag.place),
                         "claims": [by_id.get(i, i) for i in flag.claim_ids],
                         "status": flag.status,
-                        "severity": flag.get_severity_display(),
                         "explanation": flag.explanation
                         if show_confidential
                         else flag.explanation_public,
