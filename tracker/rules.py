@@ -27,6 +27,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cached_property
+from heapq import merge
 from operator import attrgetter
 from typing import NamedTuple
 
@@ -664,41 +665,38 @@ def scope_conflicts(partition: Partition, settings: CheckSettings) -> Iterator[F
             yield from _scope_conflicts_of_focus(partition, parts, own[key], tol, width)
         return
 
-    # Each group of parts is swept against the wholes of each ancestor with claims of its own
-    # about the measure (no whole, no pair); the blocks where no part can lie above a whole
-    # are passed over.
-    bottoms: dict[tuple[int, str], dict[int, float]] = {}
-    lowest: dict[tuple[int, str], float] = {}  # each whole group's smallest upper bound
+    # The parts inside each ancestor with claims of its own about the measure (no whole, no
+    # pair) are swept together, in day order, against its wholes: one window of wholes per
+    # ancestor, not one per place inside it (China's wholes entered the window again for each of
+    # its 285 places: a consistent 1M sweep took 49 s where its places hold counts near the
+    # whole's). Groups where no part lies above any whole, whenever, are left out first, and the
+    # blocks where none can are passed over.
+    inside: dict[tuple[int, str], list[Sequence[ClaimRow]]] = defaultdict(list)
+    lowest = {key: _bottom(wholes) for key, wholes in own.items()}  # smallest upper bounds
     for (place_id, measure), parts in groups.items():
-        part_blocks = top = None
+        top = None
         for ancestor_id in places[place_id].ancestor_ids:
-            wholes = own.get((ancestor_id, measure))
-            if not wholes:
+            if (ancestor_id, measure) not in own:
                 continue
             if top is None:
                 top = _top(parts)
-            if (ancestor_id, measure) not in lowest:
-                lowest[ancestor_id, measure] = _bottom(wholes)
-            if not _may_lie_above(top, lowest[ancestor_id, measure], tol):
-                continue  # no part lies above any whole, whenever
-            if part_blocks is None:
-                part_blocks = _blocks(parts, width)
-            bottom = bottoms.get((ancestor_id, measure))
-            if bottom is None:
-                bottom = bottoms[ancestor_id, measure] = {
-                    block.number: block.bottom for block in _blocks(wholes, width)
-                }
-            for start, end in _scope_runs(part_blocks, bottom, tol):
-                window = _Window(tol)
-                entered = bisect_left(wholes, parts[start].day - width, key=_day)
-                for part in parts[start:end]:
-                    while entered < len(wholes) and wholes[entered].day <= part.day + width:
-                        window.push(wholes[entered])
-                        entered += 1
-                    window.drop_before(part.day - width)
-                    for whole in window.below(part):
-                        if whole.source_id != part.source_id:
-                            yield _scope_conflict(partition, part=part, whole=whole)
+            if _may_lie_above(top, lowest[ancestor_id, measure], tol):
+                inside[ancestor_id, measure].append(parts)
+    for key, part_groups in inside.items():
+        wholes = own[key]
+        parts = part_groups[0] if len(part_groups) == 1 else list(merge(*part_groups, key=_day))
+        bottom = {block.number: block.bottom for block in _blocks(wholes, width)}
+        for start, end in _scope_runs(_blocks(parts, width), bottom, tol):
+            window = _Window(tol)
+            entered = bisect_left(wholes, parts[start].day - width, key=_day)
+            for part in parts[start:end]:
+                while entered < len(wholes) and wholes[entered].day <= part.day + width:
+                    window.push(wholes[entered])
+                    entered += 1
+                window.drop_before(part.day - width)
+                for whole in window.below(part):
+                    if whole.source_id != part.source_id:
+                        yield _scope_conflict(partition, part=part, whole=whole)
 
 
 def _scope_conflicts_of_focus(
