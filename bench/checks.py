@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import math
 import os
 import random
 import resource
@@ -53,7 +54,7 @@ DB_URL = os.environ.get("BENCH_DATABASE_URL", f"postgres://postgres@127.0.0.1:54
 TODAY = datetime.date(2026, 11, 24)
 START, END = datetime.date(2017, 1, 1), datetime.date(2026, 11, 1)
 SUB_PLACES, SOURCES = 3000, 500
-MIN_LEVEL = 400  # workers at a place, at least: see load()
+SMALL_COUNT = 100  # counts under it are ranges: see load()
 INNER = 3  # repeated sweeps (and floors) per measuring process: their medians are reported
 
 
@@ -217,9 +218,10 @@ def load(n: int, profile: str, seed: int = 2017) -> dict:
 
         # Claims: per (place, measure) a true level that drifts; claims agree with it within a
         # few per cent (the disputed profile's outliers aside); a sub-place holds a share of its
-        # parent's level. No level is under MIN_LEVEL: rounded, a count of 9 against one of 10
-        # is 11% apart, and such rounding made 95% of the count conflicts, and most of the
-        # flags, of a consistent 1M sweep before 2026-11-29.
+        # parent's level. A count under SMALL_COUNT is a range, as sources give a few dozen
+        # workers ("20-30"): as one figure, 9 and 10 are 11% apart, and such rounding made 95%
+        # of the count conflicts, and most of the flags, of a consistent 1M sweep before
+        # 2026-11-29.
         obligations = {o.code: o.id for o in Obligation.objects.all()}
         stance_of = {
             c.id: rng.choice(["violating", "violating", "complying", "partial", "unclear"])
@@ -228,9 +230,9 @@ def load(n: int, profile: str, seed: int = 2017) -> dict:
         country_of = {c.id: c.id for c in countries}
         for pid, *_, parent_id in places:
             country_of[pid] = country_of[parent_id]
-        level = {c.id: max(MIN_LEVEL, rng.lognormvariate(7.5, 1.5)) for c in countries}
+        level = {c.id: rng.lognormvariate(7.5, 1.5) for c in countries}
         for pid, *_, parent_id in places:
-            level[pid] = max(MIN_LEVEL, level[parent_id] * rng.uniform(0.05, 0.3))
+            level[pid] = level[parent_id] * rng.uniform(0.05, 0.3)
         level[world.id] = sum(level[c.id] for c in countries) * 1.5
         # A claim is about a state (its weight by rank): 40% about the state as a whole, 60%
         # about one of its sub-places, if it has any.
@@ -260,8 +262,12 @@ def load(n: int, profile: str, seed: int = 2017) -> dict:
                         value *= 0.8
                     if rng.random() < PROFILES[profile]["outliers"]:
                         value *= rng.uniform(1.6, 3)
-                    low = max(0, round(value * rng.uniform(0.97, 1.03)))
-                    high = round(low * 1.05) if rng.random() < 0.3 else low
+                    value *= rng.uniform(0.97, 1.03)
+                    if value < SMALL_COUNT:
+                        low, high = math.floor(value * 0.9), math.ceil(value * 1.1)
+                    else:
+                        low = round(value)
+                        high = round(low * 1.05) if rng.random() < 0.3 else low
                 code = rng.choice(codes)
                 stance = stance_of[country_of.get(place_id, countries[0].id)]
                 if measure == "new_work_permits":
