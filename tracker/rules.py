@@ -671,7 +671,7 @@ def scope_conflicts(partition: Partition, settings: CheckSettings) -> Iterator[F
     # its 285 places: a consistent 1M sweep took 49 s where its places hold counts near the
     # whole's). Groups where no part lies above any whole, whenever, are left out first, and the
     # blocks where none can are passed over.
-    inside: dict[tuple[int, str], list[Sequence[ClaimRow]]] = defaultdict(list)
+    groups_inside: dict[tuple[int, str], list[Sequence[ClaimRow]]] = defaultdict(list)
     lowest = {key: _bottom(wholes) for key, wholes in own.items()}  # smallest upper bounds
     for (place_id, measure), parts in groups.items():
         top = None
@@ -681,8 +681,8 @@ def scope_conflicts(partition: Partition, settings: CheckSettings) -> Iterator[F
             if top is None:
                 top = _top(parts)
             if _may_lie_above(top, lowest[ancestor_id, measure], tol):
-                inside[ancestor_id, measure].append(parts)
-    for key, part_groups in inside.items():
+                groups_inside[ancestor_id, measure].append(parts)
+    for key, part_groups in groups_inside.items():
         wholes = own[key]
         parts = part_groups[0] if len(part_groups) == 1 else list(merge(*part_groups, key=_day))
         bottom = {block.number: block.bottom for block in _blocks(wholes, width)}

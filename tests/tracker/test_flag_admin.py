@@ -60,8 +60,10 @@ def test_each_list_filter_keeps_exactly_the_flags_it_names(trusted_client):
         status="acknowledged"
     )
     obligation = Flag.objects.filter(kind="stale").values_list("obligation", flat=True).first()
+    severity = Flag.objects.filter(kind="cap_signal").values_list("severity", flat=True).first()
     cases = [
         ({"kind__exact": "scope_conflict"}, {"kind": "scope_conflict"}),
+        ({"severity__exact": severity}, {"severity": severity}),
         ({"status__exact": "acknowledged"}, {"status": "acknowledged"}),
         ({"country": "RU"}, {"country__iso_code": "RU"}),
         ({"obligation__id__exact": obligation}, {"obligation": obligation}),

@@ -296,18 +296,24 @@ def test_the_scope_sweep_enters_each_whole_once_however_many_places_lie_inside(m
         claim(source=3, place=CN, low=1000, as_of=start + datetime.timedelta(days=day))
         for day in range(0, 720, 6)
     ]
-    parts = [
-        claim(source=1, place=region, low=1200, as_of=start + datetime.timedelta(days=day))
-        for region in regions
+    parts = [  # each region on days of its own
+        claim(source=1, place=region, low=1200, as_of=start + datetime.timedelta(days=day + 7 * i))
+        for i, region in enumerate(regions)
         for day in range(0, 720, 90)
     ]
     entered = []
     push = rules._Window.push
     monkeypatch.setattr(rules._Window, "push", lambda self, c: (entered.append(c), push(self, c)))
     places = {**PLACES, **{region.id: region for region in regions}}
-    flags = found(rules.scope_conflicts, partition(*wholes, *parts, places=places))
+    got = [
+        flag.claim_ids
+        for flag in found(rules.scope_conflicts, partition(*wholes, *parts, places=places))
+    ]
     assert len(entered) == len(wholes)
-    assert len(flags) == sum(abs(p.day - w.day) <= 180 for p in parts for w in wholes) > 0
+    assert len(got) == len(set(got))
+    assert set(got) == {
+        tuple(sorted((p.id, w.id))) for p in parts for w in wholes if abs(p.day - w.day) <= 180
+    }
 
 
 # --- stance_conflict ----------------------------------------------------------------------------
@@ -697,17 +703,23 @@ def test_count_conflicts_equal_all_pairs(claims):
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.one_of(st.lists(CLAIMS, max_size=40), st.lists(MOSTLY_AGREEING, max_size=80)))
-def test_scope_conflicts_equal_all_pairs(claims):
+@given(
+    st.one_of(st.lists(CLAIMS, max_size=40), st.lists(MOSTLY_AGREEING, max_size=80)),
+    st.lists(st.one_of(CLAIMS, MOSTLY_AGREEING), max_size=10),
+)
+def test_scope_conflicts_equal_all_pairs(claims, world):
+    """With counts about the world too (the ancestor of every country: read apart from the
+    partition's claims), whose parts are every claim of the partition together."""
+    world = [c._replace(place_id=WORLD.id) for c in world]
     expected = {
         tuple(sorted((part.id, whole.id)))
-        for part, whole in itertools.permutations(claims, 2)
+        for part, whole in itertools.permutations([*claims, *world], 2)
         if _comparable(part, whole)
         and part.measure == whole.measure
         and whole.place_id in PLACES[part.place_id].ancestor_ids
         and _apart(part, whole)
     }
-    got = [f.claim_ids for f in rules.scope_conflicts(partition(*claims), SMALL)]
+    got = [f.claim_ids for f in rules.scope_conflicts(partition(*claims, ancestors=world), SMALL)]
     assert len(got) == len(set(got))
     assert set(got) == expected
 
