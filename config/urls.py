@@ -7,10 +7,6 @@ from config import views as health_views
 from reports import pages
 from tracker import views
 
-admin.site.site_header = "Sanctions-deadline compliance tracker"
-admin.site.site_title = "Compliance tracker"
-admin.site.index_title = "Evidence on DPRK workers abroad"
-
 urlpatterns = [
     path("healthz", health_views.healthz, name="healthz"),
     path("healthz/live", health_views.healthz_live, name="healthz-live"),

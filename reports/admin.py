@@ -7,7 +7,8 @@ from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 
-from tracker.models import can_see_confidential
+from tracker import visibility
+from tracker.admin.guards import AllowListedLookupsMixin, VisibleChoicesMixin
 
 from . import sending
 from .models import Subscription, Summary
@@ -38,7 +39,9 @@ class SubscriptionForm(forms.ModelForm):
                     "it: remove the plain addresses, or untick this box.",
                 )
             lacking = sorted(
-                u.get_username() for u in cleaned.get("users") or [] if not can_see_confidential(u)
+                u.get_username()
+                for u in cleaned.get("users") or []
+                if not visibility.sees_confidential(u)
             )
             if lacking:
                 self.add_error(
@@ -50,7 +53,7 @@ class SubscriptionForm(forms.ModelForm):
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(admin.ModelAdmin):
+class SubscriptionAdmin(AllowListedLookupsMixin, VisibleChoicesMixin, admin.ModelAdmin):
     form = SubscriptionForm
     list_display = ["name", "cadence", "active", "include_confidential", "recipient_count"]
     list_filter = ["cadence", "active", "include_confidential"]
@@ -70,7 +73,7 @@ class SubscriptionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Summary)
-class SummaryAdmin(admin.ModelAdmin):
+class SummaryAdmin(AllowListedLookupsMixin, admin.ModelAdmin):
     list_display = ["__str__", "status", "attempts", "sent_at", "error", "archive"]
     list_filter = ["status", "subscription"]
     list_select_related = ["subscription"]
@@ -97,7 +100,7 @@ class SummaryAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request).defer("body_text", "body_html", "chart_png")
-        if not can_see_confidential(request.user):
+        if not visibility.sees_confidential(request.user):
             queryset = queryset.filter(confidential=False)
         return queryset
 

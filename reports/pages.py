@@ -9,7 +9,8 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
-from tracker.models import Claim, Flag, FlagKind, Obligation, Place, can_see_confidential
+from tracker import visibility
+from tracker.models import Claim, Flag, FlagKind, Obligation, Place
 
 from . import summaries
 from .status import status_matrix
@@ -41,10 +42,10 @@ def dashboard(request):
 @permission_required(["tracker.view_claim", "tracker.view_flag"], raise_exception=True)
 def country_detail(request, iso: str):
     country = get_object_or_404(Place.objects.countries(), iso_code=iso.upper())
-    show = can_see_confidential(request.user)
+    sees = visibility.sees_confidential(request.user)
     claims = (
         Claim.objects.inside(country)
-        .select_related("attributed_to", "place", "obligation", "report__publisher")
+        .select_related(*visibility.CLAIM_RELATED)
         .order_by("-as_of", "-pk")[:500]
     )
     flags = Flag.objects.active().filter(country=country).select_related("place", "obligation")
@@ -55,9 +56,7 @@ def country_detail(request, iso: str):
         {
             "country": country,
             "cells": list(zip(next(iter(matrix))[1], matrix.obligations, strict=True)),
-            "claims": [
-                (c, c.headline(show_confidential=show or not c.is_restricted)) for c in claims
-            ],
+            "claims": [visibility.shown(c, sees=sees) for c in claims],
             "flags": [(f, f.explanation_for(request.user)) for f in flags],
         },
     )

@@ -31,10 +31,7 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from tracker import services as tracker_services
-from tracker.models import (
-    CONFIDENTIAL_REPORT_LABEL,
-    can_see_confidential,
-)
+from tracker import visibility
 from tracker.services import Concealment
 
 from . import summaries
@@ -60,7 +57,9 @@ def confidential_allowed(subscription: Subscription) -> str:
         )
     if subscription.pk is None:
         return ""
-    lacking = [u.get_username() for u in subscription.users.all() if not can_see_confidential(u)]
+    lacking = [
+        u.get_username() for u in subscription.users.all() if not visibility.sees_confidential(u)
+    ]
     if lacking:
         return (
             "Confidential material can go only to users holding the permission to see it; "
@@ -76,7 +75,7 @@ def summaries_conceal(concealment: Concealment) -> int:
     title and address where the summary lists it (as any confidential report is listed). The
     rest of what a summary said stays as it was; one that names confidential material
     (``Summary.confidential``) is left as it is. Returns how many changed."""
-    label = CONFIDENTIAL_REPORT_LABEL
+    label = str(visibility.REPORT_LABEL)
     titles = tracker_services.words_pattern(concealment.titles)
     html_titles = tracker_services.words_pattern(concealment.titles, html=True)
 

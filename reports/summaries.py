@@ -16,10 +16,8 @@ from django.conf import settings
 from django.db.models import Q
 from django.template.loader import render_to_string
 
-from tracker import rules
+from tracker import rules, visibility
 from tracker.models import (
-    CONFIDENTIAL_REPORT_LABEL,
-    CONFIDENTIAL_SOURCE_LABEL,
     Claim,
     FlagEvent,
     Obligation,
@@ -234,11 +232,9 @@ def _new_reports(
         hidden = report.is_restricted and not confidential
         out.append(
             {
-                "title": CONFIDENTIAL_REPORT_LABEL if hidden else report.title,
-                "publisher": CONFIDENTIAL_SOURCE_LABEL
-                if (report.publisher.confidential and not confidential)
-                else report.publisher.name,
-                "published_on": report.published_on,
+                "title": str(visibility.REPORT_LABEL) if hidden else report.title,
+                "publisher": str(visibility.SOURCE_LABEL) if hidden else report.publisher.name,
+                "published_on": None if hidden else report.published_on,
                 "url": "" if hidden else report.url,
             }
         )

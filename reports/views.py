@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
-from tracker.models import can_see_confidential
+from tracker import visibility
 
 from . import summaries
 from .models import Subscription, Summary, last_complete_period
@@ -30,7 +30,7 @@ def readable_summaries(user):
     queryset = Summary.objects.select_related("subscription")
     if not user.has_perm("reports.view_summary"):
         queryset = queryset.filter(recipient_users=user)
-    if not can_see_confidential(user):
+    if not visibility.sees_confidential(user):
         queryset = queryset.filter(confidential=False)
     return queryset.distinct()
 
@@ -79,7 +79,7 @@ def subscription_preview(request, pk: int):
     """What the subscription would send now for its last complete period, without sending or
     storing anything."""
     subscription = get_object_or_404(Subscription, pk=pk)
-    if subscription.include_confidential and not can_see_confidential(request.user):
+    if subscription.include_confidential and not visibility.sees_confidential(request.user):
         raise Http404("No subscription you may preview has this number.")
     start, end = last_complete_period(subscription.cadence, timezone.localdate())
     previous = subscription.summaries.filter(period_end__lt=start).order_by("-period_end").first()

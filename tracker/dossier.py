@@ -13,13 +13,13 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from . import exports
-from .models import Claim, Flag, FlagEvent, Obligation, Place, can_see_confidential
+from . import exports, visibility
+from .models import Claim, Flag, FlagEvent, Obligation, Place
 
 
 def build(country: Place, obligation: Obligation, user) -> tuple[str, bytes]:
     """(file name, ZIP bytes)."""
-    show = can_see_confidential(user)
+    show = visibility.sees_confidential(user)
     claims = Claim.objects.inside(country).filter(obligation=obligation)
     flags = (
         Flag.objects.filter(Q(country=country) | Q(place=country))

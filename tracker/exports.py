@@ -11,51 +11,38 @@ from collections.abc import Iterable, Iterator
 from django.http import HttpResponse
 from django.utils import timezone
 
-from . import selectors
+from . import selectors, visibility
 from .cells import escape_cell
 from .imports import COLUMNS
-from .models import (
-    CONFIDENTIAL_REPORT_LABEL,
-    CONFIDENTIAL_SOURCE_LABEL,
-    Claim,
-    Place,
-    can_see_confidential,
-)
+from .models import Place
 
 
 def claim_export_rows(queryset, user) -> Iterator[list[str]]:
-    """The header, then one row a claim, every cell a string."""
-    show = can_see_confidential(user)
+    """The header, then one row a claim, every cell a string; a restricted claim redacted
+    for a reader without the permission (``visibility.ClaimShown``)."""
+    sees = visibility.sees_confidential(user)
     countries = dict(Place.objects.countries().values_list("pk", "iso_code"))
     yield list(COLUMNS)
-    claims = queryset.select_related(
-        "report__publisher", "attributed_to__country", "place", "obligation"
-    ).order_by("as_of", "pk")
+    claims = queryset.select_related(*visibility.CLAIM_RELATED).order_by("as_of", "pk")
     for claim in claims.iterator(chunk_size=2000):
-        yield [escape_cell(cell) for cell in _row(claim, show, countries)]
+        shown = visibility.shown(claim, sees=sees)
+        yield [escape_cell(cell) for cell in _row(shown, countries)]
 
 
-def _row(claim: Claim, show: bool, countries: dict[int, str]) -> list[str]:
-    report, source = claim.report, claim.attributed_to
-    publisher = report.publisher
-    hide_report = report.is_restricted and not show
-    restricted = claim.is_restricted and not show
+def _row(shown: visibility.ClaimShown, countries: dict[int, str]) -> list[str]:
+    claim = shown.claim
     country, below = _place_columns(claim.place, countries)
+    published_on = shown.published_on
     values = {
-        # The monitor's own reference may name whoever made the claim, as its summary may.
-        "external_id": "" if restricted else claim.external_id or "",
-        "report_title": CONFIDENTIAL_REPORT_LABEL if hide_report else report.title,
-        "report_url": "" if hide_report else report.url,
-        "publisher": CONFIDENTIAL_SOURCE_LABEL
-        if publisher.confidential and not show
-        else publisher.name,
-        "published_on": report.published_on.isoformat(),
-        "publisher_kind": publisher.kind,
-        "claim_source": CONFIDENTIAL_SOURCE_LABEL
-        if source.confidential and not show
-        else source.name,
-        "source_kind": source.kind,
-        "source_country": source.country.iso_code if source.country else "",
+        "external_id": shown.reference,
+        "report_title": shown.report_title,
+        "report_url": shown.report_url,
+        "publisher": shown.publisher_name,
+        "published_on": published_on.isoformat() if published_on else "",
+        "publisher_kind": shown.publisher_kind,
+        "claim_source": shown.source_name,
+        "source_kind": shown.source_kind,
+        "source_country": shown.source_country,
         "country": country,
         "place": below,
         "obligation": claim.obligation.code if claim.obligation else "",
@@ -66,8 +53,7 @@ def _row(claim: Claim, show: bool, countries: dict[int, str]) -> list[str]:
         "period_start": claim.period_start.isoformat() if claim.period_start else "",
         "as_of": claim.as_of.isoformat(),
         "credibility": str(claim.credibility),
-        # A paraphrase can name whoever made the claim: hidden with its source or its report.
-        "summary": "" if restricted else claim.summary,
+        "summary": shown.summary,
     }
     return [values[column] for column in COLUMNS]
 
@@ -122,7 +108,7 @@ FLAG_COLUMNS = ("id", "kind", "status", "severity", "obligation", "country", "pl
 def flag_export_rows(queryset, user) -> Iterator[list[str]]:
     """The header, then one row a flag; the explanation names confidential sources only for
     a user allowed to see them, and a confidential claim is listed by number only."""
-    show = can_see_confidential(user)
+    sees = visibility.sees_confidential(user)
     yield list(FLAG_COLUMNS)
     flags = (
         queryset.select_related("obligation", "country", "place")
@@ -134,7 +120,7 @@ def flag_export_rows(queryset, user) -> Iterator[list[str]]:
         refs = []
         for claim_id in flag.claim_ids:
             claim = claims.get(claim_id)
-            refs.append(f"#{claim_id}" if claim is None else claim.ref_for(show_confidential=show))
+            refs.append(f"#{claim_id}" if claim is None else visibility.shown(claim, sees=sees).ref)
         row = [
             str(flag.pk),
             flag.kind,

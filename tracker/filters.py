@@ -16,11 +16,10 @@ from .models import (
     Obligation,
     Place,
     Reliability,
-    Source,
     SourceKind,
     Stance,
-    can_see_confidential,
 )
+from .visibility import restricted_claim_q, sees_confidential, sources
 
 
 def _countries(request):
@@ -48,7 +47,7 @@ class ClaimFilter(django_filters.FilterSet):
     stance = django_filters.ChoiceFilter(choices=Stance.choices)
     measure = django_filters.ChoiceFilter(choices=Measure.choices)
     source = django_filters.ModelChoiceFilter(
-        queryset=lambda request: Source.objects.visible_to(request.user).order_by("name"),
+        queryset=lambda request: sources(request.user).order_by("name"),
         field_name="attributed_to",
     )
     source_kind = django_filters.ChoiceFilter(
@@ -76,9 +75,9 @@ class ClaimFilter(django_filters.FilterSet):
     def search(self, queryset, name, value):
         words = Q(place__name_path__icontains=value) | Q(obligation__code__icontains=value)
         named = Q(attributed_to__name__icontains=value) | Q(summary__icontains=value)
-        if not can_see_confidential(self.request.user):
+        if not sees_confidential(self.request.user):
             # A hidden name or summary must not be found by searching for it.
-            named &= ~Claim.objects.restricted_q()
+            named &= ~restricted_claim_q()
         return queryset.filter(words | named)
 
 
@@ -101,5 +100,5 @@ class FlagFilter(django_filters.FilterSet):
         fields: list[str] = []
 
     def search(self, queryset, name, value):
-        field = "explanation" if can_see_confidential(self.request.user) else "explanation_public"
+        field = "explanation" if sees_confidential(self.request.user) else "explanation_public"
         return queryset.filter(**{f"{field}__icontains": value})

@@ -19,7 +19,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from . import services
+from . import services, visibility
 from .cells import FORMULA_STARTS, unescape_cell
 from .models import (
     Claim,
@@ -31,7 +31,6 @@ from .models import (
     Source,
     SourceKind,
     Stance,
-    can_see_confidential,
 )
 
 COLUMNS = (
@@ -244,12 +243,12 @@ class _Resolver:
         # A user without the permission neither uses nor learns a confidential source's name
         # (a source of that name is refused, as the admin refuses a second one), and matches
         # only the reports they may see (a row naming a hidden one makes a new report).
-        self.may_see = user is None or can_see_confidential(user)
+        self.may_see = user is None or visibility.sees_confidential(user)
         self.hidden_sources: set[str] = set()
         reports = Report.objects.all()
         if not self.may_see:
             self.hidden_sources = {key for key, s in self.sources.items() if s.confidential}
-            reports = reports.visible_to(user)
+            reports = visibility.reports(user, reports)
         self.obligations = {o.code: o for o in Obligation.objects.all()}
         self.children: dict[tuple[int | str, str], Place] = {
             (p.parent_id, name_key(p.name)): p

@@ -25,15 +25,6 @@ from simple_history.models import HistoricalRecords
 
 from . import rules
 
-CONFIDENTIAL_SOURCE_LABEL = "confidential source"
-CONFIDENTIAL_REPORT_LABEL = "confidential report"
-VIEW_CONFIDENTIAL_PERMISSION = "tracker.view_confidential"
-
-
-def can_see_confidential(user) -> bool:
-    """Whether ``user`` may see confidential sources and reports (the dedicated permission)."""
-    return bool(user and user.is_active and user.has_perm(VIEW_CONFIDENTIAL_PERMISSION))
-
 
 class TextWithoutNul(models.Model):
     """Model validation refuses a NUL character in any text field with the forms' own
@@ -371,11 +362,6 @@ class Credibility(models.IntegerChoices):
     CANNOT_JUDGE = 6, "6 – truth cannot be judged"
 
 
-class SourceQuerySet(models.QuerySet):
-    def visible_to(self, user) -> SourceQuerySet:
-        return self if can_see_confidential(user) else self.filter(confidential=False)
-
-
 class Source(TextWithoutNul):
     """Who makes a claim: an NGO, an outlet, a ministry, a UN panel, the state itself."""
 
@@ -410,7 +396,6 @@ class Source(TextWithoutNul):
     url = models.URLField(blank=True)
     notes = models.TextField(blank=True)
 
-    objects = SourceQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:
@@ -432,25 +417,12 @@ class Source(TextWithoutNul):
     def __str__(self) -> str:
         return self.name
 
-    def name_for(self, user) -> str:
-        """The name, or "confidential source" for a user who may not see it."""
-        if self.confidential and not can_see_confidential(user):
-            return CONFIDENTIAL_SOURCE_LABEL
-        return self.name
-
     def clean(self) -> None:
         if self.kind in (SourceKind.GOVERNMENT, SourceKind.SELF_REPORT) and not self.country_id:
             kind = self.get_kind_display()
             raise ValidationError(
                 {"country": f"A {kind} source speaks for a state: choose its country."}
             )
-
-
-class ReportQuerySet(models.QuerySet):
-    def visible_to(self, user) -> ReportQuerySet:
-        if can_see_confidential(user):
-            return self
-        return self.exclude(Q(confidential=True) | Q(publisher__confidential=True))
 
 
 class Report(TextWithoutNul):
@@ -494,7 +466,6 @@ class Report(TextWithoutNul):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = ReportQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:
@@ -517,11 +488,6 @@ class Report(TextWithoutNul):
     def is_restricted(self) -> bool:
         """Confidential itself or published by a confidential source."""
         return self.confidential or self.publisher.confidential
-
-    def title_for(self, user) -> str:
-        if self.is_restricted and not can_see_confidential(user):
-            return CONFIDENTIAL_REPORT_LABEL
-        return self.title
 
     def clean(self) -> None:
         errors = _not_in_future(self.published_on, "published_on", "The publication date")
@@ -554,14 +520,6 @@ class ClaimQuerySet(models.QuerySet):
     def inside(self, place: Place) -> ClaimQuerySet:
         """Claims about ``place`` or any place inside it."""
         return self.filter(place__path__startswith=place.path)
-
-    def restricted_q(self) -> Q:
-        """Claims whose source or report a user without the permission may not see."""
-        return (
-            Q(attributed_to__confidential=True)
-            | Q(report__confidential=True)
-            | Q(report__publisher__confidential=True)
-        )
 
 
 class Claim(TextWithoutNul):
@@ -693,30 +651,6 @@ class Claim(TextWithoutNul):
     def ref(self) -> str:
         """How flags and exports name the claim: the monitor's reference, else '#id'."""
         return rules.claim_ref(self.pk, self.external_id, restricted=False)
-
-    def ref_for(self, *, show_confidential: bool) -> str:
-        """``ref`` as a reader sees it: "#id" for a restricted claim they may not see."""
-        return rules.claim_ref(
-            self.pk, self.external_id, self.is_restricted and not show_confidential
-        )
-
-    def headline(self, *, show_confidential: bool) -> str:
-        """One line a monitor can scan: 'NKDB · China > Northeast China · 60,000 workers ·
-        as of 2019-12-23'. Needs ``attributed_to`` and ``place`` loaded (select_related)."""
-        source = self.attributed_to
-        who = (
-            CONFIDENTIAL_SOURCE_LABEL
-            if source.confidential and not show_confidential
-            else source.name
-        )
-        what = (
-            f"{self.count_display()} {self.get_measure_display()}"
-            if self.count_low is not None
-            else self.get_stance_display()
-        )
-        return " · ".join(
-            [who, self.place.name_path or self.place.name, what, f"as of {self.as_of:%Y-%m-%d}"]
-        )
 
     # --- validation ---------------------------------------------------------------------------
 
@@ -942,7 +876,9 @@ class Flag(models.Model):
         return f"{self.get_kind_display()} #{self.pk}"
 
     def explanation_for(self, user) -> str:
-        return self.explanation if can_see_confidential(user) else self.explanation_public
+        from .visibility import sees_confidential
+
+        return self.explanation if sees_confidential(user) else self.explanation_public
 
 
 class FlagClaim(models.Model):

@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.html import escape
 from psycopg.types.json import Jsonb
 
-from . import rules, selectors
+from . import rules, selectors, visibility
 from .models import (
     ACTIVE_FLAG_STATUSES,
     CheckRequest,
@@ -785,7 +785,7 @@ def unrestricted_attributions(claim_ids: Iterable[int]) -> list[StoredAttributio
     may make them restricted, for ``conceal_claims_made_restricted`` after it."""
     stored = []
     for chunk in chunks(list(claim_ids)):
-        claims = Claim.objects.filter(pk__in=chunk).exclude(Claim.objects.restricted_q())
+        claims = Claim.objects.filter(pk__in=chunk).exclude(visibility.restricted_claim_q())
         stored += claims.values_list("pk", "attributed_to_id", "as_of")
     return [StoredAttribution(*row) for row in stored]
 
@@ -798,7 +798,7 @@ def conceal_claims_made_restricted(before: Sequence[StoredAttribution]) -> Conce
     Returns what was concealed; None when no claim became restricted."""
     restricted = set()
     for chunk in chunks([claim.claim_id for claim in before]):
-        claims = Claim.objects.filter(Claim.objects.restricted_q(), pk__in=chunk)
+        claims = Claim.objects.filter(visibility.restricted_claim_q(), pk__in=chunk)
         restricted.update(claims.values_list("pk", flat=True))
     if not restricted:
         return None

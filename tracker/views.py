@@ -7,9 +7,9 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.shortcuts import render
 
-from . import exports
+from . import exports, visibility
 from .filters import ClaimFilter, FlagFilter
-from .models import Claim, Flag, can_see_confidential
+from .models import Claim, Flag
 
 PAGE_SIZE = 50
 
@@ -34,17 +34,13 @@ def _export(request, rows, what: str):
 @login_required
 @permission_required("tracker.view_claim", raise_exception=True)
 def claim_list(request):
-    queryset = Claim.objects.select_related(
-        "attributed_to", "place", "obligation", "report__publisher"
-    ).order_by("-as_of", "-pk")
+    queryset = Claim.objects.select_related(*visibility.CLAIM_RELATED).order_by("-as_of", "-pk")
     filterset, claims = _filtered(ClaimFilter, request, queryset)
     if request.GET.get("format"):
         return _export(request, exports.claim_export_rows(claims, request.user), "claims")
-    show = can_see_confidential(request.user)
+    sees = visibility.sees_confidential(request.user)
     page = Paginator(claims, PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = [
-        (claim, claim.headline(show_confidential=show or not claim.is_restricted)) for claim in page
-    ]
+    rows = [visibility.shown(claim, sees=sees) for claim in page]
     return render(
         request,
         "tracker/claim_list.html",

@@ -4,6 +4,7 @@ import pytest
 from django.apps import apps
 from django.core.management import call_command
 
+from tracker import visibility
 from tracker.models import Claim, Place, Report, Source, Watch
 
 pytestmark = pytest.mark.django_db
@@ -30,8 +31,8 @@ def test_demo_records_both_articles_and_their_claims():
     assert Report.objects.count() == 2
     assert Claim.objects.count() == 12
     headlines = {
-        c.headline(show_confidential=True)
-        for c in Claim.objects.select_related("attributed_to", "place")
+        visibility.shown(c, sees=True).headline()
+        for c in Claim.objects.select_related(*visibility.CLAIM_RELATED)
     }
     assert "NKDB · China > Northeast China · 60,000 workers · as of 2019-12-23" in headlines
     assert "KITA · China · 70,000–80,000 workers · as of 2019-08-31" in headlines

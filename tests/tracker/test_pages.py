@@ -45,7 +45,7 @@ def test_the_dashboard_shows_the_status_matrix_deadlines_and_flags(viewer_client
 
 def test_the_country_filter_includes_the_places_inside(viewer_client, demo):
     rows = viewer_client.get("/claims/", {"country": "CN"}).context["rows"]
-    places = {claim.place.name_path for claim, _ in rows}
+    places = {shown.claim.place.name_path for shown in rows}
     assert "China > Northeast China" in places and "China" in places
     assert all(p.startswith("China") for p in places)
 
@@ -62,8 +62,9 @@ def test_filters_combine(viewer_client, demo):
     rows = viewer_client.get(
         "/claims/", {"country": "CN", "measure": "workers", "as_of_after": "2019-12-01"}
     ).context["rows"]
-    assert rows and all(c.measure == "workers" and c.as_of >= datetime.date(2019, 12, 1)
-                        for c, _ in rows)  # fmt: skip
+    assert rows and all(
+        s.claim.measure == "workers" and s.claim.as_of >= datetime.date(2019, 12, 1) for s in rows
+    )
 
 
 def test_searching_a_hidden_name_finds_nothing_and_it_is_never_shown(viewer_client, demo):

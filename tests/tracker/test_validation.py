@@ -16,6 +16,7 @@ from tests.factories import (
     obligation,
     world,
 )
+from tracker import visibility
 from tracker.models import Claim, Obligation, Place, Report, Source
 
 pytestmark = pytest.mark.django_db
@@ -318,7 +319,7 @@ def test_report_str_and_claim_headline():
         count_low=60000,
         as_of=datetime.date(2019, 12, 23),
     )
-    assert claim.headline(show_confidential=False) == (
+    assert visibility.shown(claim, sees=False).headline() == (
         "NKDB · China > Northeast China · 60,000 workers · as of 2019-12-23"
     )
     assert str(Report(title="T", published_on=datetime.date(2019, 1, 2))) == "T (2019-01-02)"

@@ -36,9 +36,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from .. import exports, history, selectors, services
+from .. import exports, history, selectors, services, visibility
 from ..models import (
-    CONFIDENTIAL_REPORT_LABEL,
     Claim,
     Obligation,
     Place,
@@ -46,16 +45,16 @@ from ..models import (
     Resolution,
     Source,
     Watch,
-    can_see_confidential,
 )
 from .dossier import DossierMixin
-from .guards import GuardedLookupsMixin
+from .guards import AllowListedLookupsMixin, VisibleChoicesMixin
 from .imports import ImportClaimsMixin
 
 
-class TrackerAdmin(SimpleHistoryAdmin):
-    """Base for the domain's admin classes: change history, and links typed without a scheme
-    are taken as https (Django 6's default)."""
+class TrackerAdmin(AllowListedLookupsMixin, VisibleChoicesMixin, SimpleHistoryAdmin):
+    """Base for the domain's admin classes: change history; the visibility rule on every form
+    field and URL lookup (``guards``); links typed without a scheme are taken as https
+    (Django 6's default)."""
 
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
@@ -142,7 +141,7 @@ class HiddenWhenConfidentialMixin:
     def is_hidden(self, request: HttpRequest, obj) -> bool:
         return (
             obj is not None
-            and not can_see_confidential(request.user)
+            and not visibility.sees_confidential(request.user)
             and self._restricted_or_was(obj)
         )
 
@@ -180,7 +179,7 @@ class HiddenWhenConfidentialMixin:
 
     def set_history_delta_changes(self, request, historical_records, foreign_keys_are_objs=True):
         super().set_history_delta_changes(request, historical_records, foreign_keys_are_objs)
-        if can_see_confidential(request.user):
+        if visibility.sees_confidential(request.user):
             return
         records = list(historical_records)  # newest first; a change is from the next one
         concealed = self._concealed(records)
@@ -194,7 +193,7 @@ class HiddenWhenConfidentialMixin:
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         current = self.get_object(request, unquote(object_id))
-        if current is not None and not can_see_confidential(request.user):
+        if current is not None and not visibility.sees_confidential(request.user):
             if not str(version_id).isdigit():
                 raise Http404
             version = current.history.filter(history_id=version_id).first()
@@ -310,9 +309,7 @@ class SourceAdmin(ChecksOnChangeMixin, HiddenWhenConfidentialMixin, TrackerAdmin
 
     def get_queryset(self, request):
         return (
-            super()
-            .get_queryset(request)
-            .visible_to(request.user)
+            visibility.sources(request.user, super().get_queryset(request))
             .annotate(n_claims=Count("claims"))
             .order_by("name")
         )
@@ -325,7 +322,7 @@ class SourceAdmin(ChecksOnChangeMixin, HiddenWhenConfidentialMixin, TrackerAdmin
         return Touched(places=selectors.claim_place_ids(source_id=obj.pk), sources={obj.pk})
 
 
-class ClaimInline(admin.TabularInline):
+class ClaimInline(VisibleChoicesMixin, admin.TabularInline):
     model = Claim
     fields = [
         "attributed_to",
@@ -351,10 +348,8 @@ class ClaimInline(admin.TabularInline):
         queryset = (
             super().get_queryset(request).select_related("attributed_to", "place", "obligation")
         )
-        if not can_see_confidential(request.user):
-            # The report is visible; claims made by a confidential source inside it are not.
-            queryset = queryset.exclude(attributed_to__confidential=True)
-        return queryset
+        # The report is visible; claims made by a confidential source inside it are not.
+        return visibility.claims(request.user, queryset)
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         field = super().formfield_for_dbfield(db_field, request, **kwargs)
@@ -401,9 +396,7 @@ class ReportAdmin(ChecksOnChangeMixin, HiddenWhenConfidentialMixin, TrackerAdmin
 
     def get_queryset(self, request):
         return (
-            super()
-            .get_queryset(request)
-            .visible_to(request.user)
+            visibility.reports(request.user, super().get_queryset(request))
             .annotate(n_claims=Count("claims"))
             .order_by("-published_on", "title")
         )
@@ -486,7 +479,6 @@ class ClaimAdmin(
     ImportClaimsMixin,
     ChecksOnChangeMixin,
     HiddenWhenConfidentialMixin,
-    GuardedLookupsMixin,
     TrackerAdmin,
 ):
     list_display = ["claim", "obligation", "stance", "grade", "report_link"]
@@ -499,10 +491,7 @@ class ClaimAdmin(
         ("attributed_to__reliability", admin.ChoicesFieldListFilter),
         "credibility",
     ]
-    list_select_related = ["attributed_to", "place", "obligation", "report__publisher"]
-    # A hidden claim's summary and reference may name whoever made it; its source and report
-    # ids would group one informant's claims (the list's own filters on them stay).
-    guarded_lookups = ("summary", "external_id", "attributed_to", "report")
+    list_select_related = list(visibility.CLAIM_RELATED)
     actions = ["export_csv", "export_xlsx"]
     search_fields = SEARCH_FIELDS_ALWAYS + SEARCH_FIELDS_GUARDED
     date_hierarchy = "as_of"
@@ -520,7 +509,7 @@ class ClaimAdmin(
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
-        may_see = can_see_confidential(request.user)
+        may_see = visibility.sees_confidential(request.user)
         if may_see:
             return queryset.annotate(show_confidential=Value(True, BooleanField())).alias(
                 search_source=F("attributed_to__name"),
@@ -528,8 +517,8 @@ class ClaimAdmin(
                 search_summary=F("summary"),
                 search_ref=F("external_id"),
             )
-        source_hidden = Q(attributed_to__confidential=True)
-        report_hidden = Claim.objects.restricted_q()
+        source_hidden = visibility.hidden_source_q("attributed_to__")
+        report_hidden = visibility.restricted_claim_q()
 
         def guarded(field: str, hidden: Q) -> Case:
             return Case(When(hidden, then=Value("")), default=F(field), output_field=CharField())
@@ -543,7 +532,16 @@ class ClaimAdmin(
 
     @admin.display(description="claim", ordering="as_of")
     def claim(self, obj: Claim) -> str:
-        return obj.headline(show_confidential=obj.show_confidential)
+        return visibility.shown(obj, sees=obj.show_confidential).headline()
+
+    def get_actions(self, request):
+        """Every action but the exports (which redact) acts only on the claims the user may
+        open: "delete selected" would list and delete a restricted claim chosen by its id."""
+        actions = super().get_actions(request)
+        for name, (func, action_name, description) in list(actions.items()):
+            if name not in ("export_csv", "export_xlsx"):
+                actions[name] = (_on_visible_claims(func), action_name, description)
+        return actions
 
     def action_checkbox(self, obj: Claim) -> str:
         """Django labels each row's checkbox with the object's name, which for a claim is its
@@ -574,15 +572,22 @@ class ClaimAdmin(
     @admin.display(description="grade")
     def grade(self, obj: Claim) -> str:
         """Source reliability and claim credibility, Admiralty style: 'B2'."""
-        return f"{obj.attributed_to.reliability}{obj.credibility}"
+        return visibility.shown(obj, sees=obj.show_confidential).grade
 
     @admin.display(description="report", ordering="report__published_on")
     def report_link(self, obj: Claim) -> str:
-        report = obj.report
-        if report.is_restricted and not obj.show_confidential:
-            return CONFIDENTIAL_REPORT_LABEL
-        url = reverse("admin:tracker_report_change", args=[report.pk])
-        return format_html('<a href="{}">{}</a>', url, report)
+        shown = visibility.shown(obj, sees=obj.show_confidential)
+        if shown.hidden:
+            return shown.report_title
+        url = reverse("admin:tracker_report_change", args=[obj.report_id])
+        return format_html('<a href="{}">{}</a>', url, obj.report)
+
+
+def _on_visible_claims(action):
+    def narrowed(modeladmin, request, queryset):
+        return action(modeladmin, request, visibility.claims(request.user, queryset))
+
+    return narrowed
 
 
 # --------------------------------------------------------------------------------------------

@@ -17,16 +17,9 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from .. import exports, services
-from ..models import (
-    CheckState,
-    Claim,
-    Flag,
-    FlagEvent,
-    Place,
-    can_see_confidential,
-)
-from .guards import GuardedLookupsMixin
+from .. import exports, services, visibility
+from ..models import CheckState, Claim, Flag, FlagEvent, Place
+from .guards import AllowListedLookupsMixin, VisibleChoicesMixin
 
 
 class FlagCountryFilter(admin.SimpleListFilter):
@@ -62,9 +55,7 @@ class DismissForm(forms.Form):
 
 
 @admin.register(Flag)
-class FlagAdmin(GuardedLookupsMixin, admin.ModelAdmin):
-    guarded_lookups = ("explanation",)  # the full sentence names hidden sources
-
+class FlagAdmin(AllowListedLookupsMixin, VisibleChoicesMixin, admin.ModelAdmin):
     list_display = ["summary", "severity", "status", "where", "obligation", "last_seen"]
     list_filter = [
         "kind",
@@ -114,13 +105,13 @@ class FlagAdmin(GuardedLookupsMixin, admin.ModelAdmin):
 
     def get_search_fields(self, request):
         # Searching the full explanation would reveal which flags name a hidden source.
-        if can_see_confidential(request.user):
+        if visibility.sees_confidential(request.user):
             return ["explanation", "place__name_path"]
         return ["explanation_public", "place__name_path"]
 
     def get_queryset(self, request):
         # Per-user values as annotations: the ModelAdmin instance is shared by every request.
-        may_see = can_see_confidential(request.user)
+        may_see = visibility.sees_confidential(request.user)
         return (
             super()
             .get_queryset(request)
@@ -137,9 +128,7 @@ class FlagAdmin(GuardedLookupsMixin, admin.ModelAdmin):
                 [flag],
                 Prefetch(
                     "claims",
-                    queryset=Claim.objects.select_related(
-                        "attributed_to", "place", "report__publisher"
-                    ),
+                    queryset=Claim.objects.select_related(*visibility.CLAIM_RELATED),
                 ),
                 Prefetch("events", queryset=FlagEvent.objects.select_related("actor")),
             )
@@ -180,18 +169,19 @@ class FlagAdmin(GuardedLookupsMixin, admin.ModelAdmin):
 
     @admin.display(description="claims it rests on")
     def claim_list(self, obj: Flag) -> str:
-        show = obj.show_confidential
         claims = {c.pk: c for c in obj.claims.all()}
         rows = []
         for claim_id in obj.claim_ids:
             claim = claims.get(claim_id)
             if claim is None:
                 rows.append(("", f"claim #{claim_id} (deleted)"))
-            elif claim.is_restricted and not show:
-                rows.append(("", claim.headline(show_confidential=False)))
+                continue
+            shown = visibility.shown(claim, sees=obj.show_confidential)
+            if shown.hidden:
+                rows.append(("", shown.headline()))
             else:
                 url = reverse("admin:tracker_claim_change", args=[claim.pk])
-                rows.append((url, f"{claim.ref}: {claim.headline(show_confidential=True)}"))
+                rows.append((url, f"{shown.ref}: {shown.headline()}"))
         if not rows:
             return "none: the flag is about missing evidence"
         return format_html(
@@ -278,7 +268,7 @@ def _ids(queryset) -> list[int]:
 
 
 @admin.register(CheckState)
-class CheckStateAdmin(admin.ModelAdmin):
+class CheckStateAdmin(AllowListedLookupsMixin, admin.ModelAdmin):
     """When each partition was last checked, and the error of a failed check."""
 
     list_display = [

@@ -6,9 +6,8 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
+from .. import visibility
 from ..models import (
-    CONFIDENTIAL_REPORT_LABEL,
-    CONFIDENTIAL_SOURCE_LABEL,
     Claim,
     Flag,
     Obligation,
@@ -16,13 +15,12 @@ from ..models import (
     Report,
     Resolution,
     Source,
-    can_see_confidential,
 )
 
 
 def _may_see(context) -> bool:
     request = context.get("request")
-    return request is not None and can_see_confidential(request.user)
+    return request is not None and visibility.sees_confidential(request.user)
 
 
 class ModelValidated(serializers.ModelSerializer):
@@ -82,7 +80,7 @@ class ReportSerializer(ModelValidated):
     def get_publisher_name(self, report: Report) -> str:
         publisher = report.publisher
         if publisher.confidential and not _may_see(self.context):
-            return CONFIDENTIAL_SOURCE_LABEL
+            return str(visibility.SOURCE_LABEL)
         return publisher.name
 
     def validate_publisher(self, publisher: Source) -> Source:
@@ -110,10 +108,10 @@ class ClaimSerializer(ModelValidated):
         return claim.is_restricted and not _may_see(self.context)
 
     def get_source_name(self, claim: Claim) -> str:
-        return CONFIDENTIAL_SOURCE_LABEL if self._hidden(claim) else claim.attributed_to.name
+        return str(visibility.SOURCE_LABEL) if self._hidden(claim) else claim.attributed_to.name
 
     def get_report_title(self, claim: Claim) -> str:
-        return CONFIDENTIAL_REPORT_LABEL if self._hidden(claim) else claim.report.title
+        return str(visibility.REPORT_LABEL) if self._hidden(claim) else claim.report.title
 
     def to_representation(self, claim):
         data = super().to_representation(claim)

@@ -13,7 +13,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
-from .. import services
+from .. import services, visibility
 from ..filters import ClaimFilter, FlagFilter
 from ..models import (
     Claim,
@@ -23,7 +23,6 @@ from ..models import (
     Report,
     Resolution,
     Source,
-    can_see_confidential,
 )
 from . import serializers
 from .permissions import ModelPermissions
@@ -61,7 +60,7 @@ class SourceViewSet(ReadOnly):
     serializer_class = serializers.SourceSerializer
 
     def get_queryset(self):
-        return super().get_queryset().visible_to(self.request.user)
+        return visibility.sources(self.request.user, super().get_queryset())
 
 
 class Writes(mixins.CreateModelMixin, mixins.UpdateModelMixin, ReadOnly):
@@ -83,7 +82,7 @@ class ReportViewSet(Writes):
     serializer_class = serializers.ReportSerializer
 
     def get_queryset(self):
-        return super().get_queryset().visible_to(self.request.user)
+        return visibility.reports(self.request.user, super().get_queryset())
 
     def perform_create(self, serializer):
         serializer.save(logged_by=self.request.user)
@@ -104,7 +103,7 @@ class ClaimViewSet(Writes):
         if (
             self.request.method not in permissions.SAFE_METHODS
             and claim.is_restricted
-            and not can_see_confidential(self.request.user)
+            and not visibility.sees_confidential(self.request.user)
         ):
             raise PermissionDenied("Only who may see its source and report may change it.")
         return claim

@@ -1,0 +1,33 @@
+"""The admin site: Django's, with an autocomplete that offers only what the user may see.
+
+Django serves an autocomplete for every relation that points at a model whose admin has
+``search_fields`` (any model's foreign key, many-to-many or reverse relation, named in the
+URL), through that admin's queryset, which for claims lists the restricted ones redacted. Here
+the one view behind all of them offers only the rows the user may see
+(``visibility.queryset_for``). Outside the ``tracker.admin`` package: Django imports the site
+before it discovers the admin modules that register on it.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.admin.views.autocomplete import AutocompleteJsonView
+
+from . import visibility
+
+
+class VisibleAutocompleteJsonView(AutocompleteJsonView):
+    """Django's autocomplete, offering only the rows the user may see."""
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        return visibility.queryset_for(queryset.model, self.request.user, queryset)
+
+
+class TrackerAdminSite(admin.AdminSite):
+    site_header = "Sanctions-deadline compliance tracker"
+    site_title = "Compliance tracker"
+    index_title = "Evidence on DPRK workers abroad"
+
+    def autocomplete_view(self, request):
+        return VisibleAutocompleteJsonView.as_view(admin_site=self)(request)
