@@ -12,12 +12,21 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.admin.views.autocomplete import AutocompleteJsonView
+from django.core.exceptions import PermissionDenied
+from django.db.models import ForeignObjectRel
 
 from . import visibility
 
 
 class VisibleAutocompleteJsonView(AutocompleteJsonView):
-    """Django's autocomplete, offering only the rows the user may see."""
+    """Django's autocomplete, offering only the rows the user may see, for a model's own
+    relation fields (a reverse relation named in the URL made Django's view fail)."""
+
+    def process_request(self, request):
+        term, model_admin, source_field, to_field_name = super().process_request(request)
+        if isinstance(source_field, ForeignObjectRel):
+            raise PermissionDenied
+        return term, model_admin, source_field, to_field_name
 
     def get_queryset(self):
         queryset = super().get_queryset()
