@@ -8,25 +8,40 @@ import io
 import zipfile
 
 import pytest
+from django.apps import apps
+from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.core import mail
 from django.test import Client
+from django.urls import reverse
 
 from reports import sending
 from reports.models import Subscription
-from tests.factories import ClaimFactory, ReportFactory, SourceFactory, country, obligation
-from tracker import checks
+from tests.factories import (
+    ClaimFactory,
+    ReportFactory,
+    SourceFactory,
+    UserFactory,
+    country,
+    obligation,
+)
+from tracker import checks, visibility
 from tracker.models import Claim, Flag, Report, Source
 
 pytestmark = pytest.mark.django_db
 
 CANARY = "Canary"  # searched below in lower case, so the echoed query is not a finding
+# When the confidential report was published: nobody without the permission may learn it.
+CANARY_DATE = datetime.date(2011, 11, 11)
 TODAY = datetime.date(2026, 11, 24)
 
 
 @pytest.fixture
 def planted():
     informant = SourceFactory(name="Canary Informant 7", confidential=True)
-    secret_report = ReportFactory(title="Canary interview transcript", confidential=True)
+    secret_report = ReportFactory(
+        title="Canary interview transcript", confidential=True, published_on=CANARY_DATE
+    )
     secret_publisher = SourceFactory(name="Canary Press", confidential=True)
     via_secret_publisher = ReportFactory(title="Canary bulletin", publisher=secret_publisher)
     op8 = obligation("UNSCR2397-OP8")
@@ -39,7 +54,8 @@ def planted():
         as_of=as_of,
         external_id="Canary-ref-1",
     )
-    ClaimFactory(
+    # Its claim's source is public, and named elsewhere: the claim must not tell which it is.
+    in_secret_report = ClaimFactory(
         place=country("CN"),
         count_low=50_000,
         report=secret_report,
@@ -83,7 +99,13 @@ def planted():
     renamed.save()
     subscription = Subscription.objects.create(name="Weekly", addresses="")
     subscription.countries.add(country("CN"))
-    return {"subscription": subscription, "op8": op8}
+    return {
+        "subscription": subscription,
+        "op8": op8,
+        "in_secret_report": in_secret_report,
+        # What a hidden id names, by the model it points at.
+        "hidden_ids": {Source: informant.pk, Report: secret_report.pk, Claim: in_secret_report.pk},
+    }
 
 
 def everything_a_user_can_fetch(client, planted) -> dict[str, bytes]:
@@ -150,9 +172,26 @@ def everything_a_user_can_fetch(client, planted) -> dict[str, bytes]:
 def test_a_viewer_never_meets_the_canary_anywhere(planted, viewer):
     client = Client()
     client.force_login(viewer)
+    secrets = (CANARY.encode(), CANARY_DATE.isoformat().encode())
     leaks = [where for where, body in everything_a_user_can_fetch(client, planted).items()
-             if CANARY.encode() in body]  # fmt: skip
+             if any(secret in body for secret in secrets)]  # fmt: skip
     assert not leaks, leaks
+
+
+def test_a_restricted_reports_claim_names_neither_its_source_nor_its_publisher(
+    planted, viewer_client
+):
+    claim = planted["in_secret_report"]
+    source, publisher = claim.attributed_to.name, claim.report.publisher.name
+    page = viewer_client.get("/claims/", {"country": "CN"}).content.decode()
+    export = viewer_client.get("/claims/", {"country": "CN", "format": "csv"}).content.decode()
+    listed = [line for line in page.split("<tr>") if "50,000 workers" in line]
+    rows = [line for line in export.splitlines() if "50000" in line]
+    assert len(listed) == len(rows) == 1
+    for text in (listed[0], rows[0]):
+        assert source not in text and publisher not in text
+        assert "confidential source" in text
+    assert "confidential report" in rows[0]
 
 
 def test_a_trusted_editor_does_meet_it(planted, trusted_editor):
@@ -180,3 +219,141 @@ def test_a_summary_email_to_a_plain_address_never_carries_the_canary(planted):
     assert len(mail.outbox) == 1
     message = mail.outbox[0].message().as_bytes()
     assert CANARY.encode() not in message
+
+
+# --- the admin's edges, enumerated from its registry ----------------------------------------
+
+
+@pytest.fixture(params=["viewer", "editor", "no group"])
+def walker(request, db):
+    """Whoever walks the edges without the permission: a Viewer, an Editor, and staff in no
+    group (most pages refuse them; none may name what is hidden)."""
+    groups = {"viewer": ["Viewers"], "editor": ["Editors"], "no group": []}[request.param]
+    client = Client()
+    client.force_login(UserFactory(username=f"walker-{request.param}", groups=groups))
+    return client
+
+
+def autocomplete_queries() -> list[dict[str, str]]:
+    """Every autocomplete Django's admin serves: one per relation (forward or reverse, of any
+    installed model) to a model whose admin has search fields, as its view resolves them."""
+    queries = []
+    for model in apps.get_models(include_auto_created=True):
+        for field in model._meta.get_fields(include_hidden=True):
+            target = getattr(getattr(field, "remote_field", None), "model", None)
+            model_admin = admin.site._registry.get(target)
+            if model_admin is None or not model_admin.search_fields:
+                continue
+            queries.append(
+                {
+                    "app_label": model._meta.app_label,
+                    "model_name": model._meta.model_name,
+                    "field_name": field.name,
+                }
+            )
+    return queries
+
+
+def test_every_autocomplete_offers_only_what_its_user_may_see(planted, walker):
+    queries = autocomplete_queries()
+    # The relations to claims that Django serves without any autocomplete field declared.
+    assert any(q["model_name"] == "flag" and q["field_name"] == "claims" for q in queries)
+    assert any(q["model_name"] == "flagclaim" and q["field_name"] == "claim" for q in queries)
+    leaks = []
+    for query in queries:
+        for term in ("", "canary", "ref"):
+            response = walker.get(reverse("admin:autocomplete"), {**query, "term": term})
+            assert response.status_code in (200, 403, 404), query
+            if CANARY.encode() in response.content:
+                leaks.append((query, term))
+    assert not leaks, leaks
+
+
+def test_the_trusted_meet_restricted_claims_in_the_autocomplete(planted, trusted_client):
+    query = {"app_label": "tracker", "model_name": "flag", "field_name": "claims", "term": ""}
+    body = trusted_client.get(reverse("admin:autocomplete"), query).content.decode()
+    assert "Canary-ref-1" in body  # the walk above reaches the claims it hides
+
+
+def lookup_probes(hidden_ids) -> list[tuple[str, str, str]]:
+    """(changelist, lookup, value) for every registered admin and every relation of its model:
+    ``<field>_id``, ``<field>_id__exact`` and ``<field>__id`` for foreign keys,
+    ``<field>__id`` for the others, with the id of a hidden row where it points at one."""
+    probes = []
+    for model in admin.site._registry:
+        changelist = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+        for field in model._meta.get_fields():
+            if not field.is_relation or field.related_model is None:
+                continue
+            value = str(hidden_ids.get(field.related_model, 1))
+            lookups = [f"{field.name}__id"]
+            if field.many_to_one or (field.one_to_one and field.concrete):
+                lookups += [f"{field.name}_id", f"{field.name}_id__exact"]
+            probes += [(changelist, lookup, value) for lookup in lookups]
+    return probes
+
+
+def test_no_changelist_filters_by_ids_of_relations_it_does_not_list(planted, walker):
+    probes = lookup_probes(planted["hidden_ids"])
+    assert ("/admin/tracker/claim/", "attributed_to_id", str(planted["hidden_ids"][Source])) in (
+        probes
+    )
+    answered = []
+    for changelist, lookup, value in probes:
+        response = walker.get(changelist, {lookup: value})
+        assert CANARY.encode() not in response.content, (changelist, lookup)
+        if response.status_code not in (400, 403):
+            answered.append((changelist, lookup, response.status_code))
+    assert not answered, answered
+
+
+def form_probes(user, hidden_ids) -> list[tuple[str, dict[str, str], type, str]]:
+    """(url, data, model, field) for every admin form field, inline's too, that picks a
+    source, report or claim: posted to the add page, and to the change page of the first row
+    the user may open, with the id of a hidden row."""
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/")
+    request.user = user
+    probes = []
+    for model, model_admin in admin.site._registry.items():
+        opts = model._meta
+        urls = [reverse(f"admin:{opts.app_label}_{opts.model_name}_add")]
+        first = visibility.queryset_for(model, user, model_admin.get_queryset(request)).first()
+        if first is not None:
+            change = f"admin:{opts.app_label}_{opts.model_name}_change"
+            urls.append(reverse(change, args=[first.pk]))
+        for url in urls:
+            for name, field in model_admin.get_form(request).base_fields.items():
+                target = getattr(getattr(field, "queryset", None), "model", None)
+                if visibility.guards(target):
+                    probes.append((url, {name: str(hidden_ids[target])}, model, name))
+            for inline in model_admin.get_inline_instances(request):
+                formset = inline.get_formset(request)
+                prefix = formset.get_default_prefix()
+                management = {
+                    f"{prefix}-TOTAL_FORMS": "1",
+                    f"{prefix}-INITIAL_FORMS": "0",
+                    f"{prefix}-MIN_NUM_FORMS": "0",
+                    f"{prefix}-MAX_NUM_FORMS": "1000",
+                }
+                for name, field in formset.form.base_fields.items():
+                    target = getattr(getattr(field, "queryset", None), "model", None)
+                    if visibility.guards(target):
+                        data = {**management, f"{prefix}-0-{name}": str(hidden_ids[target])}
+                        probes.append((url, data, inline.model, name))
+    return probes
+
+
+def test_no_admin_form_names_or_saves_a_hidden_row_given_its_id(planted, walker):
+    user = get_user_model().objects.get(pk=walker.session["_auth_user_id"])
+    probes = form_probes(user, planted["hidden_ids"])
+    fields = {(model, name) for _, _, model, name in probes}
+    if user.groups.filter(name="Editors").exists():  # what the walk must reach
+        assert {(Claim, "report"), (Claim, "attributed_to"), (Report, "publisher")} <= fields
+    for url, data, model, name in probes:
+        hidden = {f"{name}_id": next(iter(data.values()))}
+        before = model.objects.filter(**hidden).count()
+        response = walker.post(url, data)
+        assert CANARY.encode() not in response.content, (url, name)
+        assert model.objects.filter(**hidden).count() == before, (url, name)
