@@ -357,3 +357,16 @@ def test_no_admin_form_names_or_saves_a_hidden_row_given_its_id(planted, walker)
         response = walker.post(url, data)
         assert CANARY.encode() not in response.content, (url, name)
         assert model.objects.filter(**hidden).count() == before, (url, name)
+
+
+def test_a_hidden_row_answers_as_a_missing_one_wherever_its_id_is_given(planted, walker):
+    missing = 10**9
+    for model, hidden in planted["hidden_ids"].items():
+        name = model._meta.model_name
+        for view in ("change", "delete", "history"):
+            url = f"/admin/tracker/{name}/{{}}/{view}/"
+            as_missing = walker.get(url.format(missing))
+            as_hidden = walker.get(url.format(hidden))
+            assert as_hidden.status_code == as_missing.status_code, (name, view)
+            if as_missing.status_code == 302:  # Django's "does not exist" message, by id
+                assert as_hidden.url == as_missing.url, (name, view)

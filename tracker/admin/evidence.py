@@ -168,6 +168,28 @@ class HiddenWhenConfidentialMixin:
     def is_restricted(self, obj) -> bool:
         raise NotImplementedError
 
+    def get_object(self, request, object_id, from_field=None):
+        """A hidden object is one that does not exist: Django's change and delete pages then
+        answer as they do for a missing id (the same redirect and message)."""
+        obj = super().get_object(request, object_id, from_field)
+        return None if self.is_hidden(request, obj) else obj
+
+    def history_view(self, request, object_id, extra_context=None):
+        """The list of versions of a hidden object (or of a deleted one that was restricted)
+        answers 404, as for an id that never existed."""
+        if self._hidden_by_id(request, unquote(object_id)):
+            raise Http404
+        return super().history_view(request, object_id, extra_context)
+
+    def _hidden_by_id(self, request: HttpRequest, object_id: str) -> bool:
+        if visibility.sees_confidential(request.user) or not str(object_id).isdigit():
+            return False
+        obj = self.model._default_manager.filter(pk=object_id).first()
+        if obj is None:  # deleted: as its last version was
+            latest = self.model.history.filter(id=object_id).order_by("-history_id").first()
+            obj = latest.instance if latest is not None else None
+        return self.is_hidden(request, obj)
+
     def has_view_permission(self, request, obj=None):
         return not self.is_hidden(request, obj) and super().has_view_permission(request, obj)
 
