@@ -5,6 +5,3 @@ class ReportsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "reports"
     verbose_name = "Compliance summaries"
-
-    def ready(self) -> None:
-        from . import signals  # noqa: F401  (connects the receivers)

@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from tracker import visibility
+from tracker.flags.render import FlagText
 from tracker.models import Claim, Flag, FlagKind, Obligation, Place
 
 from . import summaries
@@ -48,7 +49,8 @@ def country_detail(request, iso: str):
         .select_related(*visibility.CLAIM_RELATED)
         .order_by("-as_of", "-pk")[:500]
     )
-    flags = Flag.objects.active().filter(country=country).select_related("place", "obligation")
+    flags = list(Flag.objects.active().filter(country=country).select_related("place"))
+    said = FlagText(flags, request.user)
     matrix = status_matrix(countries=[country])
     return render(
         request,
@@ -57,7 +59,7 @@ def country_detail(request, iso: str):
             "country": country,
             "cells": list(zip(next(iter(matrix))[1], matrix.obligations, strict=True)),
             "claims": [visibility.shown(c, sees=sees) for c in claims],
-            "flags": [(f, f.explanation_for(request.user)) for f in flags],
+            "flags": [(f, said.sentence(f)) for f in flags],
         },
     )
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime
 import logging
-import re
 import smtplib
 import time
 from email.mime.image import MIMEImage
@@ -28,11 +27,8 @@ from django.core.mail import EmailMultiAlternatives, get_connection, make_msgid
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.html import escape
 
-from tracker import services as tracker_services
 from tracker import visibility
-from tracker.services import Concealment
 
 from . import summaries
 from .models import Subscription, Summary, SummaryStatus, last_complete_period
@@ -66,44 +62,6 @@ def confidential_allowed(subscription: Subscription) -> str:
             f"these recipients lack it: {', '.join(sorted(lacking))}."
         )
     return ""
-
-
-def summaries_conceal(concealment: Concealment) -> int:
-    """Stored summaries for readers without the permission (sent, or waiting to be) stop
-    naming what was just made confidential (``tracker.services.Concealment``): a source's
-    names, a restricted report's claims' sources where the flag lines name them, and its
-    title and address where the summary lists it (as any confidential report is listed). The
-    rest of what a summary said stays as it was; one that names confidential material
-    (``Summary.confidential``) is left as it is. Returns how many changed."""
-    label = str(visibility.REPORT_LABEL)
-    titles = tracker_services.words_pattern(concealment.titles)
-    html_titles = tracker_services.words_pattern(concealment.titles, html=True)
-
-    def text(body: str) -> str:
-        for url in concealment.urls:
-            body = body.replace(f" <{url}>", "").replace(url, "")
-        body = titles.sub(label, body) if titles else body
-        return concealment.conceal(body)
-
-    def html(body: str) -> str:
-        for url in concealment.urls:  # the link around the title, then the address anywhere
-            body = re.sub(rf'<a href="{re.escape(escape(url))}">(.*?)</a>', r"\1", body)
-            body = body.replace(escape(url), "")
-        body = html_titles.sub(escape(label), body) if html_titles else body
-        return concealment.conceal(body, html=True)
-
-    changed = 0
-    for summary in Summary.objects.filter(confidential=False).iterator(chunk_size=100):
-        fields = {
-            "subject": text(summary.subject),
-            "headline": text(summary.headline),
-            "body_text": text(summary.body_text),
-            "body_html": html(summary.body_html),
-        }
-        if any(getattr(summary, name) != value for name, value in fields.items()):
-            Summary.objects.filter(pk=summary.pk).update(**fields)
-            changed += 1
-    return changed
 
 
 def recipients_of(subscription: Subscription) -> list[str]:

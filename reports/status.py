@@ -128,7 +128,7 @@ def status_matrix(
     for pk, kind, obligation_id, country_id in (
         Flag.objects.filter(country_id__in=country_ids, status__in=ACTIVE_FLAG_STATUSES)
         .order_by("pk")
-        .values_list("pk", "kind", "obligation_id", "country_id")
+        .values_list("pk", "kind", "obligations", "country_id")
     ):
         flags[country_id].append((pk, kind, obligation_id))
 

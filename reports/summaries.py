@@ -16,7 +16,8 @@ from django.conf import settings
 from django.db.models import Q
 from django.template.loader import render_to_string
 
-from tracker import rules, visibility
+from tracker import rules, text, visibility
+from tracker.flags.render import FlagText
 from tracker.models import (
     Claim,
     FlagEvent,
@@ -159,10 +160,13 @@ def build(
             ],
         )
         .filter(Q(flag__country_id__in=country_ids) | Q(flag__country__isnull=True))
-        .filter(Q(flag__obligation_id__in=obligation_ids) | Q(flag__obligation__isnull=True))
-        .select_related("flag__place", "flag__obligation")
+        .filter(Q(flag__obligations__in=obligation_ids) | Q(flag__obligations__isnull=True))
+        .select_related("flag__place")
+        .distinct()
         .order_by("at", "id")
     )
+    events = list(events)
+    said = FlagText([e.flag for e in events], sees=confidential, events=events)
     lines: dict[str, list[FlagLine]] = defaultdict(list)
     seen: set[tuple[int, str]] = set()
     for event in events:
@@ -177,9 +181,9 @@ def build(
                 kind=flag.kind,
                 action=action,
                 place=flag.place.name_path or flag.place.name,
-                obligation=flag.obligation.code if flag.obligation else "",
-                text=flag.explanation if confidential else flag.explanation_public,
-                note=event.note,
+                obligation=" ".join(said.obligation(o) for o in said.obligations_of(flag)),
+                text=said.sentence(flag),
+                note=said.event(event, flag),
                 url=site_url(f"/admin/tracker/flag/{flag.pk}/change/"),
             )
         )
@@ -352,7 +356,7 @@ def _latest_estimates(content: Content) -> list[dict]:
                 {
                     "country": names.get(iso, iso),
                     "measure": measure.replace("_", " "),
-                    "value": rules.format_count(value, value),
+                    "value": text.count(value, value),
                     "as_of": day,
                 }
             )

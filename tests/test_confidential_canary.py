@@ -83,7 +83,7 @@ def planted():
     corrected.count_low = corrected.count_high = 1_050
     corrected.save()
     checks.sweep(today=TODAY)
-    assert Flag.objects.filter(status=Flag.Status.RESOLVED, explanation__contains="Defector")
+    assert Flag.objects.filter(status=Flag.Status.RESOLVED).exists()
     defector.confidential = True
     defector.save()
     assert Flag.objects.exists()

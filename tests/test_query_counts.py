@@ -41,8 +41,6 @@ def add_rows(n: int, start: int) -> None:
             fingerprint=f"f{i}",
             first_seen=now,
             last_seen=now,
-            explanation="x",
-            explanation_public="x",
         )
         flag.claims.add(claim, hidden)
 

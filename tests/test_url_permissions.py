@@ -56,8 +56,6 @@ def world():
         fingerprint="walk",
         first_seen=now,
         last_seen=now,
-        explanation="x",
-        explanation_public="x",
     )
     flag.claims.add(claim)
     CheckState.objects.create(key="CN")

@@ -39,6 +39,7 @@ def check_settings() -> rules.CheckSettings:
     return rules.CheckSettings(
         window_days=settings.TRACKER_COMPARISON_WINDOW_DAYS,
         tolerance=settings.TRACKER_COUNT_TOLERANCE,
+        same_moment_days=settings.TRACKER_SAME_MOMENT_DAYS,
     )
 
 

@@ -23,8 +23,9 @@ def build(country: Place, obligation: Obligation, user) -> tuple[str, bytes]:
     claims = Claim.objects.inside(country).filter(obligation=obligation)
     flags = (
         Flag.objects.filter(Q(country=country) | Q(place=country))
-        .filter(Q(obligation=obligation) | Q(obligation__isnull=True))
-        .select_related("place", "obligation")
+        .filter(Q(obligations=obligation) | Q(obligations__isnull=True))
+        .select_related("place")
+        .distinct()
         .order_by("first_seen", "pk")
     )
     events = (

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from . import selectors, visibility
 from .cells import escape_cell
+from .flags.render import FlagText
 from .imports import COLUMNS
 from .models import Place
 
@@ -100,41 +101,48 @@ def as_xlsx(rows: Iterable[list[str]]) -> bytes:
     return buffer.getvalue()
 
 
-FLAG_COLUMNS = ("id", "kind", "status", "severity", "obligation", "country", "place", "claims",
-                "explanation", "first_seen", "last_seen", "resolved_at", "resolved_reason",
-                "status_note")  # fmt: skip
+FLAG_COLUMNS = ("id", "kind", "status", "severity", "obligations", "country", "place",
+                "measure", "claims", "explanation", "first_seen", "last_seen", "resolved_at",
+                "resolution", "status_note")  # fmt: skip
+# Flags are said (``FlagText``) this many at a time: its queries per chunk, not per flag.
+FLAG_CHUNK = 500
 
 
 def flag_export_rows(queryset, user) -> Iterator[list[str]]:
-    """The header, then one row a flag; the explanation names confidential sources only for
-    a user allowed to see them, and a confidential claim is listed by number only."""
+    """The header, then one row a flag, said for ``user`` (``flags.render``): a source they
+    may not see is "confidential source", a restricted claim is named "#id"."""
     sees = visibility.sees_confidential(user)
     yield list(FLAG_COLUMNS)
-    flags = (
-        queryset.select_related("obligation", "country", "place")
-        .prefetch_related("claims__attributed_to", "claims__report__publisher")
-        .order_by("pk")
-    )
+    flags = queryset.select_related("country", "place").order_by("pk")
+    chunk: list = []
+    for flag in flags.iterator(chunk_size=FLAG_CHUNK):
+        chunk.append(flag)
+        if len(chunk) == FLAG_CHUNK:
+            yield from _flag_rows(chunk, sees)
+            chunk = []
+    yield from _flag_rows(chunk, sees)
+
+
+def _flag_rows(flags: list, sees: bool) -> Iterator[list[str]]:
+    if not flags:
+        return
+    said = FlagText(flags, sees=sees, claim_ids=[pk for flag in flags for pk in flag.claim_ids])
     for flag in flags:
-        claims = {c.pk: c for c in flag.claims.all()}
-        refs = []
-        for claim_id in flag.claim_ids:
-            claim = claims.get(claim_id)
-            refs.append(f"#{claim_id}" if claim is None else visibility.shown(claim, sees=sees).ref)
         row = [
             str(flag.pk),
             flag.kind,
             flag.status,
             flag.get_severity_display(),
-            flag.obligation.code if flag.obligation else "",
+            " ".join(said.obligation(o) for o in said.obligations_of(flag)),
             flag.country.iso_code if flag.country else "WORLD",
             flag.place.name_path or flag.place.name,
-            " ".join(refs),
-            flag.explanation_for(user),
+            flag.measure,
+            " ".join(said.ref(pk) for pk in flag.claim_ids),
+            said.sentence(flag),
             flag.first_seen.isoformat(),
             flag.last_seen.isoformat(),
             flag.resolved_at.isoformat() if flag.resolved_at else "",
-            flag.resolved_reason,
+            said.resolution(flag),
             flag.status_note,
         ]
         yield [escape_cell(cell) for cell in row]

@@ -10,6 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from .models import (
     Claim,
     Flag,
+    FlagClaim,
     FlagKind,
     FlagStatus,
     Measure,
@@ -19,7 +20,7 @@ from .models import (
     SourceKind,
     Stance,
 )
-from .visibility import restricted_claim_q, sees_confidential, sources
+from .visibility import claims, restricted_claim_q, sees_confidential, sources
 
 
 def _countries(request):
@@ -29,6 +30,11 @@ def _countries(request):
 @extend_schema_field(OpenApiTypes.STR)
 class IsoCodeFilter(django_filters.ModelChoiceFilter):
     """A country by its ISO code (in the API's schema: a string)."""
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class IdFilter(django_filters.ModelChoiceFilter):
+    """A row by its id, for a filter that is no field of the model (in the schema: a number)."""
 
 
 class ClaimFilter(django_filters.FilterSet):
@@ -88,9 +94,18 @@ class FlagFilter(django_filters.FilterSet):
         queryset=_countries, to_field_name="iso_code", field_name="country"
     )
     obligation = django_filters.ModelChoiceFilter(
-        queryset=Obligation.objects.order_by("code"), to_field_name="code"
+        queryset=Obligation.objects.order_by("code"), to_field_name="code", field_name="obligations"
     )
-    q = django_filters.CharFilter(method="search", label="Text")
+    # A flag stores facts, not sentences: it is found by what they name.
+    place = django_filters.ModelChoiceFilter(
+        queryset=Place.objects.order_by("name_path"), method="inside", label="Place (and inside)"
+    )
+    source = IdFilter(
+        queryset=lambda request: sources(request.user).order_by("name"),
+        method="resting_on_source",
+        label="Source of a claim it rests on",
+    )
+    claim = django_filters.NumberFilter(method="resting_on_claim", label="Claim it rests on (id)")
     sort = django_filters.OrderingFilter(
         fields=(("last_seen", "last_seen"), ("severity", "severity"), ("kind", "kind"))
     )
@@ -99,6 +114,18 @@ class FlagFilter(django_filters.FilterSet):
         model = Flag
         fields: list[str] = []
 
-    def search(self, queryset, name, value):
-        field = "explanation" if sees_confidential(self.request.user) else "explanation_public"
-        return queryset.filter(**{f"{field}__icontains": value})
+    def inside(self, queryset, name, value):
+        return queryset.filter(place__path__startswith=value.path) if value else queryset
+
+    def resting_on_source(self, queryset, name, value):
+        """Flags resting on a claim made by ``value`` that the user may open: a restricted
+        claim's source is hidden from whoever may not see it, so it finds nothing there."""
+        if not value:
+            return queryset
+        visible = claims(self.request.user).filter(attributed_to=value)
+        return queryset.filter(pk__in=FlagClaim.objects.filter(claim__in=visible).values("flag"))
+
+    def resting_on_claim(self, queryset, name, value):
+        if value is None:
+            return queryset
+        return queryset.filter(pk__in=FlagClaim.objects.filter(claim_id=value).values("flag"))

@@ -494,7 +494,6 @@ def apply(
             import_plan.new_reports, Report, batch_size=BATCH, default_user=user
         )
         places_before, sources_before = _stored_of(c.pk for c in import_plan.to_update)
-        unrestricted = services.unrestricted_attributions(c.pk for c in import_plan.to_update)
         for start in range(0, len(import_plan.to_add), BATCH):
             bulk_create_with_history(
                 import_plan.to_add[start : start + BATCH], Claim, default_user=user
@@ -503,8 +502,6 @@ def apply(
         for start in range(0, len(import_plan.to_update), BATCH):
             _update(import_plan.to_update[start : start + BATCH], user)
             say(f"updated {min(start + BATCH, len(import_plan.to_update)):,} claims")
-        # Updated with one statement, not saved one by one: no signal conceals them.
-        services.conceal_claims_made_restricted(unrestricted)
         # As stored before too: a claim moved away from a place, or from a state's
         # self-report source (that state's overdue reports), re-checks it.
         # (A world claim is compared with every country's: every partition.)

@@ -23,7 +23,7 @@ from django.db.models.functions import Concat, Lower, Substr
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from . import rules
+from . import rules, text
 
 
 class TextWithoutNul(models.Model):
@@ -645,7 +645,7 @@ class Claim(TextWithoutNul):
 
     def count_display(self) -> str:
         """'60,000', '70,000–80,000', 'at least 2,000', or '' when there is no count."""
-        return rules.format_count(self.count_low, self.count_high)
+        return text.count(self.count_low, self.count_high)
 
     @property
     def ref(self) -> str:
@@ -770,7 +770,8 @@ class FlagQuerySet(models.QuerySet):
 
 
 class Flag(models.Model):
-    """A finding of a background check (DESIGN.md §3), identified by its fingerprint.
+    """A finding of the checks: one situation (docs/design.md §3.2), stored as facts (§3.5)
+    and rendered for each reader when read (``tracker.flags.render``).
 
     Written only by ``services.flags_write`` (the checks) and the status services
     (acknowledge, dismiss, re-open); never edited as a form.
@@ -780,25 +781,14 @@ class Flag(models.Model):
     Status = FlagStatus
 
     kind = models.CharField(max_length=20, choices=FlagKind.choices)
-    # No foreign-key constraints in the database on a flag's obligation, place and country, on
-    # its links to its claims (nor on FlagEvent.flag): a first sweep writes a flag per finding
-    # and a link per claim it rests on, and PostgreSQL checked each key at commit, a quarter of
-    # a disputed first sweep for the links and another second at 1M consistent claims for the
-    # three keys here. They still point at rows that exist: a deletion of a claim, flag, place
-    # or obligation waits for the checks in progress (services.links_lock), then Django
-    # deletes the links with their claim or flag, and a flag written meanwhile still protects
-    # its place or obligation (signals.py).
-    # No index of their own: flag_obligation_status, flag_country_status and flag_place_kind
-    # begin with them.
-    obligation = models.ForeignKey(
-        Obligation,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="flags",
-        db_index=False,
-        db_constraint=False,
-    )
+    # No foreign-key constraints in the database on a flag's place and country, on its links
+    # to its claims and obligations (nor on FlagEvent.flag): a first sweep writes a flag per
+    # situation and a link per claim it rests on, and PostgreSQL would check each key at
+    # commit. They still point at rows that exist: a deletion of a claim, flag, place or
+    # obligation waits for the checks in progress (services.links_lock), then Django deletes
+    # the links with their claim or flag, and a flag written meanwhile still protects its
+    # place or obligation (signals.py).
+    # No index of their own: flag_country_status and flag_place_kind begin with them.
     place = models.ForeignKey(
         Place, on_delete=models.PROTECT, related_name="flags", db_index=False, db_constraint=False
     )
@@ -812,22 +802,28 @@ class Flag(models.Model):
         db_constraint=False,
         help_text="The country whose check found it; empty for world-level findings.",
     )
+    # The situation's subject as a key (rules.Finding.subject): what the checks match a
+    # situation to its flag by, with its claims (docs/design.md §3.3).
+    subject = models.CharField(max_length=100, editable=False, default="")
+    measure = models.CharField(max_length=20, choices=Measure.choices, blank=True)
+    obligations = models.ManyToManyField(
+        Obligation, related_name="flags", blank=True, through="FlagObligation"
+    )
     claims = models.ManyToManyField(Claim, related_name="flags", blank=True, through="FlagClaim")
-    # The ids the fingerprint was made of, kept when a claim is deleted (the M2M row is not).
+    # The claims it rests on, kept when a claim is deleted (its link row is not).
     claim_ids = models.JSONField(default=list, editable=False)
+    # What it found: figures, dates and the claims they come from (docs/design.md §3.5).
+    facts = models.JSONField(default=dict, editable=False)
     severity = models.PositiveSmallIntegerField(choices=Severity.choices, default=Severity.MEDIUM)
     status = models.CharField(max_length=20, choices=FlagStatus.choices, default=FlagStatus.OPEN)
-    explanation = models.TextField(help_text="With every source named.")
-    explanation_public = models.TextField(
-        help_text="The same sentence with confidential sources replaced."
-    )
     # Unique by a constraint of Meta (not unique=True, which on PostgreSQL adds a second index,
     # for LIKE, that no query uses and every new flag writes).
     fingerprint = models.CharField(max_length=64, editable=False)
     first_seen = models.DateTimeField()
     last_seen = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)
-    resolved_reason = models.TextField(blank=True)
+    # Why the checks resolved it, as facts ({"code": ...}; docs/design.md §3.5).
+    resolution = models.JSONField(null=True, blank=True, editable=False)
     status_changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -851,11 +847,9 @@ class Flag(models.Model):
             # flags_write reads a partition's flags; the admin and pages filter by status.
             models.Index(fields=["country", "status"], name="flag_country_status"),
             models.Index(fields=["status", "kind"], name="flag_status_kind"),
-            models.Index(fields=["obligation", "status"], name="flag_obligation_status"),
-            # A targeted check reads the cap signals of the places a save touched, and every
-            # staleness and overdue flag of the country: a few among a country's flags, which
-            # at 1M disputed claims are 269,000 for China (0.14 s each through the indexes
-            # above). The second index holds only those few flags.
+            # A targeted check reads the flags of the places a save touched, and every
+            # staleness and overdue flag of the country: a few among a country's flags. The
+            # second index holds only those few flags.
             models.Index(fields=["place", "kind"], name="flag_place_kind"),
             models.Index(
                 fields=["country"],
@@ -875,10 +869,24 @@ class Flag(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk}"
 
-    def explanation_for(self, user) -> str:
-        from .visibility import sees_confidential
 
-        return self.explanation if sees_confidential(user) else self.explanation_public
+class FlagObligation(models.Model):
+    """A flag's link to an obligation it bears on (``Flag.obligations``): one for most kinds,
+    every cap or ban a rise bears on for a cap signal. No foreign-key constraints in the
+    database: see ``Flag``."""
+
+    flag = models.ForeignKey(
+        Flag, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
+    obligation = models.ForeignKey(
+        Obligation, on_delete=models.PROTECT, related_name="+", db_constraint=False
+    )
+
+    class Meta:
+        unique_together = [("flag", "obligation")]
+
+    def __str__(self) -> str:
+        return f"flag {self.flag_id} bears on obligation {self.obligation_id}"
 
 
 class FlagClaim(models.Model):
@@ -905,6 +913,7 @@ class FlagClaim(models.Model):
 class FlagEventAction(models.TextChoices):
     OPENED = "opened", "opened by the checks"
     REOPENED = "reopened", "found again by the checks"
+    CHANGED = "changed", "changed by the checks"
     RESOLVED = "resolved", "resolved by the checks"
     ACKNOWLEDGED = "acknowledged", "acknowledged"
     DISMISSED = "dismissed", "dismissed"
@@ -929,7 +938,10 @@ class FlagEvent(models.Model):
         related_name="+",
         db_index=False,  # flagevent_actor, below
     )
+    # A monitor's own words (acknowledge, dismiss, re-open); the checks write ``data`` only:
+    # the claims that joined or left, the resolution (docs/design.md §3.5).
     note = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["at", "id"]

@@ -1,15 +1,18 @@
-"""The checks of DESIGN.md §3 as plain functions over plain rows.
+"""The checks of docs/design.md §3 as plain functions over plain rows.
 
 Nothing here touches the database: ``selectors.partition_load`` reads one partition (a country
 and the places inside it, or the world-level places) into the frozen rows below, ``run_rules``
-turns them into ``Finding`` objects, and ``services.flags_write`` stores those as flags.
+turns them into ``Finding`` objects, and ``services.flags_write`` stores those as flags. A
+finding is facts (ids, figures, dates), never a sentence: ``tracker.flags.render`` says it
+for each reader.
 
-Every rule is a sort-and-sweep over claims already in ``as_of`` order: claims are grouped by the
-key the rule compares on (place and measure, obligation and place ...), and each group is swept
-once with a sliding window of the comparison width. Monotonic deques keep the window's smallest
-upper bound and largest lower bound, so a claim is compared one by one with its neighbours only
-when a disagreement is certain to be found: the cost is linear in the number of claims plus the
-number of findings.
+A conflict rule finds *edges* (two claims that disagree) by a sort-and-sweep over claims
+already in ``as_of`` order: claims are grouped by the key the rule compares on (place and
+measure, obligation and place ...), and each group is swept once with a sliding window of the
+comparison width, kept sorted by bounds so that a claim is compared one by one with its
+neighbours only when a disagreement is certain. The edges of one subject are then joined into
+*situations*, their connected components (``components``): one finding each. The cost is
+linear in the number of claims plus the number of edges.
 
 Counts compare by the ``tolerance``: a range B lies *above* a range A when B's lower bound
 exceeds A's upper bound by more than ``tolerance`` × A's upper bound (integer arithmetic on the
@@ -23,7 +26,7 @@ import hashlib
 import math
 from bisect import bisect_left, bisect_right, insort
 from collections import defaultdict, deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cached_property
@@ -49,15 +52,9 @@ OVERDUE_REPORT = "overdue_report"
 FLAG_KINDS = (COUNT_CONFLICT, SCOPE_CONFLICT, STANCE_CONFLICT, CAP_SIGNAL, STALE, OVERDUE_REPORT)
 
 LOW, MEDIUM, HIGH = 1, 2, 3
-CONFIDENTIAL_SOURCE = "a confidential source"
-MEASURE_LABELS = {
-    "workers": "workers",
-    "work_permits": "work permits",
-    "new_work_permits": "new work permits",
-    "visas_issued": "visas issued",
-    "entries": "entries",
-    "repatriated": "repatriated",
-}
+# One flag per subject, for good (docs/design.md §3.3); the others are matched by their claims.
+KEYED_KINDS = frozenset({CAP_SIGNAL, STALE, OVERDUE_REPORT})
+CONFLICT_KINDS = frozenset({COUNT_CONFLICT, SCOPE_CONFLICT, STANCE_CONFLICT})
 WEAK_RELIABILITY = frozenset("DEF")
 WEAK_CREDIBILITY = frozenset({5, 6})
 
@@ -92,12 +89,6 @@ class ClaimRow(NamedTuple):
     credibility: int
     day: int  # as_of.toordinal(), for cheap window arithmetic
 
-    def who(self, *, public: bool) -> str:
-        return CONFIDENTIAL_SOURCE if public and self.restricted else self.source_name
-
-    def count(self) -> str:
-        return format_count(self.low, self.high)
-
     @property
     def is_weak(self) -> bool:
         return self.reliability in WEAK_RELIABILITY or self.credibility in WEAK_CREDIBILITY
@@ -112,13 +103,6 @@ class PlaceRow(NamedTuple):
     name_path: str
     kind: str
     ancestor_ids: tuple[int, ...]  # from the world down to the parent
-
-    def label(self) -> str:
-        return "the world" if self.kind == WORLD else self.name
-
-    def whole(self) -> str:
-        """How a scope explanation names this place as the whole: 'all of China'."""
-        return "the whole world" if self.kind == WORLD else f"all of {self.name}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,14 +120,11 @@ class ObligationRow:
 class CheckSettings:
     window_days: int = 180
     tolerance: float = 0.10
+    same_moment_days: int = 31
 
     @cached_property  # read by every rule of every partition: a Fraction is slow to build
     def tolerance_fraction(self) -> Fraction:
         return Fraction(str(self.tolerance))
-
-    @property
-    def tolerance_label(self) -> str:
-        return f"{self.tolerance * 100:g}%"
 
 
 @dataclass(frozen=True)
@@ -151,12 +132,12 @@ class Focus:
     """What a targeted check is about: the claims a save touched (saved, moved or deleted),
     and the places they were or are at.
 
-    Every rule but two is a relation between two claims, so a change to a claim can only make
-    or unmake findings that rest on it: a targeted check loads those claims, the claims that
-    can make a pair with one (within the comparison window, at the same place, above it or
-    inside it), the pairs the cap signals of the places touched rest on (found by the
-    database), and the newest evidence per obligation (staleness), and judges only the
-    findings in ``in_scope``. The result is the full check's, for less.
+    A change at a place can only change the situations of the subjects it belongs to: counts
+    and rises at that place, scope conflicts where it is the part or the whole, stance
+    conflicts at it or above it (``in_scope``), and the country's staleness and overdue
+    reports. A targeted check loads every claim those subjects hold (a situation is judged
+    whole) and the newest evidence per obligation, and judges only the findings in scope: the
+    result is the full check's, for less.
     """
 
     claim_ids: frozenset[int]
@@ -184,7 +165,7 @@ class Partition:
     watches: Mapping[int, int | None] = field(default_factory=dict)  # obligation -> max age
     focus: Focus | None = None  # None: the whole partition
     # For a targeted check, the stored flags in its scope (read once, compared by the engine).
-    scope_flags: Sequence[tuple] = ()
+    scope_flags: Sequence[FlagRow] = ()
 
     def place(self, place_id: int) -> PlaceRow:
         return self.places[place_id]
@@ -221,6 +202,17 @@ class Partition:
         return dict(groups)  # a lookup of a missing key must not add an empty group
 
     @cached_property
+    def touched(self) -> frozenset[int]:
+        """A targeted check's places of the partition that its focus touched."""
+        return frozenset(self.focus.place_ids & self.places.keys()) if self.focus else frozenset()
+
+    @cached_property
+    def touched_or_above(self) -> frozenset[int]:
+        """The touched places and their ancestors (stance subjects a change can reach)."""
+        places = self.places
+        return self.touched | {a for pk in self.touched for a in places[pk].ancestor_ids}
+
+    @cached_property
     def stock_bounds(self) -> dict[tuple[int, str], tuple[int, float]]:
         """The largest lower bound and the smallest upper bound (``_top``, ``_bottom``) of
         each stock group of two claims or more, once per check: count conflicts and cap
@@ -232,92 +224,56 @@ class Partition:
         }
 
 
-PAIR_KINDS = frozenset({COUNT_CONFLICT, SCOPE_CONFLICT, STANCE_CONFLICT})
-
-
-def in_scope(focus: Focus | None, kind: str, place_id: int, claim_ids: Iterable[int]) -> bool:
-    """Whether a targeted check on ``focus`` judges a finding (or a flag) of this shape: pairs
-    that rest on a focus claim, cap signals of the places touched, and every staleness and
-    overdue-report finding (recomputed whole from the newest evidence)."""
-    if focus is None:
+def in_scope(
+    focus: Focus | None, partition: Partition, kind: str, subject: str, place_id: int
+) -> bool:
+    """Whether a targeted check on ``focus`` judges a finding (or a flag) of this kind and
+    subject: counts and rises at a touched place, scope conflicts whose part or whole is one,
+    stance conflicts at a touched place or above it, and every staleness and overdue-report
+    finding (recomputed whole from the newest evidence)."""
+    if focus is None or kind in (STALE, OVERDUE_REPORT):
         return True
-    if kind in PAIR_KINDS:
-        return not focus.claim_ids.isdisjoint(claim_ids)
-    if kind == CAP_SIGNAL:
-        return place_id in focus.place_ids
-    return True
+    if kind == SCOPE_CONFLICT:
+        part, whole, _ = subject.split("/", 2)
+        return int(part) in partition.touched or int(whole) in partition.touched
+    if kind == STANCE_CONFLICT:
+        return place_id in partition.touched_or_above
+    return place_id in partition.touched
 
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """A flag as a rule found it; ``services.flags_write`` makes or refreshes the row."""
+    """A situation as a rule found it (docs/design.md §3.2, §3.5); ``services.flags_write``
+    makes or updates its flag."""
 
     kind: str
-    obligation_id: int | None
+    subject: str  # the situation's subject, as a key: "place/measure", "obligation/place" ...
     place_id: int
-    claim_ids: tuple[int, ...]  # sorted
+    measure: str
+    obligation_ids: tuple[int, ...]
+    claim_ids: tuple[int, ...]  # sorted: every claim it rests on
     severity: int
-    explanation: str  # with every name
-    explanation_public: str  # confidential sources named "a confidential source"
+    facts: dict
 
     @property
     def fingerprint(self) -> str:
-        return fingerprint(self.kind, self.obligation_id, self.place_id, self.claim_ids)
+        """The identity of a new flag: kind and subject, and for a conflict the claims it is
+        opened on (docs/design.md §3.3)."""
+        return fingerprint(
+            self.kind, self.subject, () if self.kind in KEYED_KINDS else self.claim_ids
+        )
 
 
-def fingerprint(
-    kind: str, obligation_id: int | None, place_id: int, claim_ids: Iterable[int]
-) -> str:
-    """kind + obligation + place + the sorted claim ids, hashed to a fixed width."""
+def fingerprint(kind: str, subject: str, claim_ids: Iterable[int]) -> str:
+    """kind + subject (+ the sorted claim ids), hashed to a fixed width."""
     ids = ",".join(str(i) for i in sorted(claim_ids))
-    key = f"{kind}|{obligation_id if obligation_id is not None else '-'}|{place_id}|{ids}"
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
-# --------------------------------------------------------------------------------------------
-# Formatting
-# --------------------------------------------------------------------------------------------
+    return hashlib.sha256(f"{kind}|{subject}|{ids}".encode()).hexdigest()
 
 
 def claim_ref(pk: int, external_id: str | None, restricted: bool) -> str:
-    """How a sentence names a claim: the monitor's own reference, else "#id"; always "#id" for
-    a claim restricted from its reader, since the reference may name whoever made it (as its
-    summary may). The rules' sentences are shared by every reader: "#id" for any restricted
-    claim."""
+    """How a claim is named in a row: the monitor's own reference, else "#id"; always "#id"
+    for a restricted claim (its reference may name whoever made it)."""
     return f"#{pk}" if restricted or not external_id else external_id
-
-
-def format_count(low: int | None, high: int | None) -> str:
-    """'60,000', '70,000–80,000', 'at least 2,000', or '' when there is no count."""
-    if low is None:
-        return ""
-    if high is None:
-        return f"at least {low:,}"
-    if high == low:
-        return f"{low:,}"
-    return f"{low:,}–{high:,}"
-
-
-def _date(day: datetime.date) -> str:
-    return day.isoformat()
-
-
-def _days(n: int) -> str:
-    return "1 day" if n == 1 else f"{n:,} days"
-
-
-def _both(build, claims: Iterable[ClaimRow | None]) -> tuple[str, str]:
-    """A sentence with every name, and the same sentence for readers without the permission
-    (the same string, built once, when none of its ``claims`` is restricted)."""
-    full = build(public=False)
-    restricted = any(claim is not None and claim.restricted for claim in claims)
-    return full, build(public=True) if restricted else full
-
-
-def _severity(base: int, claims: Iterable[ClaimRow]) -> int:
-    """The rule's base severity, one grade lower when any claim rests on weak grading
-    (source reliability D–F or credibility 5–6), never below LOW."""
-    return max(LOW, base - 1) if any(c.is_weak for c in claims) else base
 
 
 # --------------------------------------------------------------------------------------------
@@ -410,13 +366,6 @@ class _Window:
             return ()
         start = bisect_left(by_low, (lowest_above(high, self.tol),))
         return [entry[2] for entry in reversed(by_low[start:])]
-
-
-def _judged(partition: Partition, first: ClaimRow, second: ClaimRow) -> bool:
-    """Whether a pair is judged by this check: always, or, in a targeted check, when it rests
-    on a focus claim (the others are out of scope: no need to build their sentences)."""
-    focus = partition.focus
-    return focus is None or first.id in focus.claim_ids or second.id in focus.claim_ids
 
 
 def highest_below(low: int, tol: Fraction) -> int:
@@ -554,86 +503,64 @@ in_day_order = attrgetter("day", "id")  # the order claims are read in
 
 
 # --------------------------------------------------------------------------------------------
-# The rules
+# Edges: the pairs a rule compares (docs/design.md §3.1)
 # --------------------------------------------------------------------------------------------
 
 
-def count_conflicts(partition: Partition, settings: CheckSettings) -> Iterator[Finding]:
-    """Two comparable claims of one stock measure about one place whose ranges do not overlap
-    beyond the tolerance."""
+def _progress(earlier: ClaimRow, later: ClaimRow, deadline: int | None, moment: int) -> bool:
+    """After the repatriation deadline a later, lower count is progress, not a contradiction,
+    unless the two describe the same moment (``moment`` days apart or less)."""
+    return (
+        deadline is not None
+        and earlier.day > deadline
+        and later.high is not None
+        and earlier.low is not None
+        and later.day - earlier.day > moment
+        and later.high < earlier.low
+    )
+
+
+def deadline_day(obligations: Mapping[int, ObligationRow]) -> int | None:
+    """The repatriation deadline (the earliest due date of a deadline obligation), as a day."""
+    days = [o.due_on.toordinal() for o in obligations.values() if o.kind == DEADLINE and o.due_on]
+    return min(days, default=None)
+
+
+def count_edges(
+    partition: Partition, settings: CheckSettings
+) -> Iterator[tuple[tuple[int, str], ClaimRow, ClaimRow]]:
+    """(subject, low, high): two comparable claims of one stock measure about one place whose
+    ranges lie apart beyond the tolerance, ``high`` above ``low``; progress after the deadline
+    left out."""
     tol, width = settings.tolerance_fraction, settings.window_days
-    for (place_id, measure), group in partition.stock_groups.items():
-        if partition.focus is not None:
-            yield from _count_conflicts_of_focus(partition, place_id, group, tol, width)
-            continue
-        if not _may_disagree(partition, (place_id, measure), tol):
+    deadline, moment = deadline_day(partition.obligations), settings.same_moment_days
+    for key, group in partition.stock_groups.items():
+        if not _may_disagree(partition, key, tol):
             continue  # every two of its claims agree, however far apart
         for start, end in _count_runs(group, width, tol):
             window = _Window(tol)
             for claim in group[start:end]:
                 window.drop_before(claim.day - width)
-                for other in window.below(claim):
+                for other in window.below(claim):  # earlier, lower: never progress
                     if other.source_id != claim.source_id:
-                        yield _count_conflict(partition, place_id, low=other, high=claim)
-                for other in window.above(claim):
-                    if other.source_id != claim.source_id:
-                        yield _count_conflict(partition, place_id, low=claim, high=other)
+                        yield key, other, claim
+                for other in window.above(claim):  # earlier, higher
+                    if other.source_id != claim.source_id and not _progress(
+                        other, claim, deadline, moment
+                    ):
+                        yield key, claim, other
                 window.push(claim)
 
 
-def _count_conflicts_of_focus(
-    partition: Partition, place_id: int, group: list[ClaimRow], tol: Fraction, width: int
-) -> Iterator[Finding]:
-    """A targeted check's count conflicts in one group: the sweep's pairs (two claims at most
-    ``width`` days apart, one above the other) that rest on a focus claim, found from the
-    focus claims alone instead of passing the whole group through a window."""
-    focus_ids = partition.focus.claim_ids
-    days = [c.day for c in group]
-    for claim in group:
-        if claim.id not in focus_ids:
-            continue
-        for other in group[
-            bisect_left(days, claim.day - width) : bisect_right(days, claim.day + width)
-        ]:
-            if other.source_id == claim.source_id or (
-                other.id in focus_ids and other.id < claim.id
-            ):
-                continue  # same source; or a pair of two focus claims, judged once
-            if _above(claim, other, tol):
-                yield _count_conflict(partition, place_id, low=other, high=claim)
-            elif _above(other, claim, tol):
-                yield _count_conflict(partition, place_id, low=claim, high=other)
-
-
-def _count_conflict(partition: Partition, place_id: int, *, low: ClaimRow, high: ClaimRow):
-    place = partition.place(place_id).label()
-    measure = MEASURE_LABELS[low.measure]
-
-    def build(public: bool) -> str:
-        return (
-            f"{low.who(public=public)} says {low.count()} {measure} in {place} "
-            f"(as of {_date(low.as_of)}) but {high.who(public=public)} says {high.count()} "
-            f"(as of {_date(high.as_of)})."
-        )
-
-    return Finding(
-        COUNT_CONFLICT,
-        None,
-        place_id,
-        tuple(sorted((low.id, high.id))),
-        _severity(MEDIUM, (low, high)),
-        *_both(build, (low, high)),
-    )
-
-
-def scope_conflicts(partition: Partition, settings: CheckSettings) -> Iterator[Finding]:
-    """A claim about a place whose lower bound exceeds, beyond the tolerance, the upper bound
-    of a comparable claim of the same measure about one of its ancestors: a part holding more
-    than the whole.
+def scope_edges(
+    partition: Partition, settings: CheckSettings
+) -> Iterator[tuple[tuple[int, int, str], ClaimRow, ClaimRow]]:
+    """(subject, part, whole): a claim about a place whose lower bound exceeds, beyond the
+    tolerance, the upper bound of a comparable claim of the same measure about one of its
+    ancestors (a part holding more than the whole).
 
     Swept per (ancestor, measure): the claims inside the ancestor pass in day order while the
-    ancestor's own claims within ``window_days`` either side form the window.
-    """
+    ancestor's own claims within ``window_days`` either side form the window."""
     tol, width = settings.tolerance_fraction, settings.window_days
     groups = partition.stock_groups
     places = partition.places
@@ -654,23 +581,11 @@ def scope_conflicts(partition: Partition, settings: CheckSettings) -> Iterator[F
         own[key].sort(key=_day)
     own = {key: claims for key, claims in own.items() if claims}
 
-    if partition.focus is not None:
-        inside: dict[tuple[int, str], list[ClaimRow]] = defaultdict(list)
-        for (place_id, measure), group in groups.items():
-            for ancestor_id in places[place_id].ancestor_ids:
-                if (ancestor_id, measure) in own:
-                    inside[ancestor_id, measure].extend(group)
-        for key, parts in inside.items():
-            parts.sort(key=_day)
-            yield from _scope_conflicts_of_focus(partition, parts, own[key], tol, width)
-        return
-
-    # The parts inside each ancestor with claims of its own about the measure (no whole, no
-    # pair) are swept together, in day order, against its wholes: one window of wholes per
-    # ancestor, not one per place inside it (China's wholes entered the window again for each of
-    # its 285 places: a consistent 1M sweep took 49 s where its places hold counts near the
-    # whole's). Groups where no part lies above any whole, whenever, are left out first, and the
-    # blocks where none can are passed over.
+    # The parts inside each ancestor with claims of its own about the measure are swept
+    # together, in day order, against its wholes: one window of wholes per ancestor, not one
+    # per place inside it (a whole would enter a window again for each place). Groups where
+    # no part lies above any whole, whenever, are left out first, and the blocks where none
+    # can are passed over.
     groups_inside: dict[tuple[int, str], list[Sequence[ClaimRow]]] = defaultdict(list)
     lowest = {key: _bottom(wholes) for key, wholes in own.items()}  # smallest upper bounds
     for (place_id, measure), parts in groups.items():
@@ -682,8 +597,8 @@ def scope_conflicts(partition: Partition, settings: CheckSettings) -> Iterator[F
                 top = _top(parts)
             if _may_lie_above(top, lowest[ancestor_id, measure], tol):
                 groups_inside[ancestor_id, measure].append(parts)
-    for key, part_groups in groups_inside.items():
-        wholes = own[key]
+    for (ancestor_id, measure), part_groups in groups_inside.items():
+        wholes = own[ancestor_id, measure]
         parts = part_groups[0] if len(part_groups) == 1 else list(merge(*part_groups, key=_day))
         bottom = {block.number: block.bottom for block in _blocks(wholes, width)}
         for start, end in _scope_runs(_blocks(parts, width), bottom, tol):
@@ -696,60 +611,15 @@ def scope_conflicts(partition: Partition, settings: CheckSettings) -> Iterator[F
                 window.drop_before(part.day - width)
                 for whole in window.below(part):
                     if whole.source_id != part.source_id:
-                        yield _scope_conflict(partition, part=part, whole=whole)
+                        yield (part.place_id, ancestor_id, measure), part, whole
 
 
-def _scope_conflicts_of_focus(
-    partition: Partition, parts: list[ClaimRow], wholes: list[ClaimRow], tol: Fraction, width: int
-) -> Iterator[Finding]:
-    """A targeted check's scope conflicts under one (ancestor, measure): the sweep's pairs (a
-    part and a whole at most ``width`` days apart, the part above the whole) that rest on a
-    focus claim, found from the focus claims alone."""
-    focus_ids = partition.focus.claim_ids
-    pairs: set[tuple[int, int]] = set()
-    for mine, theirs, mine_is_part in ((parts, wholes, True), (wholes, parts, False)):
-        days = [c.day for c in theirs]
-        for claim in mine:
-            if claim.id not in focus_ids:
-                continue
-            start, end = bisect_left(days, claim.day - width), bisect_right(days, claim.day + width)
-            for other in theirs[start:end]:
-                part, whole = (claim, other) if mine_is_part else (other, claim)
-                if (
-                    part.source_id != whole.source_id
-                    and (part.id, whole.id) not in pairs
-                    and _above(part, whole, tol)
-                ):
-                    pairs.add((part.id, whole.id))
-                    yield _scope_conflict(partition, part=part, whole=whole)
-
-
-def _scope_conflict(partition: Partition, *, part: ClaimRow, whole: ClaimRow) -> Finding:
-    part_place = partition.place(part.place_id).label()
-    whole_place = partition.place(whole.place_id).whole()
-    measure = MEASURE_LABELS[part.measure]
-
-    def build(public: bool) -> str:
-        return (
-            f"{part.who(public=public)} says {part.count()} {measure} in {part_place} "
-            f"(as of {_date(part.as_of)}) but {whole.who(public=public)} says {whole.count()} "
-            f"in {whole_place} (as of {_date(whole.as_of)}): the part cannot hold more than "
-            "the whole."
-        )
-
-    return Finding(
-        SCOPE_CONFLICT,
-        None,
-        part.place_id,
-        tuple(sorted((part.id, whole.id))),
-        _severity(MEDIUM, (part, whole)),
-        *_both(build, (part, whole)),
-    )
-
-
-def stance_conflicts(partition: Partition, settings: CheckSettings) -> Iterator[Finding]:
-    """For one obligation, a comparable claim says ``complying`` at a place while another says
-    ``violating`` at that place or inside it. The flag is about the complying claim's place."""
+def stance_edges(
+    partition: Partition, settings: CheckSettings
+) -> Iterator[tuple[tuple[int, int], ClaimRow, ClaimRow]]:
+    """(subject, complying, violating): for one obligation, a comparable claim says
+    ``complying`` at a place while another says ``violating`` at that place or inside it.
+    The subject is the obligation and the complying claim's place."""
     width = settings.window_days
     complying: dict[tuple[int, int], list[ClaimRow]] = defaultdict(list)
     obligations = partition.obligations
@@ -762,7 +632,6 @@ def stance_conflicts(partition: Partition, settings: CheckSettings) -> Iterator[
     days = {key: [c.day for c in claims] for key, claims in complying.items()}
     # (obligation, place) -> the keys of ``complying`` at that place or above it
     reach: dict[tuple[int, int], list[tuple[int, int]]] = {}
-
     for item in partition.claim_evidence:
         if item.stance != VIOLATING:
             continue
@@ -776,88 +645,220 @@ def stance_conflicts(partition: Partition, settings: CheckSettings) -> Iterator[
                 if (item.obligation_id, place_id) in complying
             ]
         for key in keys:
-            candidates = complying[key]
             start = bisect_left(days[key], claim.day - width)
             stop = bisect_right(days[key], claim.day + width)
-            for other in candidates[start:stop]:
-                if other.source_id != claim.source_id and _judged(partition, claim, other):
-                    yield _stance_conflict(
-                        partition, item.obligation_id, complying=other, violating=claim
-                    )
+            for other in complying[key][start:stop]:
+                if other.source_id != claim.source_id:
+                    yield key, other, claim
 
 
-def _stance_conflict(
-    partition: Partition, obligation_id: int, *, complying: ClaimRow, violating: ClaimRow
-) -> Finding:
-    code = partition.obligations[obligation_id].code
-    at = partition.place(complying.place_id).label()
-    where = (
-        ""
-        if violating.place_id == complying.place_id
-        else f" in {partition.place(violating.place_id).label()}"
-    )
-    derived = (
-        f" ({violating.count()} new work permits from {_date(violating.period_start)})"
-        if violating.measure == NEW_WORK_PERMITS and violating.period_start
-        else ""
-    )
+# --------------------------------------------------------------------------------------------
+# Situations: the connected components of a subject's edges (docs/design.md §3.2)
+# --------------------------------------------------------------------------------------------
 
-    def build(public: bool) -> str:
-        return (
-            f"{complying.who(public=public)} says {at} is complying with {code} "
-            f"(as of {_date(complying.as_of)}) but {violating.who(public=public)} says it is "
-            f"violating it{where}{derived} (as of {_date(violating.as_of)})."
-        )
 
-    return Finding(
-        STANCE_CONFLICT,
-        obligation_id,
-        complying.place_id,
-        tuple(sorted((complying.id, violating.id))),
-        _severity(HIGH, (complying, violating)),
-        *_both(build, (complying, violating)),
-    )
+def components(
+    edges: Iterable[tuple[Hashable, ClaimRow, ClaimRow]],
+) -> dict[Hashable, list[list[tuple[ClaimRow, ClaimRow]]]]:
+    """The edges of each subject, grouped into connected components (union-find over claim
+    ids), each component's edges in the order found; subjects and components in the order
+    their first edge was found."""
+    by_subject: dict[Hashable, list[tuple[ClaimRow, ClaimRow]]] = defaultdict(list)
+    for subject, a, b in edges:
+        by_subject[subject].append((a, b))
+    found: dict[Hashable, list[list[tuple[ClaimRow, ClaimRow]]]] = {}
+    for subject, pairs in by_subject.items():
+        parent: dict[int, int] = {}
+        for a, b in pairs:
+            ra, rb = _root(parent, a.id), _root(parent, b.id)
+            if ra != rb:
+                parent[max(ra, rb)] = min(ra, rb)
+        grouped: dict[int, list[tuple[ClaimRow, ClaimRow]]] = {}
+        for pair in pairs:
+            grouped.setdefault(_root(parent, pair[0].id), []).append(pair)
+        found[subject] = list(grouped.values())
+    return found
+
+
+def _root(parent: dict[int, int], x: int) -> int:
+    """The representative of ``x``'s set in a union-find forest (with path halving)."""
+    while parent.setdefault(x, x) != x:
+        parent[x] = parent[parent[x]]
+        x = parent[x]
+    return x
+
+
+def _claims_of(pairs: Iterable[tuple[ClaimRow, ClaimRow]]) -> list[ClaimRow]:
+    """The distinct claims of some edges, in day order."""
+    claims = {c.id: c for pair in pairs for c in pair}
+    return sorted(claims.values(), key=in_day_order)
+
+
+def _edge_severity(base: int, pairs: Iterable[tuple[ClaimRow, ClaimRow]]) -> int:
+    """``base``, one grade lower when every edge has a weakly graded claim (reliability D–F
+    or credibility 5–6), never below LOW: one well-graded disagreement is enough."""
+    return base if any(not (a.is_weak or b.is_weak) for a, b in pairs) else max(LOW, base - 1)
+
+
+def figure(claim: ClaimRow) -> dict:
+    """A claim as a finding names it: its id, its figures and its date (JSON)."""
+    return {
+        "claim": claim.id,
+        "low": claim.low,
+        "high": claim.high,
+        "as_of": claim.as_of.isoformat(),
+    }
+
+
+def _tolerance(settings: CheckSettings) -> str:
+    return str(settings.tolerance_fraction)
+
+
+def count_conflicts(partition: Partition, settings: CheckSettings) -> Iterator[Finding]:
+    """One finding per connected component of a (place, stock measure)'s count edges."""
+    for (place_id, measure), found in components(count_edges(partition, settings)).items():
+        for pairs in found:
+            claims = _claims_of(pairs)
+            low = min(
+                (c for c in claims if c.high is not None), key=lambda c: (c.high, c.day, c.id)
+            )
+            high = max(claims, key=lambda c: (c.low, -c.day, -c.id))
+            yield Finding(
+                kind=COUNT_CONFLICT,
+                subject=f"{place_id}/{measure}",
+                place_id=place_id,
+                measure=measure,
+                obligation_ids=(),
+                claim_ids=tuple(sorted(c.id for c in claims)),
+                severity=_edge_severity(MEDIUM, pairs),
+                facts={
+                    "low": figure(low),
+                    "high": figure(high),
+                    "first": claims[0].as_of.isoformat(),
+                    "last": claims[-1].as_of.isoformat(),
+                    "sources": len({c.source_id for c in claims}),
+                    "tolerance": _tolerance(settings),
+                },
+            )
+
+
+def scope_conflicts(partition: Partition, settings: CheckSettings) -> Iterator[Finding]:
+    """One finding per connected component of a (part place, whole place, measure)'s edges."""
+    for (part_id, whole_id, measure), found in components(scope_edges(partition, settings)).items():
+        for pairs in found:
+            parts = {a.id: a for a, _ in pairs}.values()
+            wholes = {b.id: b for _, b in pairs}.values()
+            part = max(parts, key=lambda c: (c.low, -c.day, -c.id))
+            whole = min(wholes, key=lambda c: (c.high, c.day, c.id))
+            claims = _claims_of(pairs)
+            yield Finding(
+                kind=SCOPE_CONFLICT,
+                subject=f"{part_id}/{whole_id}/{measure}",
+                place_id=part_id,
+                measure=measure,
+                obligation_ids=(),
+                claim_ids=tuple(sorted(c.id for c in claims)),
+                severity=_edge_severity(MEDIUM, pairs),
+                facts={
+                    "whole_place": whole_id,
+                    "part": figure(part),
+                    "whole": figure(whole),
+                    "tolerance": _tolerance(settings),
+                },
+            )
+
+
+def stance_conflicts(partition: Partition, settings: CheckSettings) -> Iterator[Finding]:
+    """One finding per connected component of an (obligation, place)'s stance edges."""
+    for (obligation_id, place_id), found in components(stance_edges(partition, settings)).items():
+        for pairs in found:
+            complying = sorted({a.id: a for a, _ in pairs}.values(), key=in_day_order)
+            violating = sorted({b.id: b for _, b in pairs}.values(), key=in_day_order)
+            # Violating only by the rule on new work permits (docs/design.md §2).
+            derived = [
+                c.id
+                for c in violating
+                if c.measure == NEW_WORK_PERMITS
+                and (c.stance != VIOLATING or c.obligation_id != obligation_id)
+            ]
+            yield Finding(
+                kind=STANCE_CONFLICT,
+                subject=f"{obligation_id}/{place_id}",
+                place_id=place_id,
+                measure="",
+                obligation_ids=(obligation_id,),
+                claim_ids=tuple(sorted(c.id for c in (*complying, *violating))),
+                severity=_edge_severity(HIGH, pairs),
+                facts={
+                    "complying": [c.id for c in complying],
+                    "violating": [c.id for c in violating],
+                    "violating_places": sorted({c.place_id for c in violating}),
+                    "derived": derived,
+                    "complying_newest": figure(complying[-1]),
+                    "violating_newest": figure(violating[-1]),
+                },
+            )
 
 
 def cap_signals(partition: Partition, settings: CheckSettings) -> Iterator[Finding]:
-    """For each cap or prohibition, place and stock measure: the strongest growth from an
-    earlier count dated on or after the obligation took effect to a later count, when it
-    exceeds the tolerance. One flag per (obligation, place, measure), naming the pair.
+    """For each place and stock measure: the strongest rise from an earlier count, dated on or
+    after a cap or ban took effect, to a later count more than the comparison window after it
+    (closer counts are compared as a count conflict), beyond the tolerance. One finding per
+    (place, measure), naming every cap or ban in force at the earlier count's date.
 
-    A single pass per group keeps the smallest upper bound seen on earlier days; the best pair
-    maximises later.low / earlier.high.
-    """
+    One pass per group: a pointer keeps, among the counts at least ``window + 1`` days before
+    the current one, the smallest upper bound (the first, on a tie); the best pair maximises
+    later.low / earlier.high (a rise from zero outranks every ratio; on a tie, the first)."""
     tol = settings.tolerance_fraction
     d, nd = tol.denominator, tol.numerator + tol.denominator
-    caps = [o for o in partition.obligations.values() if o.kind in (CAP, PROHIBITION)]
+    caps = sorted(
+        (o for o in partition.obligations.values() if o.kind in (CAP, PROHIBITION)),
+        key=lambda o: (o.effective_from, o.id),
+    )
     if not caps:
         return
+    first_effective = caps[0].effective_from.toordinal()
+    gap = settings.window_days + 1
     for (place_id, measure), group in partition.stock_groups.items():
         if not _may_disagree(partition, (place_id, measure), tol):
             continue  # no count lies above another beyond the tolerance, whenever
-        for obligation in caps:
-            baseline: ClaimRow | None = None  # smallest upper bound on an earlier day
-            same_day: ClaimRow | None = None  # smallest upper bound on the current day
-            current_day = None
-            best: tuple[ClaimRow, ClaimRow] | None = None
-            start = bisect_left(group, obligation.effective_from.toordinal(), key=_day)
-            for claim in group[start:]:
-                if claim.day != current_day:
-                    if same_day is not None and (baseline is None or same_day.high < baseline.high):
-                        baseline = same_day
-                    same_day, current_day = None, claim.day
-                if (
-                    baseline is not None
-                    and claim.low * d > baseline.high * nd  # above it beyond the tolerance
-                    and (best is None or _growth(claim, baseline) > _growth(*best))
+        start = bisect_left(group, first_effective, key=_day)
+        baseline: ClaimRow | None = None
+        behind = start  # group[start:behind] are the counts far enough before the current one
+        best: tuple[ClaimRow, ClaimRow] | None = None
+        for claim in group[start:]:
+            while behind < len(group) and group[behind].day <= claim.day - gap:
+                candidate = group[behind]
+                if candidate.high is not None and (
+                    baseline is None or candidate.high < baseline.high
                 ):
-                    best = (claim, baseline)
-                if claim.high is not None and (same_day is None or claim.high < same_day.high):
-                    same_day = claim
-            if best is not None:
-                yield _cap_signal(
-                    partition, obligation, place_id, later=best[0], earlier=best[1], tol=tol
-                )
+                    baseline = candidate
+                behind += 1
+            if (
+                baseline is not None
+                and claim.low * d > baseline.high * nd  # above it beyond the tolerance
+                and (best is None or _growth(claim, baseline) > _growth(*best))
+            ):
+                best = (claim, baseline)
+        if best is None:
+            continue
+        later, earlier = best
+        in_force = tuple(sorted(o.id for o in caps if o.effective_from <= earlier.as_of))
+        yield Finding(
+            kind=CAP_SIGNAL,
+            subject=f"{place_id}/{measure}",
+            place_id=place_id,
+            measure=measure,
+            obligation_ids=in_force,
+            claim_ids=tuple(sorted((earlier.id, later.id))),
+            severity=_edge_severity(HIGH, [(earlier, later)]),
+            facts={
+                "earlier": figure(earlier),
+                "later": figure(later),
+                "rise": str(Fraction(later.low, earlier.high)) if earlier.high else None,
+                "tolerance": _tolerance(settings),
+            },
+        )
 
 
 def _growth(later: ClaimRow, earlier: ClaimRow) -> Fraction | float:
@@ -865,55 +866,9 @@ def _growth(later: ClaimRow, earlier: ClaimRow) -> Fraction | float:
     return Fraction(later.low, earlier.high) if earlier.high else math.inf
 
 
-def _cap_signal(
-    partition: Partition,
-    obligation: ObligationRow,
-    place_id: int,
-    *,
-    later: ClaimRow,
-    earlier: ClaimRow,
-    tol: Fraction,
-) -> Finding:
-    place = partition.place(place_id).label()
-    measure = MEASURE_LABELS[later.measure]
-    # From zero, any count is a rise, and no percentage says it.
-    rise = (
-        f", a rise of {_percent_beyond((later.low - earlier.high) / Fraction(earlier.high), tol)}"
-        if earlier.high
-        else ""
-    )
-
-    def build(public: bool) -> str:
-        return (
-            f"{measure.capitalize()} in {place} rose from {earlier.count()} "
-            f"({earlier.who(public=public)}, as of {_date(earlier.as_of)}) to {later.count()} "
-            f"({later.who(public=public)}, as of {_date(later.as_of)}){rise}, "
-            f"after {obligation.code} took effect on {_date(obligation.effective_from)}."
-        )
-
-    return Finding(
-        CAP_SIGNAL,
-        obligation.id,
-        place_id,
-        tuple(sorted((earlier.id, later.id))),
-        _severity(HIGH, (earlier, later)),
-        *_both(build, (earlier, later)),
-    )
-
-
-def _percent_beyond(rise: Fraction, tol: Fraction) -> str:
-    """``rise`` as a percentage, whole, or with the decimals it takes to read as beyond the
-    tolerance it exceeds (a rise of 10.45% over a 10% tolerance is "10.4%", not "10%")."""
-    for digits in range(10):  # a rise is beyond the tolerance: some rounding shows it
-        shown = round(rise * 100, digits)
-        if shown > tol * 100:
-            break
-    return f"{float(shown):.{digits}f}%"
-
-
 def monitored_obligations(partition: Partition) -> set[int]:
     """The obligations a country is monitored for: those a watch names, and every obligation
-    of a resolution that any claim in the country concerns (DESIGN.md §3)."""
+    of a resolution that any claim in the country concerns (docs/design.md §3.4)."""
     if partition.country is None:
         return set()
     obligations = partition.obligations
@@ -949,49 +904,28 @@ def stale_evidence(partition: Partition, settings: CheckSettings) -> Iterator[Fi
         claim = newest.get(obligation_id)
         since = claim.as_of if claim else obligation.effective_from
         age = (today - since).days
-        aged = age > max_age
-        deadline_missed = (
-            obligation.kind == DEADLINE
-            and obligation.due_on is not None
-            and today > obligation.due_on
-            and since < obligation.due_on
+        due = obligation.due_on
+        missed = obligation.kind == DEADLINE and due is not None and today > due and since < due
+        if age <= max_age and not missed:
+            continue
+        yield Finding(
+            kind=STALE,
+            subject=f"{obligation_id}/{country.id}",
+            place_id=country.id,
+            measure="",
+            obligation_ids=(obligation_id,),
+            claim_ids=(claim.id,) if claim else (),
+            severity=MEDIUM if missed else LOW,
+            facts={
+                "newest": figure(claim) if claim else None,
+                "since": since.isoformat(),
+                "age_days": age,
+                "max_age_days": max_age,
+                "today": today.isoformat(),
+                "deadline": due.isoformat() if obligation.kind == DEADLINE and due else None,
+                "deadline_missed": missed,
+            },
         )
-        if aged or deadline_missed:
-            yield _stale(partition, obligation, claim, age=age, max_age=max_age)
-
-
-def _stale(
-    partition: Partition, obligation: ObligationRow, claim: ClaimRow | None, *, age: int, max_age
-) -> Finding:
-    country, today, code = partition.country.name, partition.today, obligation.code
-    due = obligation.due_on
-    deadline_missed = obligation.kind == DEADLINE and due and today > due
-
-    def build(public: bool) -> str:
-        if claim is None:
-            text = (
-                f"No evidence on {country} for {code} since it took effect on "
-                f"{_date(obligation.effective_from)}, {_days(age)} before {_date(today)}"
-            )
-        else:
-            text = (
-                f"The newest evidence on {country} for {code} is {claim.who(public=public)}'s "
-                f"claim as of {_date(claim.as_of)}, {_days(age)} before {_date(today)}"
-            )
-        text += f" (the maximum age is {_days(max_age)})."
-        if deadline_missed and (claim is None or claim.as_of < due):
-            text += f" The deadline of {_date(due)} has passed with no claim on {country} since."
-        return text
-
-    severity = MEDIUM if deadline_missed and (claim is None or claim.as_of < due) else LOW
-    return Finding(
-        STALE,
-        obligation.id,
-        partition.country.id,
-        (claim.id,) if claim else (),
-        severity,
-        *_both(build, (claim,)),
-    )
 
 
 def overdue_reports(partition: Partition, settings: CheckSettings) -> Iterator[Finding]:
@@ -1010,13 +944,20 @@ def overdue_reports(partition: Partition, settings: CheckSettings) -> Iterator[F
         if obligation.kind != REPORTING or obligation.due_on is None:
             continue
         if today > obligation.due_on and obligation_id not in reported:
-            days = (today - obligation.due_on).days
-            text = (
-                f"{country.name}'s report under {obligation.code} was due on "
-                f"{_date(obligation.due_on)}: no self-report from {country.name} concerning it "
-                f"is logged ({_days(days)} overdue on {_date(today)})."
+            yield Finding(
+                kind=OVERDUE_REPORT,
+                subject=f"{obligation_id}/{country.id}",
+                place_id=country.id,
+                measure="",
+                obligation_ids=(obligation_id,),
+                claim_ids=(),
+                severity=MEDIUM,
+                facts={
+                    "due_on": obligation.due_on.isoformat(),
+                    "today": today.isoformat(),
+                    "days_overdue": (today - obligation.due_on).days,
+                },
             )
-            yield Finding(OVERDUE_REPORT, obligation_id, country.id, (), MEDIUM, text, text)
 
 
 RULES = {
@@ -1029,139 +970,97 @@ RULES = {
 }
 
 
-def run_rules(partition: Partition, settings: CheckSettings) -> dict[str, Finding]:
-    """Every finding of every rule, by fingerprint (a pair found twice counts once)."""
-    found: dict[str, Finding] = {}
+def run_rules(partition: Partition, settings: CheckSettings) -> list[Finding]:
+    """Every finding of every rule (a targeted check's: those in its scope), in rule order."""
     focus = partition.focus
-    for rule in RULES.values():
-        for finding in rule(partition, settings):
-            if in_scope(focus, finding.kind, finding.place_id, finding.claim_ids):
-                found.setdefault(finding.fingerprint, finding)
-    return found
+    return [
+        finding
+        for rule in RULES.values()
+        for finding in rule(partition, settings)
+        if in_scope(focus, partition, finding.kind, finding.subject, finding.place_id)
+    ]
 
 
 # --------------------------------------------------------------------------------------------
-# Why a flag no longer holds
+# Why a flag no longer holds (docs/design.md §3.5: ``resolution``)
 # --------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class FlagRow:
-    """What the resolution reasons need of an existing flag."""
+    """What the engine reads of an existing flag."""
 
     id: int
+    fingerprint: str
     kind: str
-    obligation_id: int | None
+    subject: str
+    status: str
+    country_id: int | None
     place_id: int
     claim_ids: tuple[int, ...]
+    severity: int
+    facts: dict
+    obligation_ids: tuple[int, ...] = ()
 
 
-def successors(found: Iterable[Finding]) -> dict[tuple[str, int | None, int], list[Finding]]:
-    """The findings of each subject (kind, obligation, place), in order: what may have
-    replaced a flag of that subject (``resolution_reason``)."""
-    by_subject: dict[tuple[str, int | None, int], list[Finding]] = {}
-    for finding in found:
-        key = (finding.kind, finding.obligation_id, finding.place_id)
-        by_subject.setdefault(key, []).append(finding)
-    return by_subject
-
-
-def resolution_reason(
-    flag: FlagRow,
-    partition: Partition,
-    settings: CheckSettings,
-    successors: Mapping[tuple[str, int | None, int], list[Finding]],
-) -> str:
-    """One sentence saying why ``flag`` is no longer found in ``partition``; ``successors``
-    are the check's findings by subject (``successors``). Each lookup is a dict's: a check
-    that resolves thousands of flags once rebuilt the claims and scanned the findings for each
-    (2,000 flags of China at 1M claims: 41 s)."""
+def resolution(flag: FlagRow, partition: Partition, settings: CheckSettings) -> dict:
+    """Why ``flag`` is no longer found in ``partition``, as facts (``{"code": ...}``)."""
     claims = partition.claims_by_id
     gone = [i for i in flag.claim_ids if i not in claims]
-    if gone:
-        refs = ", ".join(f"#{i}" for i in gone)
-        where = partition.country.name if partition.country else "the world-level places"
-        # A claim about a wider place (the world) is read only as a complying claim or a count
-        # with an upper bound: one edited into something else is not read either.
-        return (
-            f"Claim {refs} is no longer among the evidence read for {where} on "
-            f"{_date(partition.today)}: deleted, moved out, dated later, or, about a wider "
-            "place, no longer a complying claim or a count with an upper bound."
-        )
-    rested = [claims[i] for i in flag.claim_ids]
-    found = successors.get((flag.kind, flag.obligation_id, flag.place_id), [])
     if flag.kind in (STALE, OVERDUE_REPORT):
-        return _reason_for_absence(flag, partition, found[0] if found else None)
+        return _reason_for_absence(flag, partition)
+    if gone:
+        return {"code": "claims_gone", "claims": gone}
+    rested = [claims[i] for i in flag.claim_ids]
     if flag.kind in (COUNT_CONFLICT, CAP_SIGNAL):
-        here = partition.place(flag.place_id).label()
         moved = [c for c in rested if c.place_id != flag.place_id]
         if moved:
-            return " ".join(
-                f"Claim {c.ref} is now about {partition.place(c.place_id).label()}, not {here}."
-                for c in moved
-            )
+            return {
+                "code": "moved",
+                "claims": [c.id for c in moved],
+                "places": [c.place_id for c in moved],
+            }
+    if flag.kind in (COUNT_CONFLICT, SCOPE_CONFLICT, CAP_SIGNAL) and (
+        len({c.measure for c in rested}) > 1
+    ):
+        return {"code": "measures_differ", "claims": [c.id for c in rested]}
+    if len({c.source_id for c in rested}) == 1 and flag.kind != CAP_SIGNAL:
+        return {"code": "same_source", "claims": [c.id for c in rested]}
+    if len(rested) >= 2 and flag.kind != CAP_SIGNAL:
+        apart = max(c.day for c in rested) - min(c.day for c in rested)
+        if apart > settings.window_days and len(rested) == 2:
+            return {
+                "code": "apart",
+                "claims": [c.id for c in rested],
+                "days": apart,
+                "window_days": settings.window_days,
+            }
     if flag.kind in (COUNT_CONFLICT, SCOPE_CONFLICT, CAP_SIGNAL):
-        measures = {c.measure for c in rested}
-        if len(measures) > 1:
-            return (
-                f"Claims {', '.join(c.ref for c in rested)} no longer count the same thing "
-                f"({', '.join(MEASURE_LABELS.get(c.measure, 'no count') for c in rested)})."
-            )
-    if flag.kind == CAP_SIGNAL:
-        # The place's signal for the same measure (a place has one per measure).
-        for successor in found:
-            if claims[successor.claim_ids[0]].measure == rested[0].measure:
-                return (
-                    f"A stronger or newer growth signal replaced it: {successor.explanation_public}"
-                )
-    if len(rested) == 2:
-        first, second = rested
-        if first.source_id == second.source_id:
-            return f"Both claims are now attributed to the same source ({first.ref}, {second.ref})."
-        apart = abs(first.day - second.day)
-        if flag.kind != CAP_SIGNAL and apart > settings.window_days:
-            return (
-                f"Claims {first.ref} and {second.ref} are now {_days(apart)} apart, beyond the "
-                f"{settings.window_days}-day comparison window."
-            )
-    if flag.kind in (COUNT_CONFLICT, SCOPE_CONFLICT, CAP_SIGNAL):
-        return (
-            f"The counts of {', '.join(c.ref for c in rested)} no longer differ beyond the "
-            f"{settings.tolerance_label} tolerance for the same place and measure."
-        )
+        return {
+            "code": "within_tolerance",
+            "claims": [c.id for c in rested],
+            "tolerance": _tolerance(settings),
+        }
     if flag.kind == STANCE_CONFLICT:
-        return (
-            f"Claims {', '.join(c.ref for c in rested)} no longer say complying and violating "
-            "about the same obligation and place."
-        )
-    return "The condition no longer holds with the current evidence."
+        return {"code": "not_opposed", "claims": [c.id for c in rested]}
+    return {"code": "other"}
 
 
-def _reason_for_absence(flag: FlagRow, partition: Partition, successor: Finding | None) -> str:
-    obligation = partition.obligations.get(flag.obligation_id)
-    code = obligation.code if obligation else "the obligation"
-    if flag.obligation_id not in partition.monitored:
-        return f"{code} is no longer monitored here: no watch names it and no claim concerns it."
+def _reason_for_absence(flag: FlagRow, partition: Partition) -> dict:
+    obligation_id = flag.obligation_ids[0] if flag.obligation_ids else None
+    if obligation_id not in partition.monitored:
+        return {"code": "not_monitored"}
     if flag.kind == STALE:
-        if successor is not None:
-            return (
-                "Another claim is now the newest evidence, and it is stale too: "
-                f"{successor.explanation_public}"
-            )
-        claim = partition.newest.get(flag.obligation_id)
+        claim = partition.newest.get(obligation_id)
         if claim is not None:
-            return (
-                f"The newest evidence, claim {claim.ref} by {claim.who(public=True)} as of "
-                f"{_date(claim.as_of)}, is recent enough on {_date(partition.today)}."
-            )
-        return f"{code} no longer needs evidence on {_date(partition.today)}."
-    # The state's own first self-report on it (a whole check also reads those of other
-    # states placed in the country).
+            return {"code": "fresh_evidence", "claim": figure(claim)}
+        return {"code": "not_due"}
+    # The state's own first self-report on it.
     report = min(
         (
             c
             for c in partition.state_claims
-            if c.obligation_id == flag.obligation_id
+            if c.obligation_id == obligation_id
             and c.source_kind == SELF_REPORT
             and c.source_country_id == partition.country.id
         ),
@@ -1169,5 +1068,5 @@ def _reason_for_absence(flag: FlagRow, partition: Partition, successor: Finding 
         default=None,
     )
     if report is not None:
-        return f"Self-report logged: claim {report.ref}, as of {_date(report.as_of)}."
-    return f"{code} is not yet due on {_date(partition.today)}."
+        return {"code": "self_report", "claim": figure(report)}
+    return {"code": "not_due"}

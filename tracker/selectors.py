@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 import datetime
-import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from fractions import Fraction
 from functools import partial
 
 from django.db import connection
 from django.db.models import BooleanField, Count, Q, Value
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import NullIf
 
 from . import rules
 from .models import (
-    ACTIVE_FLAG_STATUSES,
     CheckRequest,
     Claim,
     Flag,
+    FlagObligation,
     Obligation,
     Place,
     Report,
@@ -457,17 +454,7 @@ def partition_load(
     if focus is None:
         claims = rows(inside()) if claims is None else claims
     else:
-        scope_flags = flag_rows(country_id, focus)
-        claims = _focused_claims(
-            inside(),
-            rows,
-            scope_flags,
-            places,
-            obligations,
-            focus,
-            settings or rules.CheckSettings(),
-            today=today,
-        )
+        claims = _focused_claims(inside(), rows, places, obligations, focus, shared.world_claims)
     ancestor_claims = shared.world_claims
     if focus is None:
         outside = reads.reports_outside.get(country_id, [])
@@ -490,7 +477,7 @@ def partition_load(
                 ]
             )
         )
-    return rules.Partition(
+    partition = rules.Partition(
         key=key,
         country=places[country_id],
         today=today,
@@ -501,8 +488,10 @@ def partition_load(
         obligations=obligations,
         watches=watches,
         focus=focus,
-        scope_flags=scope_flags if focus is not None else (),
     )
+    if focus is None:
+        return partition
+    return replace(partition, scope_flags=flag_rows(partition))
 
 
 def country_claims(
@@ -562,39 +551,47 @@ def claim_counts(keys: Iterable[str], *, shared: Shared) -> dict[str, int]:
 def _focused_claims(
     inside,
     rows,
-    scope_flags: list[tuple],
     places: dict[int, rules.PlaceRow],
     obligations: dict[int, rules.ObligationRow],
     focus: rules.Focus,
-    settings: rules.CheckSettings,
-    *,
-    today: datetime.date,
+    world_claims: Sequence[rules.ClaimRow],
 ) -> list[rules.ClaimRow]:
-    """The claims of a country that the findings in ``focus``'s scope rest on:
+    """The claims of a country that the situations in ``focus``'s scope rest on, whole
+    (``rules.in_scope``; docs/design.md §3.6):
 
-    1. the focus claims still in the country, and the claims that can make a pair with one
-       (``_partners``);
-    2. the claims of the in-scope flags (to say why one no longer holds);
-    3. at the places touched, the pairs the cap signals rest on (``_cap_pairs``);
-    4. per obligation, the newest claim, and the newest new-work-permit grants (staleness).
+    1. every claim at a touched place, above it in the country and inside it: the counts and
+       rises there, the scope conflicts where it is the part or the whole, the stance
+       conflicts at it;
+    2. where a place above a touched one (the world included) holds complying claims, the
+       violating evidence about those obligations anywhere inside it: a stance conflict there
+       reaches every place inside it;
+    3. per obligation, the newest claim, and the newest new-work-permit grants (staleness,
+       and which obligations are monitored).
     """
-    # Each part is its own query, through its own index: ORed with the country's list of
-    # places, the planner reads every claim of the country instead.
-    focused = rows(inside.filter(pk__in=focus.claim_ids))
-    in_time = Claim.objects.filter(as_of__lte=today)
-    near = Q(pk__in=[])
-    for claim in focused:
-        near |= _partners(claim, places, obligations, settings)
-    ids = {i for row in scope_flags for i in row[FLAG_CLAIMS]}
     own = {pk for pk, place in places.items() if place.kind != rules.WORLD}
     touched = focus.place_ids & own  # none for a self-report placed outside the country
-    if touched:
-        ids.update(
-            _cap_pairs(
-                in_time.filter(place_id__in=touched), obligations, settings.tolerance_fraction
-            )
+    above = {a for pk in touched for a in places[pk].ancestor_ids}
+    near = set(touched | (above & own))
+    near.update(pk for pk in own if not touched.isdisjoint(places[pk].ancestor_ids))
+    # Each part is its own query, through its own index: ORed with the country's list of
+    # places, the planner reads every claim of the country instead.
+    read = {c.id: c for c in rows(inside.filter(among(Claim, "place_id", sorted(near))))}
+    complying_above: dict[int, set[int]] = defaultdict(set)  # place -> obligations
+    for claim in (*read.values(), *world_claims):
+        if claim.place_id in above and claim.stance == rules.COMPLYING and claim.obligation_id:
+            complying_above[claim.place_id].add(claim.obligation_id)
+    if complying_above:
+        wanted = set().union(*complying_above.values())
+        places_inside = sorted(
+            pk
+            for pk in own
+            if not complying_above.keys().isdisjoint((*places[pk].ancestor_ids, pk))
         )
-    # Each an index scan from the newest down.
+        violating = Q(stance=rules.VIOLATING, obligation_id__in=wanted)
+        if any(obligations[o].kind == rules.PROHIBITION for o in wanted if o in obligations):
+            violating |= Q(measure=rules.NEW_WORK_PERMITS, count_low__gt=0)
+        for c in rows(inside.filter(among(Claim, "place_id", places_inside)).filter(violating)):
+            read[c.id] = c
     newest = []
     for obligation in obligations.values():
         newest.append(inside.filter(obligation_id=obligation.id))
@@ -606,151 +603,10 @@ def _focused_claims(
                     period_start__gte=obligation.effective_from,
                 )
             )
-    ids.update(first_ids([claims.order_by("-as_of", "-id") for claims in newest]))
-    ids -= {None, *(c.id for c in focused)}
-    read = {
-        c.id: c for c in (*focused, *rows(in_time.filter(near)), *rows(inside.filter(pk__in=ids)))
-    }
+    ids = set(first_ids([claims.order_by("-as_of", "-id") for claims in newest])) - {None}
+    for c in rows(inside.filter(pk__in=ids - read.keys())):
+        read[c.id] = c
     return sorted(read.values(), key=rules.in_day_order)
-
-
-def _partners(
-    claim: rules.ClaimRow,
-    places: dict[int, rules.PlaceRow],
-    obligations: dict[int, rules.ObligationRow],
-    settings: rules.CheckSettings,
-) -> Q:
-    """The claims that can make a pair finding with ``claim``, as a filter: dated within the
-    comparison window of it and
-
-    * a count of its measure at its place or above it lying below it beyond the tolerance, or
-      at its place or inside it lying above it (count and scope conflicts);
-    * evidence about an obligation it says is complied with, inside it or at its place, that
-      can say violating (that obligation, or new work permits granted); or complying
-      evidence at its place or above it about an obligation it says is violated (stance).
-
-    The rules judge the pairs; this only leaves out the claims that cannot make one (most, as
-    most evidence agrees), with the same arithmetic as the rules' windows."""
-    place = places[claim.place_id]
-    # Within the country: the world's claims are read apart (``Shared.world_claims``).
-    up = [*(pk for pk in place.ancestor_ids if places[pk].kind != rules.WORLD), place.id]
-    down = [place.id, *(pk for pk, row in places.items() if place.id in row.ancestor_ids)]
-    span = datetime.timedelta(days=settings.window_days)
-    tol = settings.tolerance_fraction
-    found = Q(pk__in=[])
-    if claim.measure in rules.STOCK_MEASURES and claim.low is not None:
-        found |= Q(
-            place_id__in=up,
-            measure=claim.measure,
-            count_high__lte=rules.highest_below(claim.low, tol),
-        )
-        if claim.high is not None:
-            found |= Q(
-                place_id__in=down,
-                measure=claim.measure,
-                count_low__gte=rules.lowest_above(claim.high, tol),
-            )
-    for item in rules.evidence([claim], obligations):
-        if item.stance == rules.COMPLYING:
-            found |= Q(place_id__in=down) & (
-                Q(obligation_id=item.obligation_id, stance=rules.VIOLATING)
-                | Q(measure=rules.NEW_WORK_PERMITS, count_low__gt=0)
-            )
-        elif item.stance == rules.VIOLATING:
-            found |= Q(place_id__in=up, obligation_id=item.obligation_id, stance=rules.COMPLYING)
-    return found & Q(as_of__range=(claim.as_of - span, claim.as_of + span))
-
-
-def _cap_pairs(claims, obligations: dict[int, rules.ObligationRow], tol) -> list[int]:
-    """The claims of the pairs ``rules.cap_signals`` names among ``claims``: per cap or
-    prohibition, place and stock measure, the strongest rise of a count over the smallest
-    upper bound on an earlier day since the obligation took effect.
-
-    The database runs the rule's sweep over the place's counts, a day at a time (the largest
-    lower bound and the smallest upper bound of each day, from the index on place, measure and
-    day; then window functions over the days), and returns only the days whose count rises
-    above their baseline beyond the tolerance and comes within a hair of the strongest rise (a
-    rise from zero outranks every ratio: the first of those). The rule itself picks the day
-    from those few, in exact arithmetic; then the pair's claims are read: the first count of
-    that day with that rise, and its baseline, the first count with that upper bound. The rule
-    run on these two claims names the same pair as on the whole group."""
-    caps = [o for o in obligations.values() if o.kind in (rules.CAP, rules.PROHIBITION)]
-    if not caps:
-        return []
-    stocks = claims.filter(measure__in=rules.STOCK_MEASURES, count_low__isnull=False)
-    columns = ("place_id", "measure", "as_of", "count_low", "count_high")
-    counts, count_params = stocks.order_by().values(*columns).query.sql_with_params()
-    # Per day: per cap, the smallest upper bound on the earlier days since it took effect
-    # (NULL before it did, or with none). A day at a time, not a count at a time: China's
-    # 34,000 counts at 1M claims are 6,000 days (the pass 100 -> 38 ms).
-    bases = ", ".join(
-        f"MIN(MIN(CASE WHEN as_of >= %s THEN count_high END)) OVER earlier AS base_{i}"
-        for i in range(len(caps))
-    )
-    risen = " UNION ALL ".join(
-        f"SELECT %s AS obligation_id, place_id, measure, as_of, count_low, base_{i} AS base "  # noqa: S608
-        f"FROM swept WHERE CAST(count_low AS BIGINT) * %s > CAST(base_{i} AS BIGINT) * %s"
-        for i in range(len(caps))
-    )
-    # Only placeholders and the ORM's own SQL for the counts are formatted in; values are
-    # parameters.
-    sql = f"""
-        WITH swept AS (
-            SELECT place_id, measure, as_of, MAX(count_low) AS count_low, {bases}
-            FROM ({counts}) c
-            GROUP BY place_id, measure, as_of
-            WINDOW earlier AS (
-                PARTITION BY place_id, measure ORDER BY as_of
-                ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
-            )
-        ),
-        risen AS ({risen}),
-        ranked AS (
-            SELECT *,
-                CASE WHEN base > 0 THEN CAST(count_low AS DOUBLE PRECISION) / base END AS rise,
-                ROW_NUMBER() OVER (
-                    PARTITION BY obligation_id, place_id, measure, base = 0 ORDER BY as_of
-                ) AS nth
-            FROM risen
-        ),
-        topped AS (
-            SELECT *, MAX(rise) OVER (PARTITION BY obligation_id, place_id, measure) AS top
-            FROM ranked
-        )
-        SELECT obligation_id, place_id, measure, as_of, count_low, base FROM topped
-        WHERE (base = 0 AND nth = 1) OR rise >= top * (1 - 1e-9)
-    """  # noqa: S608
-    d, nd = tol.denominator, tol.numerator + tol.denominator
-    params = [
-        *(o.effective_from for o in caps),
-        *count_params,
-        *(value for o in caps for value in (o.id, d, nd)),
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        risen = cursor.fetchall()
-
-    best: dict[tuple, tuple] = {}  # (obligation, place, measure) -> (rise, as_of, low, base)
-    for obligation_id, place_id, measure, as_of, low, base in risen:
-        rise = Fraction(low, base) if base else math.inf
-        as_of = _as_date(as_of)
-        key = (obligation_id, place_id, measure)
-        held = best.get(key)
-        # The strongest rise; on a tie, the first day, as the rule sweeps.
-        if held is None or rise > held[0] or (rise == held[0] and as_of < held[1]):
-            best[key] = (rise, as_of, low, base)
-    pairs = []
-    for (obligation_id, place_id, measure), (_, as_of, low, base) in best.items():
-        group = stocks.filter(place_id=place_id, measure=measure).order_by("as_of", "id")
-        # That day's first count with the rise: its largest lower bound (any rise from zero).
-        later = group.filter(as_of=as_of, **({"count_low": low} if base else {"count_low__gt": 0}))
-        baseline = group.filter(
-            count_high=base,
-            as_of__gte=obligations[obligation_id].effective_from,
-            as_of__lt=as_of,
-        )
-        pairs += [later, baseline]
-    return first_ids(pairs)
 
 
 def _as_date(value) -> datetime.date:
@@ -758,93 +614,90 @@ def _as_date(value) -> datetime.date:
     return value if isinstance(value, datetime.date) else datetime.date.fromisoformat(value)
 
 
-# The columns of a flag that the engine reads (``flag_values``): the first ``FLAG_COMPARED``
-# are what a finding is compared with, read for every flag of a partition; the rest are the
-# flag's identity, read too for the flags a targeted check judges (``rules.in_scope``).
-# (Read for all 269,000 flags of China at 1M disputed claims, they took 70 MB, and a check
-# needs them only for the few flags it resolves: ``services.flags_write`` reads those then.)
+# The columns of a flag that the engine reads, in ``rules.FlagRow``'s order (without its
+# obligations, read apart for cap signals: the only kind whose obligations change).
 FLAG_COLUMNS = (
     "id",
     "fingerprint",
+    "kind",
+    "subject",
     "status",
     "country_id",
-    "severity",
-    "explanation",
-    "explanation_public",
-    "kind",
-    "obligation_id",
     "place_id",
     "claim_ids",
-)
-FLAG_COMPARED = FLAG_COLUMNS.index("kind")
-FLAG_COUNTRY, FLAG_EXPLANATION, FLAG_PUBLIC, FLAG_KIND, FLAG_PLACE, FLAG_CLAIMS = (
-    FLAG_COLUMNS.index(c)
-    for c in ("country_id", "explanation", "explanation_public", "kind", "place_id", "claim_ids")
+    "severity",
+    "facts",
 )
 # Rows of a whole partition's flags are read this many at a time (a server-side cursor on
-# PostgreSQL): the 269,000 flags of China at 1M disputed claims held in the client library
-# all at once took 150 MB next to their Python rows.
+# PostgreSQL), not all held by the client library at once.
 FLAG_CHUNK = 10_000
 
 
-def flag_values(flags, *, identity: bool = True) -> Iterable[tuple]:
-    """Rows of ``FLAG_COLUMNS`` (without ``identity``, of its first ``FLAG_COMPARED``), in
-    chunks of ``FLAG_CHUNK``. The public sentence is the full one wherever no source is
-    restricted (most flags): it is read as NULL and shares the full sentence's string, not a
-    copy of its own."""
-    columns = list(FLAG_COLUMNS if identity else FLAG_COLUMNS[:FLAG_COMPARED])
-    columns[FLAG_PUBLIC] = "other"
-    rows = flags.annotate(other=NullIf("explanation_public", "explanation")).values_list(*columns)
-    for row in rows.iterator(chunk_size=FLAG_CHUNK):
-        if row[FLAG_PUBLIC] is None:
-            row = (*row[:FLAG_PUBLIC], row[FLAG_EXPLANATION], *row[FLAG_PUBLIC + 1 :])
-        yield row
+def flag_values(flags) -> list[rules.FlagRow]:
+    """``flags`` as ``rules.FlagRow``s with their obligations: a cap signal's read from its
+    links, the others' from their subject ("obligation/place")."""
+    found = [
+        rules.FlagRow(*row[:7], tuple(row[7]), *row[8:], obligation_ids=_subject_obligation(row))
+        for row in flags.values_list(*FLAG_COLUMNS).iterator(chunk_size=FLAG_CHUNK)
+    ]
+    caps = [row.id for row in found if row.kind == rules.CAP_SIGNAL]
+    if not caps:
+        return found
+    obligations: dict[int, list[int]] = defaultdict(list)
+    for flag_id, obligation_id in (
+        FlagObligation.objects.filter(among(FlagObligation, "flag_id", caps))
+        .order_by("obligation_id")
+        .values_list("flag_id", "obligation_id")
+    ):
+        obligations[flag_id].append(obligation_id)
+    return [
+        replace(row, obligation_ids=tuple(obligations[row.id]))
+        if row.kind == rules.CAP_SIGNAL
+        else row
+        for row in found
+    ]
 
 
-def flag_rows_of(country_ids: Iterable[int | None]) -> dict[int | None, list[tuple]]:
-    """The flags of whole partitions (``FLAG_COLUMNS`` up to ``FLAG_COMPARED``), by country
-    (None: WORLD's), in one query."""
+def _subject_obligation(row: tuple) -> tuple[int, ...]:
+    kind, subject = row[2], row[3]
+    if kind in (rules.STANCE_CONFLICT, rules.STALE, rules.OVERDUE_REPORT) and subject:
+        return (int(subject.split("/", 1)[0]),)
+    return ()
+
+
+def flag_rows_of(country_ids: Iterable[int | None]) -> dict[int | None, list[rules.FlagRow]]:
+    """Every flag of whole partitions, whatever its status, by country (None: WORLD's), in
+    one query (and one for the cap signals' obligations)."""
     country_ids = set(country_ids)
     wanted = Q(country_id__in=country_ids - {None})
     if None in country_ids:
         wanted |= Q(country_id__isnull=True)
-    rows: dict[int | None, list[tuple]] = defaultdict(list)
-    for row in flag_values(Flag.objects.filter(wanted).order_by(), identity=False):
-        rows[row[FLAG_COUNTRY]].append(row)
+    rows: dict[int | None, list[rules.FlagRow]] = defaultdict(list)
+    for row in flag_values(Flag.objects.filter(wanted).order_by()):
+        rows[row.country_id].append(row)
     return rows
 
 
-def flag_rows(country_id: int | None, focus: rules.Focus) -> list[tuple]:
-    """The flags of a partition (``FLAG_COLUMNS``) in a targeted check's scope."""
-    flags = Flag.objects.filter(country_id=country_id)
-    paired = (*rules.PAIR_KINDS, rules.CAP_SIGNAL)
-    # Separate queries, each through its own index, rather than one OR across a join.
-    queries = [
-        flags.filter(kind__in=(rules.STALE, rules.OVERDUE_REPORT)),
-        flags.filter(kind=rules.CAP_SIGNAL, place_id__in=focus.place_ids),
-        flags.filter(
-            pk__in=Flag.claims.through.objects.filter(claim_id__in=focus.claim_ids).values(
-                "flag_id"
-            ),
-            kind__in=paired,
-        ),
-    ]
-    deleted = focus.claim_ids - set(
-        Claim.objects.filter(pk__in=focus.claim_ids).values_list("pk", flat=True)
-    )
-    if deleted:
-        # A deleted claim's link rows went with it; its id stays in the flag's snapshot.
-        active = flags.filter(kind__in=paired, status__in=ACTIVE_FLAG_STATUSES)
-        if connection.features.supports_json_field_contains:
-            lost = Q()
-            for claim_id in deleted:
-                lost |= Q(claim_ids__contains=[claim_id])
-            queries.append(active.filter(lost))
-        else:  # SQLite: the flags left with fewer than their two claims
-            queries.append(active.annotate(links=Count("claims")).filter(links__lt=2))
-    rows = {row[0]: row for query in queries for row in flag_values(query)}
+def flag_rows(partition: rules.Partition) -> list[rules.FlagRow]:
+    """The flags of a partition in a targeted check's scope (``rules.in_scope``): its
+    staleness and overdue flags, and those about the touched places, above them or inside
+    them (the scope says which of those)."""
+    country_id = partition.country.id if partition.country else None
+    places = partition.places
+    near = set(partition.touched_or_above)
+    near.update(pk for pk in places if not partition.touched.isdisjoint(places[pk].ancestor_ids))
+    flags = Flag.objects.filter(country_id=country_id).order_by()
+    # Separate queries, each through its own index, rather than one OR.
+    rows = {
+        row.id: row
+        for query in (
+            flags.filter(kind__in=(rules.STALE, rules.OVERDUE_REPORT)),
+            flags.filter(among(Flag, "place_id", sorted(near))),
+        )
+        for row in flag_values(query)
+    }
     return [
         row
         for row in rows.values()
-        if rules.in_scope(focus, row[FLAG_KIND], row[FLAG_PLACE], row[FLAG_CLAIMS])
+        if rules.in_scope(partition.focus, partition, row.kind, row.subject, row.place_id)
     ]

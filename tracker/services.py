@@ -9,33 +9,28 @@ from __future__ import annotations
 import datetime
 import json
 import logging
-import operator
-import re
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, fields, replace
-from functools import partial, reduce
+from dataclasses import dataclass, field, fields
+from functools import partial
 from itertools import islice
-from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, connection, models, transaction
-from django.dispatch import Signal
 from django.utils import timezone
-from django.utils.html import escape
 from psycopg.types.json import Jsonb
 
-from . import rules, selectors, visibility
+from . import rules, selectors
 from .models import (
     ACTIVE_FLAG_STATUSES,
     CheckRequest,
-    Claim,
     Flag,
+    FlagClaim,
     FlagEvent,
+    FlagObligation,
     FlagStatus,
     Obligation,
     Place,
-    Report,
-    Source,
 )
 
 logger = logging.getLogger(__name__)
@@ -84,7 +79,7 @@ def flags_protect(target: Place | Obligation) -> None:
     country) or an obligation that is being deleted. Django's collector looked for them
     before the deletion held the links' lock; one a check wrote meanwhile protects it too."""
     if isinstance(target, Obligation):
-        flags = Flag.objects.filter(obligation=target)
+        flags = Flag.objects.filter(obligations=target)
     else:
         flags = Flag.objects.filter(models.Q(place=target) | models.Q(country=target))
     if flag := flags.order_by("pk").first():
@@ -112,206 +107,318 @@ class WriteOutcome:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
+# The order in which a keyed subject's flags are preferred to carry its situation (legacy
+# data may hold several): the one a monitor is working with first.
+_PREFERRED = {FlagStatus.OPEN: 0, FlagStatus.ACKNOWLEDGED: 0, FlagStatus.DISMISSED: 1}
+
+
+def match(
+    found: Sequence[rules.Finding], flags: Sequence[rules.FlagRow]
+) -> tuple[list[tuple[rules.Finding, rules.FlagRow | None]], list[rules.FlagRow]]:
+    """Each situation found with the flag that carries it (docs/design.md §3.3), or None for a
+    new one; and the flags no situation carries.
+
+    A keyed kind's situation (cap signal, staleness, overdue report) takes its subject's flag
+    (the active one, else a dismissed one, else the oldest). A conflict takes the flag of its
+    subject sharing most claims with it (on a tie, the oldest), each flag carrying at most one
+    situation: greedily, the largest overlaps first."""
+    by_subject: dict[tuple[str, str], list[rules.FlagRow]] = defaultdict(list)
+    for flag in flags:
+        by_subject[flag.kind, flag.subject].append(flag)
+    carried: dict[int, rules.FlagRow | None] = {}  # index in ``found`` -> its flag
+    taken: set[int] = set()
+    overlaps = []  # (-shared, flag id, finding index)
+    for index, finding in enumerate(found):
+        candidates = by_subject.get((finding.kind, finding.subject), [])
+        if finding.kind in rules.KEYED_KINDS:
+            free = [f for f in candidates if f.id not in taken]
+            if free:
+                flag = min(free, key=lambda f: (_PREFERRED.get(f.status, 2), f.id))
+                carried[index] = flag
+                taken.add(flag.id)
+            continue
+        claims = set(finding.claim_ids)
+        overlaps.extend(
+            (-shared, flag.id, index, flag)
+            for flag in candidates
+            if (shared := len(claims.intersection(flag.claim_ids)))
+        )
+    for _, flag_id, index, flag in sorted(overlaps, key=lambda o: o[:3]):
+        if index not in carried and flag_id not in taken:
+            carried[index] = flag
+            taken.add(flag_id)
+    return (
+        [(finding, carried.get(index)) for index, finding in enumerate(found)],
+        [flag for flag in flags if flag.id not in taken],
+    )
+
+
+@dataclass
+class _Changes:
+    """What one write does, gathered for all the partitions of a check."""
+
+    now: datetime.datetime
+    new: list[tuple[rules.Finding, int | None, WriteOutcome]] = field(default_factory=list)
+    updated: list[Flag] = field(default_factory=list)
+    reopened: list[Flag] = field(default_factory=list)
+    refreshed: list[int] = field(default_factory=list)
+    relinked: dict[int, rules.Finding] = field(default_factory=dict)  # flag id -> its claims
+    events: list[tuple] = field(default_factory=list)  # rows of EVENT_COLUMNS
+    unfound: list[tuple[rules.FlagRow, rules.Partition, WriteOutcome]] = field(default_factory=list)
+    # (kind, subject, claim id) -> the flag that carries a situation resting on the claim
+    carriers: dict[tuple[str, str, int], int] = field(default_factory=dict)
+
+    def found_again(
+        self, flag: rules.FlagRow, finding: rules.Finding, country_id, outcome: WriteOutcome
+    ) -> None:
+        """A situation carried by an existing flag: update it, re-open it if its status says
+        so (docs/design.md §3.3), or only note it was seen."""
+        old, new = set(flag.claim_ids), set(finding.claim_ids)
+        joined, left = sorted(new - old), sorted(old - new)
+        data = {"joined": joined, "left": left} if joined or left else {}
+        reopen = flag.status == FlagStatus.RESOLVED or (
+            flag.status == FlagStatus.DISMISSED
+            and (
+                bool(joined)
+                if finding.kind in rules.CONFLICT_KINDS
+                else finding.kind == rules.CAP_SIGNAL and old != new
+            )
+        )
+        changed = (
+            old != new
+            or flag.facts != finding.facts
+            or flag.severity != finding.severity
+            or flag.country_id != country_id
+            or (finding.kind == rules.CAP_SIGNAL and flag.obligation_ids != finding.obligation_ids)
+        )
+        row = Flag(
+            pk=flag.id,
+            claim_ids=list(finding.claim_ids),
+            facts=finding.facts,
+            severity=finding.severity,
+            measure=finding.measure,
+            country_id=country_id,
+            last_seen=self.now,
+        )
+        if reopen:
+            row.status, row.resolved_at, row.resolution = FlagStatus.OPEN, None, None
+            self.reopened.append(row)
+            self.events.append((flag.id, self.now, FlagEvent.Action.REOPENED, "", data))
+            outcome.reopened += 1
+        else:
+            if changed:
+                self.updated.append(row)
+            else:
+                self.refreshed.append(flag.id)
+            if data:
+                self.events.append((flag.id, self.now, FlagEvent.Action.CHANGED, "", data))
+            outcome.refreshed += 1
+        if old != new or (
+            finding.kind == rules.CAP_SIGNAL and flag.obligation_ids != finding.obligation_ids
+        ):
+            self.relinked[flag.id] = finding
+        self.carry(finding, flag.id)
+
+    def carry(self, finding: rules.Finding, flag_id: int) -> None:
+        for claim_id in finding.claim_ids:
+            self.carriers[finding.kind, finding.subject, claim_id] = flag_id
+
+
 def flags_write(
     *,
-    checked: Sequence[tuple[rules.Partition, dict[str, rules.Finding]]],
+    checked: Sequence[tuple[rules.Partition, list[rules.Finding]]],
     settings: rules.CheckSettings,
     now: datetime.datetime,
     read_before_lock: bool = False,
 ) -> list[WriteOutcome]:
-    """Make each checked partition's flags match its findings, an upsert on the fingerprint:
+    """Make each checked partition's flags carry its situations (docs/design.md §3.3):
 
-    1. a finding with no flag yet opens one (the unique fingerprint makes a concurrent insert
-       of the same finding a no-op, never a duplicate);
-    2. a finding whose flag is open, acknowledged or dismissed refreshes ``last_seen`` (and its
-       explanation): a dismissed flag stays dismissed for the same evidence;
-    3. a finding whose flag was resolved re-opens it;
-    4. an open or acknowledged flag of the partition that was not found is resolved, with the
-       reason in one sentence (unless another writer has changed it since it was read: its
-       status, or its country, adopting it elsewhere).
+    1. each situation is matched with the flag that carries it (``match``); a situation no
+       flag carries opens one (inserted on its unique fingerprint: one a concurrent writer
+       inserted first, or another country's when a place moved, is adopted instead);
+    2. a carried situation updates its flag's claims, facts and severity, re-opens it when
+       resolved (or dismissed, when a claim joined), and an event records the claims that
+       joined or left;
+    3. an open or acknowledged flag of the partition that carries no situation is resolved,
+       with its reason as facts (``rules.resolution``; "merged" when its claims went to
+       another flag of its subject), unless another writer changed it since it was read.
 
-    For a targeted check (``partition.focus``) only the flags in the focus's scope are
-    compared (``rules.in_scope``); the others were not judged and stay as they are.
-
-    Several partitions (a batch of a sweep) are read and written together, by the same
-    statements (in chunks of ``CHUNK`` rows where they list ids). The caller holds their locks
-    (see ``checks.partitions_check``). With ``read_before_lock`` (a sweep's, which read the
-    places and obligations once, before its batches held the links' lock) the findings about
-    a place, country or obligation deleted since are dropped (``_about_existing``).
-    Returns an outcome per partition, in ``checked``'s order.
-    """
+    For a targeted check (``partition.focus``) only the flags in its scope are compared
+    (``rules.in_scope``); the others were not judged and stay as they are. Several
+    partitions (a batch of a sweep) are written together, by the same statements. The caller
+    holds their locks (``checks.partitions_check``). With ``read_before_lock`` (a sweep's),
+    new flags about a place or obligation deleted since are not opened (``_about_existing``).
+    Returns an outcome per partition, in ``checked``'s order."""
     whole = [_country_id(partition) for partition, _ in checked if not partition.focus]
     of_country = selectors.flag_rows_of(whole) if whole else {}
     own = [
         partition.scope_flags if partition.focus else of_country.get(_country_id(partition), [])
         for partition, _ in checked
     ]
-    known = {row[1]: row for rows in own for row in rows}
-    found_anywhere = {fp for _, found in checked for fp in found}
-    if read_before_lock:
-        checked = _about_existing(checked, known)
-
+    changes = _Changes(now=now)
     outcomes: list[WriteOutcome] = []
-    to_create: list[tuple] = []  # rows of NEW_FLAG_COLUMNS
-    opening: list[tuple[rules.Finding, int | None, WriteOutcome]] = []  # of each new row
-    to_update: list[Flag] = []
-    to_reopen: list[Flag] = []
-    to_refresh: list[int] = []
-    unfound: list[tuple] = []  # active flags of a partition not found: (row, its partition, …)
-    to_resolve: list[tuple[int, str, str, int | None, WriteOutcome]] = []  # and as read
-    events: list[tuple] = []  # rows of EVENT_COLUMNS
-
-    def found_again(row: tuple, finding: rules.Finding, country_id, outcome) -> None:
-        """A finding whose flag exists (its ``row``): refresh, update or re-open it."""
-        pk, _, status, row_country, severity, explanation, public, *_ = row
-        if status == FlagStatus.RESOLVED:
-            flag = _updated_flag(pk, finding, country_id, now)
-            flag.status, flag.resolved_at, flag.resolved_reason = FlagStatus.OPEN, None, ""
-            to_reopen.append(flag)
-            events.append((pk, now, FlagEvent.Action.REOPENED, ""))
-            outcome.reopened += 1
-            return
-        if (severity, explanation, public, row_country) != (
-            finding.severity,
-            finding.explanation,
-            finding.explanation_public,
-            country_id,
-        ):
-            to_update.append(_updated_flag(pk, finding, country_id, now))
-        else:
-            to_refresh.append(pk)
-        outcome.refreshed += 1
-
-    for (partition, found), rows in zip(checked, own, strict=True):
+    for (partition, found), flags in zip(checked, own, strict=True):
         country_id = _country_id(partition)
         outcome = WriteOutcome(found=len(found))
-        for fp, finding in found.items():
-            if (row := known.get(fp)) is not None:
-                found_again(row, finding, country_id, outcome)
+        matched, unmatched = match(found, flags)
+        for finding, flag in matched:
+            if flag is None:
+                changes.new.append((finding, country_id, outcome))
             else:
-                to_create.append(_new_flag_row(finding, fp, country_id, now))
-                opening.append((finding, country_id, outcome))
-
-        successors = None
-        for row in rows:
-            _, fp, status, row_country, *_ = row
-            if (
-                fp in found_anywhere
-                or status not in ACTIVE_FLAG_STATUSES
-                or row_country != country_id
-            ):
-                continue
-            if successors is None:
-                successors = rules.successors(found.values())
-            unfound.append((row, partition, successors, outcome))
+                changes.found_again(flag, finding, country_id, outcome)
+        changes.unfound += [
+            (flag, partition, outcome)
+            for flag in unmatched
+            if flag.status in ACTIVE_FLAG_STATUSES and flag.country_id == country_id
+        ]
         outcomes.append(outcome)
 
-    # Saying why a flag no longer holds takes its identity (kind, obligation, place, claims):
-    # a whole partition's flags were read without it (selectors.FLAG_COLUMNS), so it is read
-    # now, for the few not found.
-    identities = _flag_identities([row[0] for row, *_ in unfound])
-    for row, partition, successors, outcome in unfound:
-        pk, _, status, row_country, *_ = row
-        if (flag := identities.get(pk)) is not None:  # None: deleted meanwhile
-            reason = rules.resolution_reason(flag, partition, settings, successors)
-            to_resolve.append((pk, reason, status, row_country, outcome))
-
-    if to_create:
-        created = _flags_insert(to_create, now)
-        # A fingerprint not inserted is already a flag: of another partition when a place
-        # moved between countries, or one a concurrent check inserted first. Found again
-        # here, it is adopted (moved to this partition's country, re-opened if resolved),
-        # and the other partition does not resolve it. (Looked up only then: looking up every
-        # new fingerprint before the insert took a first sweep of 1M disputed claims 3.3 s,
-        # in one process.)
-        taken = []  # the fingerprints not inserted, with what found_again needs
-        for row, (finding, country_id, outcome) in zip(to_create, opening, strict=True):
-            if row[_FP] in created:
-                outcome.opened += 1
-            else:
-                taken.append((row[_FP], finding, country_id, outcome))
-        elsewhere = {}
-        for flags in _flags_among("fingerprint", [fp for fp, *_ in taken]):
-            elsewhere.update((row[1], row) for row in selectors.flag_values(flags, identity=False))
-        for fp, *again in taken:
-            if (row := elsewhere.get(fp)) is not None:
-                found_again(row, *again)
-            else:  # the insert waited for its writer to commit it: it cannot be gone
-                logger.warning("flag %s was neither inserted nor found; left to the next check", fp)
-    update_fields = ["severity", "explanation", "explanation_public", "country", "last_seen"]
-    _flags_update(to_update, update_fields)
-    _flags_update(to_reopen, [*update_fields, "status", "resolved_at", "resolved_reason"])
-    _flags_refresh(to_refresh, now)
-    # Only flags still as read: one a monitor dismissed, or another country's check adopted
-    # (its place moved), after this check read it keeps that change.
-    resolved = _flags_update(
-        [
-            Flag(pk=pk, status=FlagStatus.RESOLVED, resolved_at=now, resolved_reason=reason)
-            for pk, reason, *_ in to_resolve
-        ],
-        ["status", "resolved_at", "resolved_reason"],
-        read={
-            "status": [status for _, _, status, _, _ in to_resolve],
-            "country": [country for *_, country, _ in to_resolve],
-        },
+    if read_before_lock:
+        changes.new = _about_existing(changes.new)
+    _flags_create(changes)
+    _flags_update(
+        changes.updated, ["claim_ids", "facts", "severity", "measure", "country", "last_seen"]
     )
-    for pk, reason, *_, outcome in to_resolve:
-        if pk in resolved:
-            events.append((pk, now, FlagEvent.Action.RESOLVED, reason))
-            outcome.resolved += 1
-    _rows_insert(FlagEvent, EVENT_COLUMNS, events)
+    _flags_update(
+        changes.reopened,
+        ["claim_ids", "facts", "severity", "measure", "country", "last_seen", "status",
+         "resolved_at", "resolution"],
+    )  # fmt: skip
+    _flags_refresh(changes.refreshed, now)
+    _links_replace(changes.relinked)
+    _flags_resolve(changes, settings)
+    _rows_insert(FlagEvent, EVENT_COLUMNS, changes.events)
     return outcomes
 
 
-def _flag_identities(ids: list[int]) -> dict[int, rules.FlagRow]:
-    """The identities of the flags ``ids``, by id (a flag deleted meanwhile has none)."""
-    identity = ("id", *selectors.FLAG_COLUMNS[selectors.FLAG_COMPARED :])
-    return {
-        pk: rules.FlagRow(pk, kind, obligation_id, place_id, tuple(claim_ids))
-        for flags in _flags_among("id", ids)
-        for pk, kind, obligation_id, place_id, claim_ids in flags.values_list(*identity)
-    }
+def _flags_create(changes: _Changes) -> None:
+    """Insert the new flags with their links to claims and obligations and their "opened"
+    events; adopt a fingerprint another writer inserted meanwhile (``_Changes.found_again``)."""
+    if not changes.new:
+        return
+    now = changes.now
+    rows = [_new_flag_row(finding, country_id, now) for finding, country_id, _ in changes.new]
+    created = _flags_insert(rows, now)
+    taken = []
+    for (finding, country_id, outcome), row in zip(changes.new, rows, strict=True):
+        fp = row[_FP]
+        if fp in created:
+            outcome.opened += 1
+            changes.carry(finding, created[fp])
+        else:
+            taken.append((fp, finding, country_id, outcome))
+    _rows_insert(
+        FlagObligation,
+        ("flag_id", "obligation_id"),
+        [
+            (created[row[_FP]], obligation_id)
+            for (finding, *_), row in zip(changes.new, rows, strict=True)
+            if row[_FP] in created
+            for obligation_id in finding.obligation_ids
+        ],
+    )
+    if taken:
+        # Taken by another writer, or another country's flag (its place moved here): found
+        # again here, it is adopted (moved to this partition's country, re-opened if
+        # resolved), and the other partition does not resolve it.
+        elsewhere = {}
+        for flags in _flags_among("fingerprint", [fp for fp, *_ in taken]):
+            elsewhere.update((row.fingerprint, row) for row in selectors.flag_values(flags))
+        for fp, finding, country_id, outcome in taken:
+            if (flag := elsewhere.get(fp)) is not None:
+                changes.found_again(flag, finding, country_id, outcome)
+            else:  # the insert waited for its writer to commit it: it cannot be gone
+                logger.warning("flag %s was neither inserted nor found; left to the next check", fp)
+
+
+def _links_replace(relinked: dict[int, rules.Finding]) -> None:
+    """The flags whose claims (or, for a cap signal, obligations) changed get their links
+    anew: one deletion of their old links, one insert of the new."""
+    if not relinked:
+        return
+    ids = list(relinked)
+    for chunk in chunks(ids):
+        FlagClaim.objects.filter(flag_id__in=chunk).delete()
+        FlagObligation.objects.filter(flag_id__in=chunk).delete()
+    _rows_insert(
+        FlagClaim,
+        LINK_COLUMNS,
+        [(pk, claim_id) for pk, finding in relinked.items() for claim_id in finding.claim_ids],
+    )
+    _rows_insert(
+        FlagObligation,
+        ("flag_id", "obligation_id"),
+        [(pk, o) for pk, finding in relinked.items() for o in finding.obligation_ids],
+    )
+
+
+def _flags_resolve(changes: _Changes, settings: rules.CheckSettings) -> None:
+    """Resolve the active flags no situation carries, each with its reason as facts: merged
+    into the flag that now carries one of its claims for the same subject, else
+    ``rules.resolution``. Only flags still as read: one a monitor dismissed, or another
+    country's check adopted (its place moved), after this check read it keeps that change."""
+    if not changes.unfound:
+        return
+    reasons = []
+    for flag, partition, outcome in changes.unfound:
+        carriers = changes.carriers
+        into = next(
+            (
+                carriers[key]
+                for c in flag.claim_ids
+                if (key := (flag.kind, flag.subject, c)) in carriers and carriers[key] != flag.id
+            ),
+            None,
+        )
+        if into is not None and flag.kind in rules.CONFLICT_KINDS:
+            reason = {"code": "merged", "into": into}
+        else:
+            reason = rules.resolution(flag, partition, settings)
+        reasons.append((flag, reason, outcome))
+    resolved = _flags_update(
+        [
+            Flag(pk=flag.id, status=FlagStatus.RESOLVED, resolved_at=changes.now, resolution=reason)
+            for flag, reason, _ in reasons
+        ],
+        ["status", "resolved_at", "resolution"],
+        read={
+            "status": [flag.status for flag, _, _ in reasons],
+            "country": [flag.country_id for flag, _, _ in reasons],
+        },
+    )
+    for flag, reason, outcome in reasons:
+        if flag.id in resolved:
+            changes.events.append(
+                (flag.id, changes.now, FlagEvent.Action.RESOLVED, "", {"resolution": reason})
+            )
+            outcome.resolved += 1
 
 
 def _about_existing(
-    checked: Sequence[tuple[rules.Partition, dict[str, rules.Finding]]],
-    known: dict[str, tuple],
-) -> Sequence[tuple[rules.Partition, dict[str, rules.Finding]]]:
-    """``checked`` less the findings about a place, country or obligation deleted since the
-    check read it: a flag's keys have no constraint in the database (``Flag``). A finding
-    whose flag exists (``known``, by fingerprint) is about a place and obligation that flag
-    protects (PROTECT, and ``signals.protect_by_flags_written_meanwhile``), and so is its
-    partition's country unless the flag is to move there: only new findings and moves are
-    looked up, in two queries (none for a sweep that finds what it found before)."""
+    new: list[tuple[rules.Finding, int | None, WriteOutcome]],
+) -> list[tuple[rules.Finding, int | None, WriteOutcome]]:
+    """The new flags less those about a place, country or obligation deleted since the
+    check read it: a flag's keys have no constraint in the database (``Flag``). A flag found
+    again protects its own (PROTECT, and ``signals.protect_by_flags_written_meanwhile``): only
+    new flags' are looked up, in two queries (none when nothing is new)."""
     places, obligations = set(), set()
-    for partition, found in checked:
-        for fp, finding in found.items():
-            row = known.get(fp)
-            if row is None:
-                places.add(finding.place_id)
-                obligations.add(finding.obligation_id)
-            if row is None or row[selectors.FLAG_COUNTRY] != _country_id(partition):
-                places.add(_country_id(partition))
+    for finding, country_id, _ in new:
+        places.update((finding.place_id, country_id))
+        obligations.update(finding.obligation_ids)
     places.discard(None)
-    obligations.discard(None)
     gone_places = places - _existing_ids(Place, places)
     gone_obligations = obligations - _existing_ids(Obligation, obligations)
-    if not gone_places and not gone_obligations:
-        return checked
-    return [
-        (
-            partition,
-            {}
-            if _country_id(partition) in gone_places
-            else {
-                fp: finding
-                for fp, finding in found.items()
-                if finding.place_id not in gone_places
-                and finding.obligation_id not in gone_obligations
-            },
-        )
-        for partition, found in checked
-    ]
+    kept = []
+    for finding, country_id, outcome in new:
+        if (
+            finding.place_id in gone_places
+            or country_id in gone_places
+            or not gone_obligations.isdisjoint(finding.obligation_ids)
+        ):
+            outcome.found -= 1  # about nothing now: not a finding
+        else:
+            kept.append((finding, country_id, outcome))
+    return kept
 
 
 def _existing_ids(model, ids: set[int]) -> set[int]:
@@ -422,7 +529,6 @@ FLAG_COLUMNS_PLANNED = (
     "status",
     "country",
     "place",
-    "obligation",
     "severity",
     "last_seen",
 )
@@ -472,44 +578,40 @@ def _flag_table_outgrown(growth: float) -> bool:
 # The columns a new flag is inserted with (the others are empty: NULL).
 NEW_FLAG_COLUMNS = (
     "kind",
-    "obligation_id",
+    "subject",
+    "measure",
     "place_id",
     "country_id",
     "claim_ids",
+    "facts",
     "severity",
     "status",
-    "explanation",
-    "explanation_public",
     "fingerprint",
     "first_seen",
     "last_seen",
-    "resolved_reason",
     "status_note",
 )
 _FP, _CLAIMS = NEW_FLAG_COLUMNS.index("fingerprint"), NEW_FLAG_COLUMNS.index("claim_ids")
 LINK_COLUMNS = ("flag_id", "claim_id")
-EVENT_COLUMNS = ("flag_id", "at", "action", "note")
+EVENT_COLUMNS = ("flag_id", "at", "action", "note", "data")
 _ON_CONFLICT = "ON CONFLICT (fingerprint) DO NOTHING"
 _OPENED = FlagEvent.Action.OPENED
 
 
-def _new_flag_row(
-    finding: rules.Finding, fp: str, country_id: int | None, now: datetime.datetime
-) -> tuple:
+def _new_flag_row(finding: rules.Finding, country_id: int | None, now: datetime.datetime) -> tuple:
     return (
         finding.kind,
-        finding.obligation_id,
+        finding.subject,
+        finding.measure,
         finding.place_id,
         country_id,
         list(finding.claim_ids),
+        finding.facts,
         finding.severity,
         FlagStatus.OPEN,
-        finding.explanation,
-        finding.explanation_public,
-        fp,
+        finding.fingerprint,
         now,
         now,
-        "",
         "",
     )
 
@@ -546,7 +648,7 @@ def _flags_insert(rows: list[tuple], now: datetime.datetime) -> dict[str, int]:
         LINK_COLUMNS,
         [(created[row[_FP]], c) for row in rows if row[_FP] in created for c in row[_CLAIMS]],
     )
-    _rows_insert(FlagEvent, EVENT_COLUMNS, [(pk, now, _OPENED, "") for pk in created.values()])
+    _rows_insert(FlagEvent, EVENT_COLUMNS, [(pk, now, _OPENED, "", {}) for pk in created.values()])
     return created
 
 
@@ -573,7 +675,7 @@ def _flags_insert_postgresql(rows: list[tuple], now: datetime.datetime) -> dict[
         f"({_quoted(*LINK_COLUMNS)}) "
         "SELECT new.id, claim.id::bigint FROM new, jsonb_array_elements_text(new.claim_ids) "
         f"AS claim(id)), events AS (INSERT INTO {_quoted(FlagEvent._meta.db_table)} "
-        f"({_quoted(*EVENT_COLUMNS)}) SELECT id, %s, %s, '' FROM new) "
+        f"({_quoted(*EVENT_COLUMNS)}) SELECT id, %s, %s, '', '{{}}'::jsonb FROM new) "
         "SELECT fingerprint, id FROM new"
     )
     created: dict[str, int] = {}
@@ -669,262 +771,6 @@ def _json_text(value) -> str:
     if type(value) is list and all(type(item) is int for item in value):
         return f"[{','.join(map(str, value))}]"
     return json.dumps(value)
-
-
-def _updated_flag(
-    pk: int, finding: rules.Finding, country_id: int | None, now: datetime.datetime
-) -> Flag:
-    return Flag(
-        pk=pk,
-        severity=finding.severity,
-        explanation=finding.explanation,
-        explanation_public=finding.explanation_public,
-        country_id=country_id,
-        last_seen=now,
-    )
-
-
-# --------------------------------------------------------------------------------------------
-# Flags: names made confidential
-# --------------------------------------------------------------------------------------------
-
-
-# Every sentence that names a claim's source follows it with the claim's date: "NKDB says
-# 60,000 workers in … (as of 2019-12-23)", "(NKDB, as of …)", "NKDB's claim as of …",
-# "claim B by NKDB as of …". So the source of the claim of a date is named between the
-# previous "as of" and that date's.
-_AS_OF = re.compile(r"as of (\d{4}-\d{2}-\d{2})")
-
-
-@dataclass(frozen=True)
-class Concealment:
-    """What a save made confidential, as stored texts name it.
-
-    ``names``: every name of a source made confidential, hidden wherever it stands as a whole
-    word (a source called "UN" is not the start of "UNSCR2397-OP8"). ``dated``: for the
-    claims of a report made restricted (``claim_ids``), the names of each claim's source by
-    the claim's date, hidden only where a text names that source for a claim of that date
-    (the same source's other claims stay named). ``titles`` and ``urls``: of the reports made
-    restricted (for the summaries that list them)."""
-
-    names: frozenset[str] = frozenset()
-    dated: tuple[tuple[str, frozenset[str]], ...] = ()  # (date, the names of its sources)
-    claim_ids: frozenset[int] = frozenset()
-    titles: frozenset[str] = frozenset()
-    urls: frozenset[str] = frozenset()
-    _compiled: dict = field(default_factory=dict, init=False, repr=False, compare=False)
-
-    def conceal(self, text: str, *, html: bool = False) -> str:
-        """``text`` with each of its mentions replaced by "a confidential source"."""
-        label = escape(rules.CONFIDENTIAL_SOURCE) if html else rules.CONFIDENTIAL_SOURCE
-        if self.names:
-            text = self._words(self.names, html).sub(label, text)
-        if not self.dated or "as of " not in text:
-            return text
-        on = self._compiled.setdefault("on", dict(self.dated))
-        parts, last = [], 0
-        for match in _AS_OF.finditer(text):
-            segment = text[last : match.start()]
-            if names := on.get(match.group(1)):
-                segment = self._words(names, html).sub(label, segment)
-            parts += [segment, match.group(0)]
-            last = match.end()
-        return "".join([*parts, text[last:]])
-
-    def _words(self, names: frozenset[str], html: bool) -> re.Pattern:
-        key = (names, html)
-        if key not in self._compiled:
-            self._compiled[key] = words_pattern(names, html=html)
-        return self._compiled[key]
-
-
-def words_pattern(words: Iterable[str], *, html: bool = False) -> re.Pattern | None:
-    """A pattern matching any of ``words`` (names, titles; as HTML escapes them, with
-    ``html``) where it is not part of a longer word (a source called "UN" is not the start
-    of "UNSCR2397-OP8"), the longest first (a name that begins another); None for none."""
-    words = sorted(set(words) - {""}, key=len, reverse=True)
-    if not words:
-        return None
-    quote = (lambda word: re.escape(escape(word))) if html else re.escape
-    return re.compile(rf"(?<!\w)(?:{'|'.join(map(quote, words))})(?!\w)")
-
-
-# Sent once what a save made confidential is concealed in the flags, with ``concealment``
-# (a ``Concealment``): the summaries app conceals it in its stored summaries.
-made_confidential = Signal()
-
-
-def conceal_made_confidential(instance: Source | Report, *, was_called: str = "") -> Concealment:
-    """A source or report was saved as confidential (a report: restricted); ``was_called``:
-    its name or title as stored before. Conceal it in every flag (``flags_conceal``), in the
-    save's transaction or one of its own, holding the links' lock: a check running now
-    finishes first, and one starting later reads it as confidential. Then ``made_confidential``
-    is sent, for the stored summaries. Returns what was concealed."""
-    with transaction.atomic():
-        links_lock(exclusive=True)
-        if isinstance(instance, Source):
-            concealment = concealment_of_source(instance, was_named=was_called)
-        else:
-            concealment = concealment_of_report(instance, was_titled=was_called)
-        flags_conceal(concealment)
-        made_confidential.send(sender=type(instance), concealment=concealment)
-    return concealment
-
-
-class StoredAttribution(NamedTuple):
-    """A claim as the texts written until now name it: by its source, as of its date."""
-
-    claim_id: int
-    source_id: int
-    as_of: datetime.date
-
-
-def unrestricted_attributions(claim_ids: Iterable[int]) -> list[StoredAttribution]:
-    """Of the stored claims ``claim_ids``, those not restricted (by a confidential source or a
-    restricted report), each as the texts written until now name it. Read before a save that
-    may make them restricted, for ``conceal_claims_made_restricted`` after it."""
-    stored = []
-    for chunk in chunks(list(claim_ids)):
-        claims = Claim.objects.filter(pk__in=chunk).exclude(visibility.restricted_claim_q())
-        stored += claims.values_list("pk", "attributed_to_id", "as_of")
-    return [StoredAttribution(*row) for row in stored]
-
-
-def conceal_claims_made_restricted(before: Sequence[StoredAttribution]) -> Concealment | None:
-    """Claims were saved (moved into a restricted report, say); ``before``: those that were
-    not restricted (``unrestricted_attributions``, read before the save). Those restricted
-    now are concealed where a text names their stored source for a claim of their stored
-    date, as the claims of a report made restricted are (``conceal_made_confidential``).
-    Returns what was concealed; None when no claim became restricted."""
-    restricted = set()
-    for chunk in chunks([claim.claim_id for claim in before]):
-        claims = Claim.objects.filter(visibility.restricted_claim_q(), pk__in=chunk)
-        restricted.update(claims.values_list("pk", flat=True))
-    if not restricted:
-        return None
-    with transaction.atomic():
-        links_lock(exclusive=True)
-        made = [claim for claim in before if claim.claim_id in restricted]
-        concealment = concealment_of_claims(made, Report.objects.none())
-        flags_conceal(concealment)
-        made_confidential.send(sender=Claim, concealment=concealment)
-    return concealment
-
-
-def concealment_of_source(source: Source, *, was_named: str = "") -> Concealment:
-    """A source made confidential: its names (history, current, and ``was_named``: as stored
-    before this save), and the claims of the reports it publishes, which are restricted now."""
-    names = source_names([source.pk])[source.pk] | {source.name, was_named}
-    reports = Report.objects.filter(publisher=source)
-    claims = Claim.objects.filter(report__publisher=source).exclude(attributed_to=source)
-    of_reports = concealment_of_claims(
-        claims.values_list("pk", "attributed_to_id", "as_of"), reports
-    )
-    return replace(of_reports, names=frozenset(names - {""}))
-
-
-def concealment_of_report(report: Report, *, was_titled: str = "") -> Concealment:
-    """A report made restricted (confidential, or published by a confidential source)."""
-    reports = Report.objects.filter(pk=report.pk)
-    claims = Claim.objects.filter(report=report).values_list("pk", "attributed_to_id", "as_of")
-    concealment = concealment_of_claims(claims, reports)
-    return replace(concealment, titles=concealment.titles | ({was_titled} - {""}))
-
-
-def concealment_of_claims(
-    claims: Iterable[tuple[int, int, datetime.date]], reports: models.QuerySet
-) -> Concealment:
-    """Claims made restricted, each (id, source id, date) as texts name it, and the reports
-    made restricted with them (whose titles and addresses the summaries list). Each claim is
-    concealed as every version of it named it (its history's sources and dates too): a flag
-    resolved before a public edit of its date or source still names the older one."""
-    sources_on: dict[str, set[int]] = {}
-    claim_ids = set()
-    for pk, source_id, as_of in claims:
-        sources_on.setdefault(as_of.isoformat(), set()).add(source_id)
-        claim_ids.add(pk)
-    for chunk in chunks(list(claim_ids)):
-        versions = Claim.history.filter(id__in=chunk).order_by()
-        for source_id, as_of in versions.values_list("attributed_to_id", "as_of").distinct():
-            sources_on.setdefault(as_of.isoformat(), set()).add(source_id)
-    names = source_names(set().union(*sources_on.values()))
-    titles, urls = set(), set()
-    for model in (Report, Report.history.model):
-        for title, url in model.objects.filter(id__in=reports.values("id")).values_list(
-            "title", "url"
-        ):
-            titles.add(title)
-            urls.add(url)
-    return Concealment(
-        dated=tuple(
-            (day, frozenset().union(*(names[pk] for pk in sources)) - {""})
-            for day, sources in sorted(sources_on.items())
-        ),
-        claim_ids=frozenset(claim_ids),
-        titles=frozenset(titles - {""}),
-        urls=frozenset(urls - {""}),
-    )
-
-
-def source_names(source_ids: Iterable[int]) -> dict[int, set[str]]:
-    """Every name each source has gone by: its current one and its history's (a source
-    created in bulk, by an import, has none)."""
-    names: dict[int, set[str]] = {pk: set() for pk in source_ids}
-    for ids in chunks(list(names)):
-        for model in (Source, Source.history.model):
-            for pk, name in model.objects.filter(id__in=ids).values_list("id", "name"):
-                names[pk].add(name)
-    return names
-
-
-def flags_conceal(concealment: Concealment) -> int:
-    """Conceal what a save made confidential in every flag's public texts: its public
-    sentence, the reason it was resolved, the note of its last status change, and the notes
-    of its events (the checks' reasons, and the monitors' notes, which may name a source
-    too). The full sentence is kept for who may see it. Returns how many flags changed.
-
-    The checks rewrite the sentences of the flags they find again, but a resolved flag, or a
-    dismissed one no longer found, keeps the sentence it was last written with, which exports,
-    the API and the summaries show to every reader; a reason may quote another flag's
-    sentence, or name the claim that resolved it. Called (``signals``) after a source or
-    report is saved as confidential, holding the links' lock (``conceal_made_confidential``).
-    """
-    texts = ("explanation_public", "resolved_reason", "status_note")
-    which, noted = models.Q(pk__in=[]), models.Q(pk__in=[])
-    for name in concealment.names:  # a source's names: wherever they stand
-        which |= reduce(operator.or_, (models.Q(**{f"{text}__contains": name}) for text in texts))
-        noted |= models.Q(note__contains=name)
-    ids: set[int] = set()
-    if concealment.dated:
-        # A report's claims: the sentences of the flags resting on them, and the reasons
-        # that may quote such a sentence or name the claim that resolved a flag.
-        for chunk in chunks(list(concealment.claim_ids)):
-            ids.update(
-                Flag.claims.through.objects.filter(claim_id__in=chunk).values_list(
-                    "flag_id", flat=True
-                )
-            )
-        which |= ~models.Q(resolved_reason="")
-        noted |= models.Q(action=FlagEvent.Action.RESOLVED) & ~models.Q(note="")
-    ids.update(Flag.objects.filter(which).values_list("pk", flat=True))
-    changed = []
-    for chunk in chunks(sorted(ids), 2000):
-        for flag in Flag.objects.filter(pk__in=chunk).only(*texts):
-            values = [getattr(flag, text) for text in texts]
-            concealed = [concealment.conceal(value) for value in values]
-            if concealed != values:
-                for text, value in zip(texts, concealed, strict=True):
-                    setattr(flag, text, value)
-                changed.append(flag)
-    _flags_update(changed, list(texts))
-    events = FlagEvent.objects.filter(noted)
-    notes = []
-    for event in events.only("note").iterator(chunk_size=2000):
-        if (note := concealment.conceal(event.note)) != event.note:
-            event.note = note
-            notes.append(event)
-    FlagEvent.objects.bulk_update(notes, ["note"], batch_size=500)
-    return len(changed)
 
 
 # --------------------------------------------------------------------------------------------

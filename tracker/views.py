@@ -9,6 +9,7 @@ from django.shortcuts import render
 
 from . import exports, visibility
 from .filters import ClaimFilter, FlagFilter
+from .flags.render import FlagText
 from .models import Claim, Flag
 
 PAGE_SIZE = 50
@@ -51,14 +52,15 @@ def claim_list(request):
 @login_required
 @permission_required("tracker.view_flag", raise_exception=True)
 def flag_list(request):
-    queryset = Flag.objects.select_related("place", "obligation", "country").order_by(
+    queryset = Flag.objects.select_related("place", "country").order_by(
         "-severity", "-last_seen", "pk"
     )
     filterset, flags = _filtered(FlagFilter, request, queryset)
     if request.GET.get("format"):
         return _export(request, exports.flag_export_rows(flags, request.user), "flags")
     page = Paginator(flags, PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = [(flag, flag.explanation_for(request.user)) for flag in page]
+    said = FlagText(page.object_list, request.user)
+    rows = [(flag, said.sentence(flag)) for flag in page]
     return render(
         request,
         "tracker/flag_list.html",

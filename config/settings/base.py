@@ -224,6 +224,8 @@ CONTENT_SECURITY_POLICY = {
 
 # --- i18n -------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en"
+# Dates as our monitors write them ("23 December 2019"); Korean keeps Django's own formats.
+FORMAT_MODULE_PATH = ["config.formats"]
 TIME_ZONE = env.str("DJANGO_TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
@@ -287,6 +289,9 @@ SUMMARY_SENDING_STUCK_MINUTES = env_number("SUMMARY_SENDING_STUCK_MINUTES", int,
 TRACKER_COMPARISON_WINDOW_DAYS = env_number("TRACKER_COMPARISON_WINDOW_DAYS", int, 180)
 # Relative tolerance before two counts are said to disagree (DESIGN.md §3).
 TRACKER_COUNT_TOLERANCE = env_number("TRACKER_COUNT_TOLERANCE", float, 0.10)
+# After the repatriation deadline, a later, lower count is progress unless the two are at
+# most this many days apart (they then describe the same moment): docs/design.md §3.1.
+TRACKER_SAME_MOMENT_DAYS = env_number("TRACKER_SAME_MOMENT_DAYS", int, 31)
 # Processes a sweep in this process (``manage.py runchecks``) checks its batches in, on
 # PostgreSQL: the rules run in Python, one core per process.
 TRACKER_SWEEP_PROCESSES = env_number(

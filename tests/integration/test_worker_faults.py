@@ -86,8 +86,8 @@ def flag_snapshot() -> list[tuple]:
     events: dict[int, list[str]] = defaultdict(list)
     for flag_id, action in FlagEvent.objects.values_list("flag_id", "action"):
         events[flag_id].append(action)
-    columns = ("kind", "fingerprint", "status", "severity", "obligation_id", "place_id")
-    rows = Flag.objects.values_list("id", "country_id", "claim_ids", "explanation", *columns)
+    columns = ("kind", "fingerprint", "status", "severity", "subject", "place_id")
+    rows = Flag.objects.values_list("id", "country_id", "claim_ids", "facts", *columns)
     return sorted(
         (
             *rest,
@@ -95,9 +95,9 @@ def flag_snapshot() -> list[tuple]:
             tuple(sorted(ids)),
             tuple(sorted(linked[pk])),
             tuple(sorted(events[pk])),
-            explanation,
+            repr(facts),
         )
-        for pk, country_id, ids, explanation, *rest in rows
+        for pk, country_id, ids, facts, *rest in rows
     )
 
 

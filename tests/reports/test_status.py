@@ -29,18 +29,18 @@ def cell(iso="CN", code=OP8, today=TODAY):
 
 def flag(kind, iso="CN", code=None, status="open"):
     now = timezone.now()
-    return Flag.objects.create(
+    made = Flag.objects.create(
         kind=kind,
         place=country(iso),
         country=country(iso),
-        obligation=obligation(code) if code else None,
         fingerprint=f"{kind}-{iso}-{code}-{status}",
         first_seen=now,
         last_seen=now,
         status=status,
-        explanation="x",
-        explanation_public="x",
     )
+    if code:
+        made.obligations.add(obligation(code))
+    return made
 
 
 def violating(**kwargs):

@@ -71,8 +71,19 @@ def random_claim_fields(rng: random.Random, places, sources) -> dict:
 
 
 def active_flags() -> dict[str, tuple]:
+    """Every flag as the checks left it: its facts, claims, obligations and resolution."""
     return {
-        f.fingerprint: (f.kind, f.status, f.severity, f.explanation, f.resolved_reason)
+        f.fingerprint: (
+            f.kind,
+            f.status,
+            f.severity,
+            f.subject,
+            repr(f.facts),
+            repr(f.resolution),
+            tuple(f.claim_ids),
+            tuple(sorted(f.claims.values_list("pk", flat=True))),
+            tuple(sorted(f.obligations.values_list("pk", flat=True))),
+        )
         for f in Flag.objects.all()
     }
 
@@ -131,11 +142,15 @@ def test_a_targeted_check_leaves_the_flags_a_whole_check_leaves(world_of_china, 
         assert active_flags() == after_targeted, f"seed {seed}, step {step}: {what}"
 
 
-def test_a_targeted_check_reads_far_fewer_claims_than_the_whole_country(world_of_china):
+def test_a_targeted_check_reads_only_the_subjects_it_judges(world_of_china):
+    """A save at Liaoning judges Liaoning's situations whole, and those above it: the claims
+    of other provinces are read only as violating evidence under a place that holds
+    complying claims (and the newest per obligation)."""
     places, sources, report = world_of_china
     rng = random.Random(7)
+    elsewhere = [places[3], places[4]]  # Jilin, Fujian
     for _ in range(300):
-        Claim.objects.create(report=report, **random_claim_fields(rng, places[1:], sources))
+        Claim.objects.create(report=report, **random_claim_fields(rng, elsewhere, sources))
     checks.partition_check("CN", today=TODAY, whole=True)
     fields = random_claim_fields(rng, places, sources)
     fields.update(place=places[2], as_of=datetime.date(2025, 3, 1))  # Liaoning
@@ -160,6 +175,7 @@ def test_a_request_for_the_whole_country_is_not_narrowed(world_of_china):
 # of the window, a pair is found (the partner is read) or not found (either way, the same flags
 # as a whole check).
 D = datetime.date(2021, 3, 1)
+B = datetime.date(2019, 6, 1)  # before the repatriation deadline
 WINDOW = datetime.timedelta(days=180)
 
 
@@ -175,9 +191,11 @@ def _counts(low, high=..., **fields):
         # Exactly 10% above: no conflict; 181 days later: out of the window.
         ((0, D, _counts(50_000)), (0, D + WINDOW, _counts(55_000)), None),
         ((0, D, _counts(50_000)), (0, D + WINDOW + datetime.timedelta(1), _counts(55_001)), None),
-        # The partner lies above the saved count, 180 days earlier.
-        ((0, D - WINDOW, _counts(55_001)), (0, D, _counts(50_000)), "count_conflict"),
-        ((0, D - WINDOW, _counts(55_001, None)), (0, D, _counts(45_000, 50_000)), "count_conflict"),
+        # The partner lies above the saved count, 180 days earlier: before the repatriation
+        # deadline, a conflict; after it, progress (docs/design.md §3.1).
+        ((0, B - WINDOW, _counts(55_001)), (0, B, _counts(50_000)), "count_conflict"),
+        ((0, B - WINDOW, _counts(55_001, None)), (0, B, _counts(45_000, 50_000)), "count_conflict"),
+        ((0, D - WINDOW, _counts(55_001)), (0, D, _counts(50_000)), None),
         # A province above a whole saved for the country; the country saved under a province.
         ((2, D, _counts(55_001)), (0, D + WINDOW, _counts(50_000)), "scope_conflict"),
         ((0, D, _counts(50_000)), (2, D - WINDOW, _counts(55_001)), "scope_conflict"),
@@ -288,10 +306,9 @@ def test_a_change_touching_the_worlds_claims_without_naming_them_checks_every_co
     assert keys == set(selectors.partition_keys())
 
 
-# Cap signals: a targeted check judges each (place, measure) group at the places touched from
-# the pair the database's pass over its counts names (``selectors._cap_pairs``). Few days and
-# few counts make ties on both everywhere; days further apart than the window keep the focus
-# claims' neighbours from hiding a wrong partner.
+# Cap signals: a targeted check judges each (place, measure) group at the places touched, read
+# whole. Few days and few counts make ties on both everywhere; days further apart than the
+# window make rises of most pairs.
 CAP_DAYS = [  # further apart than the comparison window, bar the first two
     datetime.date(2017, 7, 1),  # before both caps took effect
     datetime.date(2017, 9, 1),  # between them
@@ -384,11 +401,9 @@ def test_a_targeted_check_leaves_the_cap_signals_a_whole_check_leaves(world_of_c
         assert active_flags() == after_targeted, f"seed {seed}, step {step}: {what}"
 
 
-def test_a_targeted_check_names_the_day_s_strongest_count_not_its_first(world_of_china):
-    """The database sweeps the counts a day at a time; the pair's later claim is then the
-    first count of the day *with the strongest rise*, not the day's first count. Here the new
-    best pair rests on claims the save did not touch, no stored flag names, and no partner
-    read brings (the day lies outside the saved claim's window)."""
+def test_a_new_baseline_moves_the_rise_and_keeps_its_flag(world_of_china):
+    """One cap signal per place and measure: a save that makes another rise the strongest
+    moves the same flag to it (an event says which claims joined and left)."""
     places, sources, report = world_of_china
     china = places[0]
 
@@ -404,20 +419,23 @@ def test_a_targeted_check_names_the_day_s_strongest_count_not_its_first(world_of
             count_high=low,
         )
 
-    count(datetime.date(2018, 1, 1), 1_000)  # the baseline of the stored flag
-    count(datetime.date(2018, 6, 1), 2_100, source=1)  # 2.1 times it: the stored flag
-    smaller = count(datetime.date(2019, 6, 1), 1_500, source=2)  # same day, first by id
-    stronger = count(datetime.date(2019, 6, 1), 2_000, source=3)  # same day, strongest
+    baseline = count(datetime.date(2018, 1, 1), 1_000)
+    later = count(datetime.date(2019, 6, 1), 2_100, source=1)
     checks.partition_check("CN", today=TODAY, whole=True)
-    (stored,) = Flag.objects.active().filter(kind="cap_signal", obligation__code="UNSCR2371-OP11")
-    assert stronger not in stored.claims.all()
+    (stored,) = Flag.objects.active().filter(kind="cap_signal")
+    assert set(stored.claims.all()) == {baseline, later}
+    assert set(stored.obligations.values_list("code", flat=True)) == {
+        "UNSCR2371-OP11",
+        "UNSCR2375-OP17",
+    }
 
-    lower = count(datetime.date(2018, 9, 1), 500)  # a new baseline: 4 times, to the 2019 day
+    lower = count(datetime.date(2018, 9, 1), 500)  # a new baseline: 4.2 times, to 2019
     services.checks_request_for(claims={(lower.pk, lower.place_id)})
     assert checks.partition_check("CN", today=TODAY).targeted
-    (flag,) = Flag.objects.active().filter(kind="cap_signal", obligation__code="UNSCR2371-OP11")
-    assert set(flag.claims.all()) == {lower, stronger}
-    assert smaller not in flag.claims.all()
+    (flag,) = Flag.objects.active().filter(kind="cap_signal")
+    assert flag.pk == stored.pk
+    assert set(flag.claims.all()) == {lower, later}
+    assert flag.events.last().data == {"joined": [lower.pk], "left": [baseline.pk]}
     after_targeted = active_flags()
     checks.partition_check("CN", today=TODAY, whole=True)
     assert active_flags() == after_targeted

@@ -11,10 +11,12 @@ import pytest
 import time_machine
 from django.core.management import CommandError, call_command
 from django.db import transaction
+from django.utils import translation
 
 from tests.admin_forms import admin_url, report_form
 from tests.factories import ClaimFactory, SourceFactory, country
 from tracker import services, tasks
+from tracker.flags.render import FlagText
 from tracker.models import CheckRequest, CheckState, Claim, Flag, FlagEvent, Report, Source
 
 pytestmark = pytest.mark.django_db
@@ -214,7 +216,7 @@ def test_runchecks_json_prints_one_object_per_active_flag():
     conflict = next(f for f in flags if f["kind"] == "count_conflict")
     assert conflict == {
         "kind": "count_conflict",
-        "obligation": None,
+        "obligations": [],
         "place": "CN",
         "claims": ["DEMO-RFA-02", "DEMO-RFA-05"],
         "status": "open",
@@ -299,7 +301,8 @@ def test_a_report_saved_in_the_admin_raises_its_flag_through_a_real_worker(
         assert time.monotonic() < deadline, "no flag 30 s after the save"
         time.sleep(0.2)
     flag = Flag.objects.get(kind="count_conflict")
-    assert flag.explanation.startswith("NKDB says 50,000 workers in China")
+    with translation.override("en"):
+        assert FlagText([flag], sees=True).sentence(flag).startswith("NKDB says 50,000 workers")
     assert flag.country == country("CN")
     # The worker served the request it was sent for.
     deadline = time.monotonic() + 10

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import ValidationError
-from django.db.models import BooleanField, F, Prefetch, Value, prefetch_related_objects
+from django.db.models import Prefetch, prefetch_related_objects
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from .. import exports, services, visibility
+from ..flags.render import FlagText
 from ..models import CheckState, Claim, Flag, FlagEvent, Place
 from .guards import AllowListedLookupsMixin, VisibleChoicesMixin
 
@@ -56,28 +58,31 @@ class DismissForm(forms.Form):
 
 @admin.register(Flag)
 class FlagAdmin(AllowListedLookupsMixin, VisibleChoicesMixin, admin.ModelAdmin):
-    list_display = ["summary", "severity", "status", "where", "obligation", "last_seen"]
+    list_display = ["summary", "severity", "status", "where", "obligation_codes", "last_seen"]
     list_filter = [
         "kind",
         "status",
         "severity",
         FlagCountryFilter,
-        ("obligation", admin.RelatedOnlyFieldListFilter),
+        ("obligations", admin.RelatedOnlyFieldListFilter),
     ]
-    list_select_related = ["obligation", "place", "country"]
+    list_select_related = ["place", "country"]
     date_hierarchy = "last_seen"
     actions = ["acknowledge", "dismiss", "reopen", "export_csv", "export_xlsx"]
     show_full_result_count = False
     list_per_page = 100
     fieldsets = [
-        (None, {"fields": ["kind", "status", "severity", "obligation", "where", "explained"]}),
+        (
+            None,
+            {"fields": ["kind", "status", "severity", "obligation_codes", "where", "explained"]},
+        ),
         ("Evidence", {"fields": ["claim_list"]}),
         (
             "Life",
             {
                 "fields": [
                     ("first_seen", "last_seen"),
-                    ("resolved_at", "resolved_reason"),
+                    ("resolved_at", "resolved_because"),
                     ("status_changed_by", "status_changed_at"),
                     "status_note",
                     "timeline",
@@ -89,39 +94,29 @@ class FlagAdmin(AllowListedLookupsMixin, VisibleChoicesMixin, admin.ModelAdmin):
         "kind",
         "status",
         "severity",
-        "obligation",
+        "obligation_codes",
         "where",
         "explained",
         "claim_list",
         "first_seen",
         "last_seen",
         "resolved_at",
-        "resolved_reason",
+        "resolved_because",
         "status_changed_by",
         "status_changed_at",
         "status_note",
         "timeline",
     ]
 
-    def get_search_fields(self, request):
-        # Searching the full explanation would reveal which flags name a hidden source.
-        if visibility.sees_confidential(request.user):
-            return ["explanation", "place__name_path"]
-        return ["explanation_public", "place__name_path"]
+    # A flag stores facts, not sentences: what a search could read is its place; the claims
+    # and sources it names are the list filters' and the flag pages' (``/flags/``).
+    search_fields = ["place__name_path"]
 
-    def get_queryset(self, request):
-        # Per-user values as annotations: the ModelAdmin instance is shared by every request.
-        may_see = visibility.sees_confidential(request.user)
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                shown_explanation=F("explanation" if may_see else "explanation_public"),
-                show_confidential=Value(may_see, BooleanField()),
-            )
-        )
+    def get_changelist(self, request, **kwargs):
+        return SaidChangeList
 
     def get_object(self, request, object_id, from_field=None):
+        """The flag, with everything its page says read at once, for this reader."""
         flag = super().get_object(request, object_id, from_field)
         if flag is not None:
             prefetch_related_objects(
@@ -132,6 +127,7 @@ class FlagAdmin(AllowListedLookupsMixin, VisibleChoicesMixin, admin.ModelAdmin):
                 ),
                 Prefetch("events", queryset=FlagEvent.objects.select_related("actor")),
             )
+            _say([flag], request.user, events=list(flag.events.all()))
         return flag
 
     # --- nobody writes flags by hand ----------------------------------------------------------
@@ -156,8 +152,16 @@ class FlagAdmin(AllowListedLookupsMixin, VisibleChoicesMixin, admin.ModelAdmin):
 
     @admin.display(description="flag", ordering="kind")
     def summary(self, obj: Flag) -> str:
-        text = obj.shown_explanation
-        return f"{obj.get_kind_display()}: {text if len(text) < 160 else text[:157] + '...'}"
+        return f"{obj.get_kind_display()}: {obj.said.sentence(obj)}"
+
+    @admin.display(description="obligations")
+    def obligation_codes(self, obj: Flag) -> str:
+        said = obj.said
+        return ", ".join(said.obligation(pk) for pk in said.obligations_of(obj))
+
+    @admin.display(description="resolved because")
+    def resolved_because(self, obj: Flag) -> str:
+        return obj.said.resolution(obj)
 
     @admin.display(description="place", ordering="place__name_path")
     def where(self, obj: Flag) -> str:
@@ -165,7 +169,7 @@ class FlagAdmin(AllowListedLookupsMixin, VisibleChoicesMixin, admin.ModelAdmin):
 
     @admin.display(description="explanation")
     def explained(self, obj: Flag) -> str:
-        return obj.shown_explanation
+        return obj.said.sentence(obj)
 
     @admin.display(description="claims it rests on")
     def claim_list(self, obj: Flag) -> str:
@@ -176,7 +180,7 @@ class FlagAdmin(AllowListedLookupsMixin, VisibleChoicesMixin, admin.ModelAdmin):
             if claim is None:
                 rows.append(("", f"claim #{claim_id} (deleted)"))
                 continue
-            shown = visibility.shown(claim, sees=obj.show_confidential)
+            shown = visibility.shown(claim, sees=obj.said.sees)
             if shown.hidden:
                 rows.append(("", shown.headline()))
             else:
@@ -208,7 +212,7 @@ class FlagAdmin(AllowListedLookupsMixin, VisibleChoicesMixin, admin.ModelAdmin):
                         f"{event.at:%Y-%m-%d %H:%M}",
                         event.get_action_display(),
                         f" by {event.actor}" if event.actor else "",
-                        f": {event.note}" if event.note else "",
+                        f": {said}" if (said := obj.said.event(event, obj)) else "",
                     )
                     for event in obj.events.all()
                 ),
@@ -239,7 +243,7 @@ class FlagAdmin(AllowListedLookupsMixin, VisibleChoicesMixin, admin.ModelAdmin):
             **self.admin_site.each_context(request),
             "title": "Dismiss flags",
             "opts": self.model._meta,
-            "flags": [(f, f.explanation_for(request.user)) for f in queryset],
+            "flags": [(f, f.said.sentence(f)) for f in _say(list(queryset), request.user)],
             "form": form,
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
         }
@@ -261,6 +265,23 @@ class FlagAdmin(AllowListedLookupsMixin, VisibleChoicesMixin, admin.ModelAdmin):
     def export_xlsx(self, request, queryset):
         rows = exports.flag_export_rows(queryset, request.user)
         return exports.download(exports.as_xlsx(rows), "flags", "xlsx")
+
+
+class SaidChangeList(ChangeList):
+    """The flag list, each flag said for its reader by one ``FlagText`` for the page."""
+
+    def get_results(self, request):
+        super().get_results(request)
+        _say(self.result_list, request.user)
+
+
+def _say(flags, user, *, events=()) -> list[Flag]:
+    """Give each flag the ``FlagText`` that says it for ``user`` (``flag.said``): one for all,
+    so a page of flags costs the same queries as one."""
+    said = FlagText(flags, user, events=events)
+    for flag in flags:
+        flag.said = said
+    return flags
 
 
 def _ids(queryset) -> list[int]:

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from .. import visibility
+from ..flags.render import FlagText
 from ..models import (
     Claim,
     Flag,
@@ -133,20 +134,46 @@ class ClaimSerializer(ModelValidated):
         return report
 
 
+class SaidFlags(serializers.ListSerializer):
+    """A list of flags, said for the requester by one ``FlagText`` (its queries once for the
+    page, not once per flag)."""
+
+    def to_representation(self, data):
+        flags = list(data.all() if hasattr(data, "all") else data)
+        request = self.context.get("request")
+        self.child.said = FlagText(flags, request.user if request else None)
+        return super().to_representation(flags)
+
+
 class FlagSerializer(serializers.ModelSerializer):
+    """A flag's facts, and its sentence and resolution said for the requester, in their
+    language, with what they may see now (``tracker.flags.render``)."""
+
     explanation = serializers.SerializerMethodField()
-    obligation = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    resolved_reason = serializers.SerializerMethodField()
+    obligations = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
     country = serializers.SlugRelatedField(slug_field="iso_code", read_only=True)
     place = serializers.CharField(source="place.name_path", read_only=True)
 
     class Meta:
         model = Flag
-        fields = ["id", "kind", "status", "severity", "obligation", "country", "place",
-                  "claim_ids", "explanation", "first_seen", "last_seen", "resolved_at",
-                  "resolved_reason", "status_note"]  # fmt: skip
+        list_serializer_class = SaidFlags
+        fields = ["id", "kind", "status", "severity", "obligations", "country", "place",
+                  "measure", "claim_ids", "facts", "explanation", "first_seen", "last_seen",
+                  "resolved_at", "resolved_reason", "status_note"]  # fmt: skip
+
+    def _said(self, flag: Flag) -> FlagText:
+        said = getattr(self, "said", None)
+        if said is None:  # one flag (a detail)
+            request = self.context.get("request")
+            said = self.said = FlagText([flag], request.user if request else None)
+        return said
 
     def get_explanation(self, flag: Flag) -> str:
-        return flag.explanation if _may_see(self.context) else flag.explanation_public
+        return self._said(flag).sentence(flag)
+
+    def get_resolved_reason(self, flag: Flag) -> str:
+        return self._said(flag).resolution(flag)
 
 
 class StatusSerializer(serializers.Serializer):

@@ -128,7 +128,7 @@ class ClaimViewSet(Writes):
 
 
 class FlagViewSet(ReadOnly):
-    queryset = Flag.objects.select_related("obligation", "country", "place")
+    queryset = Flag.objects.select_related("country", "place").prefetch_related("obligations")
     serializer_class = serializers.FlagSerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = FlagFilter

@@ -2,10 +2,11 @@ import datetime
 import json
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db.models import Prefetch
+from django.utils import translation
 
 from tracker import checks, selectors
-from tracker.models import Claim, Flag, Place
+from tracker.flags.render import FlagText
+from tracker.models import Flag, Place
 
 
 def _date(value: str) -> datetime.date:
@@ -44,7 +45,8 @@ class Command(BaseCommand):
 
         outcome = checks.sweep(today=today, keys=keys, progress=progress)
         if json:
-            self._print_flags(keys, show_confidential)
+            with translation.override("en"):
+                self._print_flags(keys, show_confidential)
         else:
             self.stdout.write(
                 f"Checked {len(outcome.partitions)} partition(s) as of {outcome.today} "
@@ -60,43 +62,36 @@ class Command(BaseCommand):
             )
 
     def _print_flags(self, keys: list[str] | None, show_confidential: bool) -> None:
-        flags = (
-            Flag.objects.active()
-            .select_related("obligation", "place", "country")
-            .prefetch_related(
-                Prefetch(
-                    "claims", Claim.objects.select_related("attributed_to", "report__publisher")
-                )
-            )
-            .order_by("country__iso_code", "kind", "place__name_path", "fingerprint")
-        )
+        flags = Flag.objects.active().select_related("place", "country")
         if keys is not None:
             if keys == [selectors.WORLD_KEY]:
                 flags = flags.filter(country__isnull=True)
             else:
                 flags = flags.filter(country__iso_code__in=keys)
+        flags = list(flags.order_by("country__iso_code", "kind", "place__name_path", "fingerprint"))
+        said = FlagText(
+            flags, sees=show_confidential, claim_ids=[pk for f in flags for pk in f.claim_ids]
+        )
         for flag in flags:
-            # The monitor's own reference may name whoever made a restricted claim.
-            by_id = {
-                c.pk: c.external_id
-                for c in flag.claims.all()
-                if c.external_id and (show_confidential or not c.is_restricted)
-            }
             self.stdout.write(
                 json.dumps(
                     {
                         "kind": flag.kind,
-                        "obligation": flag.obligation.code if flag.obligation else None,
+                        "obligations": [said.obligation(o) for o in said.obligations_of(flag)],
                         "place": _place_label(flag.place),
-                        "claims": [by_id.get(i, i) for i in flag.claim_ids],
+                        # The monitor's own reference, or the id (always, for a claim
+                        # restricted from this reader: its reference may name who made it).
+                        "claims": [_ref_or_id(said.ref(pk), pk) for pk in flag.claim_ids],
                         "status": flag.status,
-                        "explanation": flag.explanation
-                        if show_confidential
-                        else flag.explanation_public,
+                        "explanation": said.sentence(flag),
                     },
                     ensure_ascii=False,
                 )
             )
+
+
+def _ref_or_id(ref: str, pk: int) -> str | int:
+    return pk if ref == f"#{pk}" else ref
 
 
 def _place_label(place: Place) -> str:
