@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: run test install install-dev lock lint format migrate demo clean bench-checks bench-summaries bench-import
+.PHONY: run test install install-dev lock lint typecheck format migrate demo clean bench-checks bench-summaries bench-import
 
 PIP := $(BIN)/pip --disable-pip-version-check -q
 
@@ -76,6 +76,11 @@ bench-import: install-dev
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+## make typecheck: mypy alone (make test runs it too); its settings are in pyproject.toml.
+typecheck: install-dev
+	env -u DATABASE_URL DJANGO_READ_DOT_ENV_FILE=false DJANGO_SETTINGS_MODULE=config.settings.test \
+		TRACKER_VAR_DIR=var/test-mypy $(BIN)/mypy --no-incremental
 
 format: install-dev
 	$(BIN)/ruff check --fix .
