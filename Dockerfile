@@ -4,11 +4,15 @@
 FROM python:3.11-slim-bookworm AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 WORKDIR /src
+# The lock's exact versions, each file checked against its hash (a layer that changes only
+# with the lock); then the project itself without dependencies, built by the locked setuptools.
+COPY requirements.lock ./
+RUN python -m venv /venv && /venv/bin/pip install --require-hashes -r requirements.lock
 COPY pyproject.toml ./
 COPY config ./config
 COPY tracker ./tracker
 COPY reports ./reports
-RUN python -m venv /venv && /venv/bin/pip install .
+RUN /venv/bin/pip install --no-deps --no-build-isolation .
 
 FROM python:3.11-slim-bookworm
 ENV PATH=/venv/bin:$PATH \

@@ -5,21 +5,41 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: run test install install-dev lint format migrate demo clean bench-checks bench-summaries bench-import
+.PHONY: run test install install-dev lock lint typecheck format migrate demo clean bench-checks bench-summaries bench-import
+
+PIP := $(BIN)/pip --disable-pip-version-check -q
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --disable-pip-version-check -q -e .
+# Every install takes the exact versions of a lock file, each file checked against its hash,
+# then the project itself, editable and without dependencies. The lock holds the build backend
+# (setuptools), so the editable build needs nothing from outside the lock either.
+$(VENV)/.installed-run: requirements.lock pyproject.toml | $(BIN)/python
+	$(PIP) install --require-hashes -r requirements.lock
+	$(PIP) install --no-deps --no-build-isolation -e .
 	@touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --disable-pip-version-check -q -e ".[dev]"
+$(VENV)/.installed-dev: requirements-dev.lock pyproject.toml | $(BIN)/python
+	$(PIP) install --require-hashes -r requirements-dev.lock
+	$(PIP) install --no-deps --no-build-isolation -e .
 	@touch $@ $(VENV)/.installed-run
 
 install: $(VENV)/.installed-run
 install-dev: $(VENV)/.installed-dev
+
+## make lock: after a change to the dependencies in pyproject.toml, pin every package with its
+## hashes in requirements.lock (runtime) and requirements-dev.lock (runtime, same versions, and
+## the dev extra). Pins already there are kept; LOCK_ARGS="--upgrade-package celery" or
+## LOCK_ARGS=--upgrade moves them. The machine's own pip indexes are not written in the files.
+LOCK_ARGS ?=
+PIP_COMPILE = $(BIN)/pip-compile -q --generate-hashes --allow-unsafe --all-build-deps \
+	--strip-extras --no-emit-index-url --no-emit-find-links $(LOCK_ARGS)
+lock: install-dev
+	$(PIP_COMPILE) --output-file=requirements.lock pyproject.toml
+	$(PIP_COMPILE) --extra=dev --constraint=requirements.lock \
+		--output-file=requirements-dev.lock pyproject.toml
+	$(MAKE) install-dev
 
 ## make run: install, migrate, load the demo data, create 'admin', start web + worker + beat.
 run: install
@@ -56,6 +76,11 @@ bench-import: install-dev
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+## make typecheck: mypy alone (make test runs it too); its settings are in pyproject.toml.
+typecheck: install-dev
+	env -u DATABASE_URL DJANGO_READ_DOT_ENV_FILE=false DJANGO_SETTINGS_MODULE=config.settings.test \
+		TRACKER_VAR_DIR=var/test-mypy $(BIN)/mypy --no-incremental
 
 format: install-dev
 	$(BIN)/ruff check --fix .

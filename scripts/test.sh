@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# What `make test` runs: lint, the missing-migrations check, and pytest twice: against
-# PostgreSQL + Redis, then on the embedded default (SQLite + the filesystem broker).
+# What `make test` runs: lint, the type check, the missing-migrations check, and pytest
+# twice: against PostgreSQL + Redis, then on the embedded default (SQLite + the filesystem
+# broker).
 # Extra arguments go to both pytest runs (e.g. `make test ARGS="-k admin"`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +17,12 @@ scripts/ensure-services.sh postgres redis browser
 echo "== ruff"
 "$BIN/ruff" check .
 "$BIN/ruff" format --check .
+
+echo "== mypy"
+# Not incremental: the Django plugin reads the settings' types, and a cached run does not see
+# them change.
+env -u DATABASE_URL DJANGO_SETTINGS_MODULE=config.settings.test TRACKER_VAR_DIR=var/test-mypy \
+  "$BIN/mypy" --no-incremental
 
 echo "== missing migrations"
 env -u DATABASE_URL DJANGO_SETTINGS_MODULE=config.settings.test TRACKER_VAR_DIR=var/test-migrations \

@@ -134,6 +134,7 @@ def test_dockerfile_is_multi_stage_and_runs_as_a_user():
     users = re.findall(r"^USER (\S+)", text, flags=re.MULTILINE)
     assert users and users[-1] not in ("root", "0")
     assert "collectstatic" in text  # whitenoise serves what the image collected
+    assert "pip install --require-hashes -r requirements.lock" in text
 
 
 # --- the production settings ------------------------------------------------------------------

@@ -7,6 +7,7 @@ With ``DATABASE_URL`` and ``REDIS_URL`` set it uses PostgreSQL and Redis.
 
 import os
 from pathlib import Path
+from typing import TypeVar
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -18,7 +19,10 @@ if env.bool("DJANGO_READ_DOT_ENV_FILE", default=True) and (BASE_DIR / ".env").is
     env.read_env(str(BASE_DIR / ".env"))
 
 
-def env_number(name: str, cast: type[int] | type[float], default: float) -> float:
+Number = TypeVar("Number", int, float)
+
+
+def env_number(name: str, cast: type[Number], default: Number) -> Number:
     """A numeric variable; a malformed value stops start-up with the variable's name."""
     raw = env.str(name, default="").strip()
     if not raw:

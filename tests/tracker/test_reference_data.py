@@ -1,13 +1,20 @@
 """The reference data that every install gets from the migrations."""
 
 import datetime
+import importlib
 
+import pycountry
 import pytest
 from django.contrib.auth.models import Group
 
 from tracker.models import Obligation, Place, Resolution
 
 pytestmark = pytest.mark.django_db
+
+
+def frozen_member_states() -> list[tuple[str, str]]:
+    """The (code, name) rows written in the reference data migration."""
+    return importlib.import_module("tracker.migrations.0002_reference_data").MEMBER_STATES
 
 
 def test_three_resolutions_with_their_adoption_dates():
@@ -51,6 +58,21 @@ def test_193_member_states_under_one_world():
     # Observers and territories are not member states.
     assert not codes & {"TW", "PS", "VA", "XK", "HK"}
     assert all(len(code) == 2 and code.isupper() for code in codes)
+
+
+def test_the_countries_are_the_frozen_member_states_with_their_names():
+    member_states = frozen_member_states()
+    rows = Place.objects.filter(kind="country").order_by("pk").values_list("iso_code", "name")
+    # Ordered by code, so that the ids follow the same order in every install.
+    assert list(rows) == member_states == sorted(member_states)
+    assert len({code for code, _ in member_states}) == 193
+    assert {("KP", "North Korea"), ("CI", "Côte d'Ivoire"), ("NA", "Namibia")} <= set(rows)
+
+
+def test_every_frozen_member_state_code_is_an_iso_3166_country():
+    member_states = frozen_member_states()
+    unknown = [code for code, _ in member_states if pycountry.countries.get(alpha_2=code) is None]
+    assert unknown == []
 
 
 def test_every_country_path_sits_under_the_world():
