@@ -148,7 +148,7 @@ def build(
                 iso, code = key.split(" ", 1)
                 changes.append(Change(iso, code, old, status))
 
-    events = (
+    period_events = (
         FlagEvent.objects.filter(
             at__date__gte=period_start,
             at__date__lte=period_end,
@@ -165,7 +165,7 @@ def build(
         .distinct()
         .order_by("at", "id")
     )
-    events = list(events)
+    events = list(period_events)
     said = FlagText([e.flag for e in events], sees=confidential, events=events)
     lines: dict[str, list[FlagLine]] = defaultdict(list)
     seen: set[tuple[int, str]] = set()

@@ -32,7 +32,7 @@ from fractions import Fraction
 from functools import cached_property
 from heapq import merge
 from operator import attrgetter
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 # The values of tracker.models' choices, repeated as plain strings so this module has no
 # Django import; tests/tracker/test_rules.py checks that both agree.
@@ -52,6 +52,7 @@ OVERDUE_REPORT = "overdue_report"
 FLAG_KINDS = (COUNT_CONFLICT, SCOPE_CONFLICT, STANCE_CONFLICT, CAP_SIGNAL, STALE, OVERDUE_REPORT)
 
 LOW, MEDIUM, HIGH = 1, 2, 3
+K = TypeVar("K", bound=Hashable)  # a subject's key
 # One flag per subject, for good (docs/design.md §3.3); the others are matched by their claims.
 KEYED_KINDS = frozenset({CAP_SIGNAL, STALE, OVERDUE_REPORT})
 CONFLICT_KINDS = frozenset({COUNT_CONFLICT, SCOPE_CONFLICT, STANCE_CONFLICT})
@@ -658,15 +659,15 @@ def stance_edges(
 
 
 def components(
-    edges: Iterable[tuple[Hashable, ClaimRow, ClaimRow]],
-) -> dict[Hashable, list[list[tuple[ClaimRow, ClaimRow]]]]:
+    edges: Iterable[tuple[K, ClaimRow, ClaimRow]],
+) -> dict[K, list[list[tuple[ClaimRow, ClaimRow]]]]:
     """The edges of each subject, grouped into connected components (union-find over claim
     ids), each component's edges in the order found; subjects and components in the order
     their first edge was found."""
-    by_subject: dict[Hashable, list[tuple[ClaimRow, ClaimRow]]] = defaultdict(list)
+    by_subject: dict[K, list[tuple[ClaimRow, ClaimRow]]] = defaultdict(list)
     for subject, a, b in edges:
         by_subject[subject].append((a, b))
-    found: dict[Hashable, list[list[tuple[ClaimRow, ClaimRow]]]] = {}
+    found: dict[K, list[list[tuple[ClaimRow, ClaimRow]]]] = {}
     for subject, pairs in by_subject.items():
         parent: dict[int, int] = {}
         for a, b in pairs:

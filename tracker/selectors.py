@@ -637,8 +637,31 @@ def flag_values(flags) -> list[rules.FlagRow]:
     """``flags`` as ``rules.FlagRow``s with their obligations: a cap signal's read from its
     links, the others' from their subject ("obligation/place")."""
     found = [
-        rules.FlagRow(*row[:7], tuple(row[7]), *row[8:], obligation_ids=_subject_obligation(row))
-        for row in flags.values_list(*FLAG_COLUMNS).iterator(chunk_size=FLAG_CHUNK)
+        rules.FlagRow(
+            id=pk,
+            fingerprint=fingerprint,
+            kind=kind,
+            subject=subject,
+            status=status,
+            country_id=country_id,
+            place_id=place_id,
+            claim_ids=tuple(claim_ids),
+            severity=severity,
+            facts=facts,
+            obligation_ids=_subject_obligation(kind, subject),
+        )
+        for (
+            pk,
+            fingerprint,
+            kind,
+            subject,
+            status,
+            country_id,
+            place_id,
+            claim_ids,
+            severity,
+            facts,
+        ) in flags.values_list(*FLAG_COLUMNS).iterator(chunk_size=FLAG_CHUNK)
     ]
     caps = [row.id for row in found if row.kind == rules.CAP_SIGNAL]
     if not caps:
@@ -658,8 +681,7 @@ def flag_values(flags) -> list[rules.FlagRow]:
     ]
 
 
-def _subject_obligation(row: tuple) -> tuple[int, ...]:
-    kind, subject = row[2], row[3]
+def _subject_obligation(kind: str, subject: str) -> tuple[int, ...]:
     if kind in (rules.STANCE_CONFLICT, rules.STALE, rules.OVERDUE_REPORT) and subject:
         return (int(subject.split("/", 1)[0]),)
     return ()

@@ -109,7 +109,11 @@ class WriteOutcome:
 
 # The order in which a keyed subject's flags are preferred to carry its situation (legacy
 # data may hold several): the one a monitor is working with first.
-_PREFERRED = {FlagStatus.OPEN: 0, FlagStatus.ACKNOWLEDGED: 0, FlagStatus.DISMISSED: 1}
+_PREFERRED: dict[str, int] = {
+    FlagStatus.OPEN: 0,
+    FlagStatus.ACKNOWLEDGED: 0,
+    FlagStatus.DISMISSED: 1,
+}
 
 
 def match(

@@ -24,7 +24,7 @@ from .. import text, visibility
 from ..models import Claim, Flag, FlagEvent, FlagKind, FlagObligation, Measure, Obligation, Place
 
 # Where a kind's facts name claims (each a figure: {"claim", "low", "high", "as_of"}).
-NAMED = {
+NAMED: dict[str, tuple[str, ...]] = {
     FlagKind.COUNT_CONFLICT: ("low", "high"),
     FlagKind.SCOPE_CONFLICT: ("part", "whole"),
     FlagKind.STANCE_CONFLICT: ("complying_newest", "violating_newest"),
@@ -125,7 +125,7 @@ class FlagText:
         return place.name
 
     def obligation(self, obligation_id: int | None) -> str:
-        obligation = self.obligations.get(obligation_id)
+        obligation = self.obligations.get(obligation_id) if obligation_id is not None else None
         return obligation.code if obligation is not None else _("an obligation since deleted")
 
     def obligations_of(self, flag: Flag) -> list[int]:

@@ -62,13 +62,15 @@ class Command(BaseCommand):
             )
 
     def _print_flags(self, keys: list[str] | None, show_confidential: bool) -> None:
-        flags = Flag.objects.active().select_related("place", "country")
+        active = Flag.objects.active().select_related("place", "country")
         if keys is not None:
             if keys == [selectors.WORLD_KEY]:
-                flags = flags.filter(country__isnull=True)
+                active = active.filter(country__isnull=True)
             else:
-                flags = flags.filter(country__iso_code__in=keys)
-        flags = list(flags.order_by("country__iso_code", "kind", "place__name_path", "fingerprint"))
+                active = active.filter(country__iso_code__in=keys)
+        flags = list(
+            active.order_by("country__iso_code", "kind", "place__name_path", "fingerprint")
+        )
         said = FlagText(
             flags, sees=show_confidential, claim_ids=[pk for f in flags for pk in f.claim_ids]
         )
