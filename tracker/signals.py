@@ -1,10 +1,20 @@
 """Signal receivers: thin hooks into ``services``, connected in ``apps.TrackerConfig.ready``."""
 
-from django.db.models.signals import post_save, pre_delete, pre_save
+from django.core.signals import setting_changed
+from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 from django.dispatch import receiver
 
-from . import services
-from .models import Claim, Flag, Obligation, Place, Report, Source
+from . import documents, services
+from .models import (
+    Claim,
+    Flag,
+    Obligation,
+    Place,
+    Report,
+    ReportDocument,
+    Source,
+    reset_document_storage,
+)
 
 
 @receiver(pre_delete, sender=Claim)
@@ -91,3 +101,18 @@ def conceal_claim_made_restricted(sender, instance, raw=False, **kwargs) -> None
     instance._unrestricted = ()
     if not raw and before:
         services.conceal_claims_made_restricted(before)
+
+
+@receiver(post_delete, sender=ReportDocument)
+def remove_deleted_document_file(sender, instance, **kwargs) -> None:
+    """A document deleted, alone or with its report: its stored file goes once that commits
+    (``documents.file_remove_on_commit``)."""
+    if instance.file.name:
+        documents.file_remove_on_commit(instance.file.name)
+
+
+@receiver(setting_changed)
+def documents_storage_changed(setting, **kwargs) -> None:
+    """A test that moves the documents' storage (``STORAGES``) is heard by the model's field."""
+    if setting == "STORAGES":
+        reset_document_storage()
