@@ -22,6 +22,7 @@ import codecs
 import hashlib
 import logging
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import IO
@@ -225,3 +226,31 @@ def file_remove_on_commit(name: str) -> None:
             logger.exception("Could not remove the stored file %s of a deleted document", name)
 
     transaction.on_commit(remove)
+
+
+UNREADABLE = "unreadable"  # what ``documents_verify`` finds when the storage fails to read
+
+
+def documents_verify(queryset) -> Iterator[tuple[ReportDocument, str | None]]:
+    """Each document of ``queryset`` with the SHA-256 of the bytes its storage holds now (None:
+    missing; ``UNREADABLE``: the storage failed, which is logged and does not stop the rest)."""
+    for document in queryset.iterator(chunk_size=500):
+        try:
+            found = document.stored_sha256()
+        except Exception:
+            logger.exception("Could not read document #%s (%s)", document.pk, document.file.name)
+            found = UNREADABLE
+        yield document, found
+
+
+def verification_problem(document: ReportDocument, found: str | None) -> str:
+    """One line saying what is wrong with a document whose stored bytes are not as added."""
+    what = f"document #{document.pk} {document.original_name!r} of report #{document.report_id}"
+    if found is None:
+        return f"MISSING  {what}: no file {document.file.name!r} in the storage."
+    if found == UNREADABLE:
+        return f"UNREADABLE  {what}: the storage failed to read {document.file.name!r}."
+    return (
+        f"ALTERED  {what}: {document.file.name!r} hashes to {found}, "
+        f"not {document.sha256} as when it was added."
+    )

@@ -3,6 +3,7 @@ checked by type and size on upload, served only as downloads and only to who may
 report, verified against their hash."""
 
 import hashlib
+import io
 import os
 
 import pytest
@@ -13,6 +14,7 @@ from django.core.files.uploadedfile import (
     SimpleUploadedFile,
     TemporaryUploadedFile,
 )
+from django.core.management import CommandError, call_command
 from django.test import Client, RequestFactory
 
 from tests.factories import (
@@ -312,3 +314,27 @@ def test_a_file_added_another_way_is_hashed_from_its_bytes():
         report=ReportFactory(), upload=ContentFile(content, name="notes.txt")
     )
     assert document.sha256 == hashlib.sha256(content).hexdigest()
+
+
+def test_verifydocuments_checks_every_stored_document_and_names_the_altered_and_missing(
+    document_storage,
+):
+    intact = DocumentFactory(name="intact.pdf")
+    altered = DocumentFactory(name="altered.pdf")
+    missing = DocumentFactory(name="missing.pdf")
+    path = document_storage / altered.file.name
+    os.chmod(path, 0o640)
+    path.write_bytes(pdf_bytes("edited"))
+    (document_storage / missing.file.name).unlink()
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.raises(CommandError, match=r"2 document\(s\) no longer hold"):
+        call_command("verifydocuments", stdout=out, stderr=err)
+    assert out.getvalue() == "Documents: 3 checked, 2 not as stored.\n"
+    lines = err.getvalue().splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith(f"ALTERED  document #{altered.pk} 'altered.pdf'")
+    assert hashlib.sha256(pdf_bytes("edited")).hexdigest() in lines[0]
+    assert lines[1].startswith(f"MISSING  document #{missing.pk} 'missing.pdf'")
+    out = io.StringIO()
+    call_command("verifydocuments", report=intact.report_id, stdout=out)
+    assert out.getvalue() == "Documents: 1 checked, 0 not as stored.\n"
