@@ -1,7 +1,8 @@
-"""The evidence dossier of one (country, obligation): every claim with its source and grades,
-the flags and how they were handled, and a timeline — a ZIP of a CSV, a readable HTML page
-and ``MANIFEST.sha256`` (the SHA-256 of every other file, ``sha256sum -c`` format), so a
-panel can check that nothing was altered since it was made."""
+"""The evidence dossier of one (country, obligation): every claim with its source and grades
+(the obligation's, and every claim its flags rest on, whatever its obligation), the flags and
+how they were handled, and a timeline — a ZIP of a CSV, a readable HTML page and
+``MANIFEST.sha256`` (the SHA-256 of every other file, ``sha256sum -c`` format), so a panel can
+check that nothing was altered since it was made."""
 
 from __future__ import annotations
 
@@ -14,18 +15,22 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from . import exports, visibility
-from .models import Claim, Flag, FlagEvent, Obligation, Place
+from .models import Claim, Flag, FlagClaim, FlagEvent, Obligation, Place
 
 
 def build(country: Place, obligation: Obligation, user) -> tuple[str, bytes]:
     """(file name, ZIP bytes)."""
     show = visibility.sees_confidential(user)
-    claims = Claim.objects.inside(country).filter(obligation=obligation)
     flags = (
         Flag.objects.filter(Q(country=country) | Q(place=country))
         .filter(Q(obligation=obligation) | Q(obligation__isnull=True))
         .select_related("place", "obligation")
         .order_by("first_seen", "pk")
+    )
+    # The obligation's evidence, and every claim a flag here rests on, whatever its obligation
+    # (a count conflict compares counts that need none): the dossier holds what it cites.
+    claims = Claim.objects.inside(country).filter(obligation=obligation) | Claim.objects.filter(
+        pk__in=FlagClaim.objects.filter(flag__in=flags).values("claim_id")
     )
     events = (
         FlagEvent.objects.filter(flag__in=flags)
