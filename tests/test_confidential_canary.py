@@ -184,7 +184,7 @@ def everything_a_user_can_fetch(client, planted) -> dict[str, bytes]:
                 out[url] = response.content
     response = client.get("/admin/tracker/claim/dossier/", {"country": cn.pk, "obligation": op8.pk})
     assert response["Content-Type"] == "application/zip"
-    with zipfile.ZipFile(io.BytesIO(response.content)) as z:
+    with zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content))) as z:
         for name in z.namelist():
             out[f"dossier {name}"] = z.read(name)
     return out
@@ -212,6 +212,7 @@ def test_a_trusted_editor_does_meet_it(planted, trusted_editor):
         f"/documents/{interview.pk}/",
         f"/admin/tracker/reportdocument/{interview.pk}/history/",
         f"/admin/tracker/report/{interview.report_id}/change/",
+        f"dossier documents/{interview.pk}-Canary_interview.pdf",
     } <= set(found)
 
 

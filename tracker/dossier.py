@@ -1,25 +1,70 @@
 """The evidence dossier of one (country, obligation): every claim with its source and grades
 (the obligation's, and every claim its flags rest on, whatever its obligation), the flags and
-how they were handled, and a timeline — a ZIP of a CSV, a readable HTML page and
-``MANIFEST.sha256`` (the SHA-256 of every other file, ``sha256sum -c`` format), so a panel can
-check that nothing was altered since it was made."""
+how they were handled, a timeline, and the documents kept with the claims' reports — a ZIP of
+CSVs, a readable HTML page, the documents, and ``MANIFEST.sha256`` (``sha256sum -c`` format),
+so a panel can check that nothing was altered since each document was added.
+
+Redacted as the exports are: a reader without the permission gets restricted claims with their
+source and report replaced, and no document of a report they may not see, nor of the report of
+a restricted claim (which the dossier does not name).
+"""
 
 from __future__ import annotations
 
 import hashlib
-import io
+import re
+import tempfile
 import zipfile
+from dataclasses import dataclass
+from pathlib import PurePath
+from typing import IO
 
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from . import exports, visibility
-from .models import Claim, Flag, FlagClaim, FlagEvent, Obligation, Place
+from .models import Claim, Flag, FlagClaim, FlagEvent, Obligation, Place, ReportDocument
+
+# A dossier up to this size is built in memory, a larger one in a temporary file.
+SPOOL_BYTES = 32 * 1024 * 1024
+CHUNK_BYTES = 1024 * 1024
+# Kept as they are in the ZIP: compressing them again gains nothing.
+STORED_TYPES = frozenset({"application/pdf", "image/png", "image/jpeg", "image/webp"})
 
 
-def build(country: Place, obligation: Obligation, user) -> tuple[str, bytes]:
-    """(file name, ZIP bytes)."""
+@dataclass
+class DossierDocument:
+    """A document as the dossier carries it: where in the ZIP, and the SHA-256 of the bytes
+    copied there (None: missing from the storage)."""
+
+    document: ReportDocument
+    path: str
+    found: str | None = None
+
+    @property
+    def intact(self) -> bool:
+        return self.found == self.document.sha256
+
+    @property
+    def missing(self) -> bool:
+        return self.found is None
+
+
+def build(country: Place, obligation: Obligation, user) -> tuple[str, IO[bytes]]:
+    """(file name, the ZIP in a temporary file at its start: the caller closes it).
+
+    1. The flags found in the country about the obligation, or about no obligation.
+    2. The claims: the obligation's about the country or inside it, and every claim a flag
+       rests on.
+    3. The documents: those of the reports of the claims ``user`` may open, if ``user`` may
+       see the report.
+    4. Each document is copied into the ZIP in chunks and hashed on the way: one whose bytes
+       no longer hash to what was recorded when it was added is marked altered, and
+       ``MANIFEST.sha256``, which lists the recorded hash, fails on it; a missing one is
+       marked missing and listed all the same.
+    5. ``claims.csv``, ``flags.csv`` and ``dossier.html``, then the manifest of every file.
+    """
     show = visibility.sees_confidential(user)
     flags = (
         Flag.objects.filter(Q(country=country) | Q(place=country))
@@ -38,10 +83,23 @@ def build(country: Place, obligation: Obligation, user) -> tuple[str, bytes]:
         .order_by("at", "pk")
     )
     claim_rows = list(exports.claim_export_rows(claims, user))
-    grades = claims.order_by("as_of", "pk").values_list("attributed_to__reliability", "credibility")
-    claim_table = [["grade", *claim_rows[0]]] + [
-        [f"{reliability}{credibility}", *row]
-        for (reliability, credibility), row in zip(grades, claim_rows[1:], strict=True)
+    rows_of = claims.order_by("as_of", "pk").values_list(
+        "pk", "report_id", "attributed_to__reliability", "credibility"
+    )
+    opened = set(visibility.claims(user, claims).values_list("pk", flat=True))
+    carried = _documents(user, claims)
+    by_report: dict[int, list[DossierDocument]] = {}
+    for item in carried:
+        by_report.setdefault(item.document.report_id, []).append(item)
+    claim_table = [["grade", *claim_rows[0], "documents"]] + [
+        [
+            f"{reliability}{credibility}",
+            *row,
+            " ".join(d.path for d in by_report.get(report_id, [])) if pk in opened else "",
+        ]
+        for (pk, report_id, reliability, credibility), row in zip(
+            rows_of, claim_rows[1:], strict=True
+        )
     ]
     flag_rows = list(exports.flag_export_rows(flags, user))
     timeline = sorted(
@@ -50,30 +108,86 @@ def build(country: Place, obligation: Obligation, user) -> tuple[str, bytes]:
         key=lambda item: item[0],
     )
     stamp = timezone.now()
-    html = render_to_string(
-        "tracker/dossier.html",
-        {
-            "country": country,
-            "obligation": obligation,
-            "claims": claim_table,
-            "flags": flag_rows,
-            "timeline": timeline,
-            "made_at": stamp,
-            "redacted": not show,
-        },
-    )
-    files = {
-        "claims.csv": exports.as_csv(claim_rows),
-        "flags.csv": exports.as_csv(flag_rows),
-        "dossier.html": html.encode(),
+    context = {
+        "country": country,
+        "obligation": obligation,
+        "claims": claim_table,
+        "flags": flag_rows,
+        "documents": carried,
+        "timeline": timeline,
+        "made_at": stamp,
+        "redacted": not show,
     }
-    manifest = "".join(
-        f"{hashlib.sha256(data).hexdigest()}  {name}\n" for name, data in sorted(files.items())
-    )
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+    tables = {"claims.csv": exports.as_csv(claim_rows), "flags.csv": exports.as_csv(flag_rows)}
+    # Returned open, for the response to stream and close.
+    out = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
+    try:
+        _write(out, carried, tables, context, stamp)
+    except BaseException:
+        out.close()
+        raise
+    out.seek(0)
+    name = f"dossier-{country.iso_code}-{obligation.code}-{stamp:%Y%m%d-%H%M}.zip"
+    return name, out
+
+
+def _write(
+    out: IO[bytes], carried: list[DossierDocument], tables: dict[str, bytes], context, stamp
+) -> None:
+    """Steps 4 and 5: the documents first, as the page says what was found in them."""
+    manifest: dict[str, str] = {}
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for item in carried:
+            item.found = _copy(item, archive, stamp)
+            manifest[item.path] = item.document.sha256
+        files = {
+            **tables,
+            "dossier.html": render_to_string("tracker/dossier.html", context).encode(),
+        }
         for name, data in files.items():
             archive.writestr(name, data)
-        archive.writestr("MANIFEST.sha256", manifest)
-    name = f"dossier-{country.iso_code}-{obligation.code}-{stamp:%Y%m%d-%H%M}.zip"
-    return name, buffer.getvalue()
+            manifest[name] = hashlib.sha256(data).hexdigest()
+        archive.writestr(
+            "MANIFEST.sha256",
+            "".join(f"{digest}  {name}\n" for name, digest in sorted(manifest.items())),
+        )
+
+
+def _documents(user, claims) -> list[DossierDocument]:
+    """The documents the dossier carries (step 3), each with its place in the ZIP."""
+    reports = visibility.claims(user, claims).values("report_id")
+    documents = (
+        visibility.documents(user, ReportDocument.objects.filter(report_id__in=reports))
+        .select_related("report", "added_by")
+        .order_by("report_id", "added_at", "pk")
+    )
+    return [
+        DossierDocument(d, f"documents/{d.pk}-{_safe_name(d.original_name)}") for d in documents
+    ]
+
+
+def _safe_name(name: str) -> str:
+    """A file name any unzip tool and ``sha256sum -c`` take as it is: letters (any script),
+    digits, dot, dash and underscore; the extension kept."""
+    safe = re.sub(r"[^\w.-]+", "_", name).strip("._") or "document"
+    suffix = PurePath(safe).suffix[:16]
+    return safe if len(safe) <= 100 else safe[: 100 - len(suffix)] + suffix
+
+
+def _copy(item: DossierDocument, archive: zipfile.ZipFile, stamp) -> str | None:
+    """Copy a document's stored bytes into the ZIP in chunks (step 4); the SHA-256 of what was
+    copied, or None if the storage has no such file (nothing is written then)."""
+    document = item.document
+    try:
+        stored = document.file.storage.open(document.file.name, "rb")
+    except FileNotFoundError:
+        return None
+    entry = zipfile.ZipInfo(item.path, date_time=stamp.timetuple()[:6])
+    stored_as_is = document.content_type in STORED_TYPES
+    entry.compress_type = zipfile.ZIP_STORED if stored_as_is else zipfile.ZIP_DEFLATED
+    digest = hashlib.sha256()
+    with stored, archive.open(entry, "w", force_zip64=document.size > 2**30) as copy:
+        for chunk in stored.chunks(CHUNK_BYTES):
+            digest.update(chunk)
+            copy.write(chunk)
+    return digest.hexdigest()

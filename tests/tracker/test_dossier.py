@@ -3,12 +3,25 @@ documents of its reports, a readable page, and a manifest that ``sha256sum -c`` 
 
 import csv
 import datetime
+import hashlib
 import io
+import os
+import subprocess
 import zipfile
+from pathlib import Path
 
 import pytest
+from django.test import Client
 
-from tests.factories import ClaimFactory, SourceFactory, country, obligation
+from tests.factories import (
+    ClaimFactory,
+    DocumentFactory,
+    ReportFactory,
+    SourceFactory,
+    country,
+    obligation,
+    pdf_bytes,
+)
 from tracker import checks
 from tracker.models import Flag
 
@@ -68,3 +81,114 @@ def test_a_hidden_claim_a_flag_rests_on_is_listed_redacted(viewer_client):
     assert {row["count_low"] for row in rows} == {"50000", "80000"}
     for name in archive.namelist():
         assert b"Canary" not in archive.read(name)
+
+
+# --- the documents ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def documented(document_storage):
+    """A stance claim on the obligation in a report with two documents."""
+    claim = ClaimFactory(
+        obligation=obligation("UNSCR2397-OP8"),
+        stance="violating",
+        count_low=None,
+        measure="",
+        external_id="RFA-1",
+    )
+    return {
+        "claim": claim,
+        "article": DocumentFactory(report=claim.report, name="RFA article.pdf"),
+        "page": DocumentFactory(
+            report=claim.report, name="기사 사본.html", content=b"<!DOCTYPE html><p>60,000</p>"
+        ),
+    }
+
+
+def unzipped(archive: zipfile.ZipFile, folder: Path) -> Path:
+    archive.extractall(folder)
+    return folder
+
+
+def sha256sum_check(folder: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["sha256sum", "-c", "MANIFEST.sha256"], cwd=folder, capture_output=True, text=True
+    )
+
+
+def test_the_dossier_carries_its_reports_documents_and_sha256sum_checks_every_file(
+    viewer_client, documented, tmp_path
+):
+    archive = dossier(viewer_client)
+    article, page = documented["article"], documented["page"]
+    assert sorted(archive.namelist()) == [
+        "MANIFEST.sha256",
+        "claims.csv",
+        f"documents/{article.pk}-RFA_article.pdf",
+        f"documents/{page.pk}-기사_사본.html",
+        "dossier.html",
+        "flags.csv",
+    ]
+    with article.file.open("rb") as stored:
+        assert archive.read(f"documents/{article.pk}-RFA_article.pdf") == stored.read()
+    manifest = archive.read("MANIFEST.sha256").decode()
+    assert f"{article.sha256}  documents/{article.pk}-RFA_article.pdf\n" in manifest
+    result = sha256sum_check(unzipped(archive, tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count(": OK") == 5
+    html = archive.read("dossier.html").decode()
+    assert f'href="documents/{article.pk}-RFA_article.pdf"' in html
+
+
+def test_a_document_altered_in_storage_fails_the_manifest_and_the_page_says_so(
+    viewer_client, documented, document_storage, tmp_path
+):
+    article = documented["article"]
+    path = document_storage / article.file.name
+    os.chmod(path, 0o640)
+    path.write_bytes(pdf_bytes("a forged figure"))
+    assert not article.verify()
+    archive = dossier(viewer_client)
+    result = sha256sum_check(unzipped(archive, tmp_path))
+    assert result.returncode == 1
+    assert f"documents/{article.pk}-RFA_article.pdf: FAILED" in result.stdout
+    assert result.stdout.count(": OK") == 4  # everything else is as it was
+    html = archive.read("dossier.html").decode()
+    assert hashlib.sha256(pdf_bytes("a forged figure")).hexdigest() in html
+
+
+def test_a_document_missing_from_storage_is_listed_and_fails_the_manifest(
+    viewer_client, documented, document_storage, tmp_path
+):
+    page = documented["page"]
+    (document_storage / page.file.name).unlink()
+    archive = dossier(viewer_client)
+    assert f"documents/{page.pk}-기사_사본.html" not in archive.namelist()
+    assert f"documents/{page.pk}-기사_사본.html" in archive.read("MANIFEST.sha256").decode()
+    result = sha256sum_check(unzipped(archive, tmp_path))
+    assert result.returncode == 1
+    assert "MISSING" in archive.read("dossier.html").decode()
+
+
+def test_no_document_of_a_hidden_report_nor_of_a_restricted_claims_report_is_carried(
+    viewer_client, trusted_editor, document_storage
+):
+    op8 = obligation("UNSCR2397-OP8")
+    secret = ClaimFactory(obligation=op8, report=ReportFactory(confidential=True))
+    DocumentFactory(report=secret.report, name="Canary interview.pdf")
+    # A public report, but its only claim here is an informant's: naming its documents would
+    # say which report the hidden claim comes from.
+    informant = SourceFactory(name="Canary Informant", confidential=True)
+    whispered = ClaimFactory(obligation=op8, attributed_to=informant)
+    DocumentFactory(report=whispered.report, name="Canary notes.txt", content=b"Canary")
+    public = ClaimFactory(obligation=op8)
+    DocumentFactory(report=public.report, name="public.pdf")
+    archive = dossier(viewer_client)
+    carried = [n for n in archive.namelist() if n.startswith("documents/")]
+    assert len(carried) == 1 and carried[0].endswith("-public.pdf")
+    for name in archive.namelist():
+        assert b"Canary" not in archive.read(name)
+    trusted = Client()
+    trusted.force_login(trusted_editor)
+    carried = [n for n in dossier(trusted).namelist() if n.startswith("documents/")]
+    assert len(carried) == 3
