@@ -11,6 +11,7 @@ a restricted claim (which the dossier does not name).
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import re
 import tempfile
@@ -22,9 +23,24 @@ from typing import IO
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.formats import date_format, number_format
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
-from . import exports, visibility
-from .models import Claim, Flag, FlagClaim, FlagEvent, Obligation, Place, ReportDocument
+from . import documents, exports, visibility
+from .cells import unescape_cell
+from .models import (
+    Claim,
+    Flag,
+    FlagClaim,
+    FlagEvent,
+    Measure,
+    Obligation,
+    Place,
+    ReportDocument,
+    Severity,
+    Stance,
+)
 
 # A dossier up to this size is built in memory, a larger one in a temporary file.
 SPOOL_BYTES = 32 * 1024 * 1024
@@ -49,6 +65,103 @@ class DossierDocument:
     @property
     def missing(self) -> bool:
         return self.found is None
+
+    @property
+    def size(self) -> str:
+        return documents.size_display(self.document.size)
+
+    @property
+    def added_at(self) -> str:
+        return human_moment(self.document.added_at)
+
+
+# Dates as people write them ("7 December 2026, 14:05 UTC"), never with microseconds. Each is
+# a format of Django's date filter that a translation gives its own order ("Y년 F j일").
+DAY = pgettext_lazy("dossier: a date, in the date filter's format", "j F Y")
+MONTH = pgettext_lazy("dossier: a month, in the date filter's format", "F Y")
+MOMENT = pgettext_lazy("dossier: a date and time, in the date filter's format", "j F Y, H:i T")
+
+
+def human_date(text: str) -> str:
+    """A date as the exports write it, as people write it: '2019-12-23' is '23 December
+    2019', '2017-09' 'September 2017', '2022' '2022'; anything else as it is."""
+    match = re.fullmatch(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?", text or "")
+    if match is None:
+        return text or ""
+    year, month, day = match.groups()
+    if month is None:
+        return year
+    return date_format(datetime.date(int(year), int(month), int(day or 1)), DAY if day else MONTH)
+
+
+def human_moment(value: datetime.datetime | str | None) -> str:
+    """A moment (or its ISO text) in the site's time zone: '7 December 2026, 14:05 UTC'."""
+    if not value:
+        return ""
+    if isinstance(value, str):
+        value = datetime.datetime.fromisoformat(value)
+    return date_format(timezone.localtime(value), MOMENT)
+
+
+def _label(choices, value: str) -> str:
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return value
+
+
+def _claim_row(
+    row: dict, grade: str, carried: list[DossierDocument], countries: dict[str, str]
+) -> dict:
+    """A claim as the page shows it: the export's cells, and what people read."""
+    low, high = row["count_low"], row["count_high"]
+    if low:
+        count = number_format(int(low), force_grouping=True)
+        if not high:
+            count = _("at least %(count)s") % {"count": count}
+        elif high != low:
+            count = f"{count}–{number_format(int(high), force_grouping=True)}"
+        count = f"{count} {_label(Measure, row['measure'])}"
+    else:
+        count = ""
+    if row["period_start"]:
+        when = _("%(start)s to %(end)s") % {
+            "start": human_date(row["period_start"]),
+            "end": human_date(row["as_of"]),
+        }
+    else:
+        when = _("as of %(date)s") % {"date": human_date(row["as_of"])}
+    return {
+        **row,
+        "grade": grade,
+        "documents": carried,
+        "count": count,
+        "when": when,
+        "stance_label": _label(Stance, row["stance"]),
+        "published": human_date(row["published_on"]),
+        "where": " > ".join(
+            part for part in (countries.get(row["country"], row["country"]), row["place"]) if part
+        ),
+    }
+
+
+def _flag_row(row: dict) -> dict:
+    """A flag as the page shows it (its sentence as ``exports.flag_export_rows`` gives it)."""
+    return {
+        **row,
+        "kind_label": _label(Flag.Kind, row["kind"]),
+        "status_label": _label(Flag.Status, row["status"]),
+        "first_seen_at": human_moment(row["first_seen"]),
+        "last_seen_at": human_moment(row["last_seen"]),
+        "resolved": human_moment(row["resolved_at"]),
+        "high": row["severity"] == Severity.HIGH.label,
+    }
+
+
+def _dicts(rows: list[list[str]]) -> list[dict]:
+    """Rows of an export (header first) as dicts of their cells, unescaped for the page."""
+    header = rows[0]
+    return [dict(zip(header, map(unescape_cell, row), strict=True)) for row in rows[1:]]
 
 
 def build(country: Place, obligation: Obligation, user) -> tuple[str, IO[bytes]]:
@@ -91,31 +204,36 @@ def build(country: Place, obligation: Obligation, user) -> tuple[str, IO[bytes]]
     by_report: dict[int, list[DossierDocument]] = {}
     for item in carried:
         by_report.setdefault(item.document.report_id, []).append(item)
-    claim_table = [["grade", *claim_rows[0], "documents"]] + [
-        [
+    countries = dict(Place.objects.countries().values_list("iso_code", "name"))
+    countries["WORLD"] = _("World")
+    claim_table = [
+        _claim_row(
+            row,
             f"{reliability}{credibility}",
-            *row,
-            " ".join(d.path for d in by_report.get(report_id, [])) if pk in opened else "",
-        ]
+            by_report.get(report_id, []) if pk in opened else [],
+            countries,
+        )
         for (pk, report_id, reliability, credibility), row in zip(
-            rows_of, claim_rows[1:], strict=True
+            rows_of, _dicts(claim_rows), strict=True
         )
     ]
     flag_rows = list(exports.flag_export_rows(flags, user))
+    flag_table = [_flag_row(row) for row in _dicts(flag_rows)]
     timeline = sorted(
-        [(row[claim_rows[0].index("as_of")], "claim", row) for row in claim_rows[1:]]
+        [(row["as_of"], "claim", row) for row in claim_table]
         + [(e.at.date().isoformat(), "flag", e) for e in events],
         key=lambda item: item[0],
     )
+    timeline = [(human_date(day), what, item) for day, what, item in timeline]
     stamp = timezone.now()
     context = {
         "country": country,
         "obligation": obligation,
         "claims": claim_table,
-        "flags": flag_rows,
+        "flags": flag_table,
         "documents": carried,
         "timeline": timeline,
-        "made_at": stamp,
+        "made_at": human_moment(stamp),
         "redacted": not show,
     }
     tables = {"claims.csv": exports.as_csv(claim_rows), "flags.csv": exports.as_csv(flag_rows)}

@@ -6,12 +6,15 @@ import datetime
 import hashlib
 import io
 import os
+import re
 import subprocess
 import zipfile
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.test import Client
+from django.utils import translation
 
 from tests.factories import (
     ClaimFactory,
@@ -23,6 +26,7 @@ from tests.factories import (
     pdf_bytes,
 )
 from tracker import checks
+from tracker import dossier as dossier_module
 from tracker.models import Flag
 
 pytestmark = pytest.mark.django_db
@@ -192,3 +196,47 @@ def test_no_document_of_a_hidden_report_nor_of_a_restricted_claims_report_is_car
     trusted.force_login(trusted_editor)
     carried = [n for n in dossier(trusted).namelist() if n.startswith("documents/")]
     assert len(carried) == 3
+
+
+# --- the page -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("given", "shown"),
+    [
+        ("2019-12-23", "23 December 2019"),
+        ("2017-09", "September 2017"),
+        ("2022", "2022"),
+        ("", ""),
+        ("sometime", "sometime"),
+    ],
+)
+def test_dates_are_shown_as_people_write_them_at_the_precision_given(given, shown):
+    assert dossier_module.human_date(given) == shown
+
+
+def test_the_page_writes_times_as_people_do_without_microseconds(viewer_client, documented):
+    with time_machine.travel(
+        datetime.datetime(2026, 12, 7, 14, 5, 33, 123456, tzinfo=datetime.UTC)
+    ):
+        checks.sweep(today=TODAY, keys=["CN"])
+        html = dossier(viewer_client).read("dossier.html").decode()
+    assert "Made <strong>7 December 2026, 14:05 UTC</strong>" in html
+    assert "as of 1 December 2019" in html  # the claim's as_of
+    assert "23 December 2019" in html  # its report's publication
+    assert not re.search(r"\d:\d\d:\d\d|\.\d{6}|T\d\d:", html)  # no ISO times anywhere
+
+
+def test_the_page_is_styled_inline_and_loads_nothing(viewer_client, documented):
+    html = dossier(viewer_client).read("dossier.html").decode()
+    assert "<style>" in html
+    assert not re.search(r"<link|<script|<img|src=|url\(|@import", html)
+    for href in re.findall(r'href="([^"]+)"', html):
+        assert href.startswith(("documents/", "https://", "http://")), href
+
+
+def test_the_page_is_rendered_in_the_readers_language(viewer_client, documented):
+    with translation.override("ko"):
+        html = dossier(viewer_client).read("dossier.html").decode()
+    assert '<html lang="ko">' in html
+    assert "12월" in html  # Django's own Korean month names; our strings await their .po
