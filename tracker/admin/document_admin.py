@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.text import Truncator
 
 from .. import documents, visibility
 from ..models import ReportDocument
@@ -16,7 +17,7 @@ from .evidence import HiddenWhenConfidentialMixin, TrackerAdmin
 
 @admin.register(ReportDocument)
 class ReportDocumentAdmin(HiddenWhenConfidentialMixin, TrackerAdmin):
-    list_display = ["original_name", "report", "content_type", "size_display", "added_at",
+    list_display = ["original_name", "report_short", "content_type", "size_display", "added_at",
                     "added_by"]  # fmt: skip
     list_filter = ["content_type"]
     list_select_related = ["report__publisher", "added_by"]
@@ -47,6 +48,10 @@ class ReportDocumentAdmin(HiddenWhenConfidentialMixin, TrackerAdmin):
     @admin.display(description="size", ordering="size")
     def size_display(self, obj: ReportDocument) -> str:
         return documents.size_display(obj.size)
+
+    @admin.display(description="report", ordering="report__title")
+    def report_short(self, obj: ReportDocument) -> str:
+        return Truncator(obj.report.title).chars(70)
 
     @admin.display(description="file")
     def download(self, obj: ReportDocument) -> str:

@@ -101,6 +101,7 @@ class DocumentInline(admin.TabularInline):
     fields = ["file", "details", "note"]
     readonly_fields = ["download", "details"]
     extra = 1
+    show_change_link = True  # its own page, with its history
     verbose_name = "document"
     verbose_name_plural = "documents (kept as evidence: a stored file is never replaced)"
 
