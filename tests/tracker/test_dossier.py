@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 import time_machine
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
 from tests.factories import (
@@ -240,3 +242,27 @@ def test_the_page_is_rendered_in_the_readers_language(viewer_client, documented)
         html = dossier(viewer_client).read("dossier.html").decode()
     assert '<html lang="ko">' in html
     assert "12월" in html  # Django's own Korean month names; our strings await their .po
+
+
+def test_a_dossier_runs_the_same_queries_for_one_claim_and_many(viewer_client, document_storage):
+    def add(n: int) -> None:
+        for _ in range(n):
+            claim = ClaimFactory(
+                obligation=obligation("UNSCR2397-OP8"), stance="violating", count_low=50_000
+            )
+            DocumentFactory(report=claim.report)
+        checks.sweep(today=TODAY, keys=["CN"])
+
+    def count() -> tuple[int, zipfile.ZipFile]:
+        with CaptureQueriesContext(connection) as queries:
+            archive = dossier(viewer_client)
+        return len(queries), archive
+
+    add(1)
+    dossier(viewer_client)  # the permission and content-type caches
+    one, archive = count()
+    assert len([n for n in archive.namelist() if n.startswith("documents/")]) == 1
+    add(9)
+    many, archive = count()
+    assert len([n for n in archive.namelist() if n.startswith("documents/")]) == 10
+    assert many == one
