@@ -29,7 +29,8 @@ COPY --chown=tracker:tracker config ./config
 COPY --chown=tracker:tracker tracker ./tracker
 COPY --chown=tracker:tracker reports ./reports
 # collectstatic needs settings but no secret worth keeping: a throwaway key for the build only.
-RUN mkdir -p var && chown tracker:tracker var \
+# var/documents exists in the image so that the compose file's volume mounted there is the user's.
+RUN mkdir -p var/documents && chown tracker:tracker var \
  && DJANGO_SECRET_KEY=build-only DJANGO_ALLOWED_HOSTS=build DATABASE_URL=postgres://build/build \
     REDIS_URL=redis://build:6379/0 python manage.py collectstatic --noinput \
  && chown -R tracker:tracker var

@@ -111,7 +111,8 @@ def load(n: int, profile: str, seed: int = 2017) -> dict:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             "TRUNCATE tracker_flag_claims, tracker_flagevent, tracker_flag, tracker_checkstate, "
-            "tracker_checkrequest, tracker_claim, tracker_report, tracker_watch RESTART IDENTITY"
+            "tracker_checkrequest, tracker_claim, tracker_reportdocument, tracker_report, "
+            "tracker_watch RESTART IDENTITY"
         )
         cursor.execute("DELETE FROM tracker_source")
         cursor.execute("DELETE FROM tracker_place WHERE kind NOT IN ('world', 'country')")

@@ -8,7 +8,8 @@ def admin_url(model, view: str, *args) -> str:
 
 
 def report_form(publisher, claims: list[dict], **fields) -> dict:
-    """The POST body of the report add form with one inline row per dict in ``claims``."""
+    """The POST body of the report add form with one inline row per dict in ``claims`` (and
+    no document: ``document_rows`` adds some)."""
     data = {
         "title": "NKDB survey of northeast China",
         "url": "",
@@ -20,6 +21,8 @@ def report_form(publisher, claims: list[dict], **fields) -> dict:
         "claims-INITIAL_FORMS": "0",
         "claims-MIN_NUM_FORMS": "0",
         "claims-MAX_NUM_FORMS": "1000",
+        "documents-TOTAL_FORMS": "0",
+        "documents-INITIAL_FORMS": "0",
         "_save": "Save",
         **fields,
     }
@@ -36,4 +39,16 @@ def report_form(publisher, claims: list[dict], **fields) -> dict:
             **claim,
         }
         data.update({f"claims-{i}-{key}": value for key, value in row.items()})
+    return data
+
+
+def document_rows(documents: list[dict], initial: int = 0) -> dict:
+    """The documents inline's part of the report form: a row per dict (``file``, ``note``,
+    and ``id`` for a stored one; the first ``initial`` rows are stored ones)."""
+    data = {
+        "documents-TOTAL_FORMS": str(len(documents)),
+        "documents-INITIAL_FORMS": str(initial),
+    }
+    for i, row in enumerate(documents):
+        data.update({f"documents-{i}-{key}": value for key, value in row.items()})
     return data

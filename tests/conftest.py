@@ -66,3 +66,17 @@ def session_worker(django_db_blocker):
         app, pool="solo", concurrency=1, perform_ping_check=False, shutdown_timeout=10
     ) as worker:
         yield worker
+
+
+@pytest.fixture
+def document_storage(settings, tmp_path):
+    """The documents' storage in a folder of the test's own (the folder)."""
+    folder = tmp_path / "documents"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "documents": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": folder, "file_permissions_mode": 0o440},
+        },
+    }
+    return folder

@@ -6,9 +6,11 @@ import datetime
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
+from django.core.files.base import ContentFile
 from factory.django import DjangoModelFactory
 
-from tracker.models import Claim, Obligation, Place, Report, Source, Watch
+from tracker import documents
+from tracker.models import Claim, Obligation, Place, Report, ReportDocument, Source, Watch
 
 
 def country(iso: str) -> Place:
@@ -99,3 +101,28 @@ class WatchFactory(DjangoModelFactory):
 
     place = factory.LazyFunction(lambda: country("QA"))
     obligation = factory.LazyFunction(lambda: obligation("UNSCR2397-OP8"))
+
+
+def pdf_bytes(text: str = "") -> bytes:
+    """A small file that is a PDF by its first bytes, with ``text`` in it."""
+    return b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n% " + text.encode() + b"\ntrailer<<>>\n%%EOF\n"
+
+
+class DocumentFactory(factory.Factory):
+    """A document added as the admin adds one (``documents.document_add``): needs the
+    ``document_storage`` fixture, or it is written under the var dir."""
+
+    class Meta:
+        model = ReportDocument
+
+    report = factory.SubFactory(ReportFactory)
+    name = "article.pdf"
+    content = factory.Sequence(lambda n: pdf_bytes(f"document {n}"))
+    added_by = None
+    note = ""
+
+    @classmethod
+    def _create(cls, model_class, *, report, name, content, **kwargs):
+        return documents.document_add(
+            report=report, upload=ContentFile(content, name=name), **kwargs
+        )

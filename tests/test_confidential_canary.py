@@ -19,14 +19,16 @@ from reports import sending
 from reports.models import Subscription
 from tests.factories import (
     ClaimFactory,
+    DocumentFactory,
     ReportFactory,
     SourceFactory,
     UserFactory,
     country,
     obligation,
+    pdf_bytes,
 )
-from tracker import checks, visibility
-from tracker.models import Claim, Flag, Report, Source
+from tracker import checks, documents, visibility
+from tracker.models import Claim, Flag, Report, ReportDocument, Source
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +39,7 @@ TODAY = datetime.date(2026, 11, 24)
 
 
 @pytest.fixture
-def planted():
+def planted(document_storage, django_capture_on_commit_callbacks):
     informant = SourceFactory(name="Canary Informant 7", confidential=True)
     secret_report = ReportFactory(
         title="Canary interview transcript", confidential=True, published_on=CANARY_DATE
@@ -97,6 +99,23 @@ def planted():
     renamed = SourceFactory(name="Canary Worker, Vladivostok", confidential=True)
     renamed.name, renamed.confidential = "A worker in the Russian Far East", False
     renamed.save()
+    # Documents kept with the restricted reports: their names and their bytes.
+    DocumentFactory(
+        report=secret_report, name="Canary interview.pdf", content=pdf_bytes("Canary says")
+    )
+    DocumentFactory(
+        report=via_secret_publisher,
+        name="bulletin.txt",
+        content=b"Canary Press bulletin",
+        note="Canary's copy",
+    )
+    # One deleted since: its history is still there.
+    with django_capture_on_commit_callbacks(execute=True):
+        documents.document_delete(
+            document=DocumentFactory(report=secret_report, name="Canary withdrawn.pdf")
+        )
+    # And a public report's document, which everyone may fetch.
+    DocumentFactory(name="public.pdf", content=pdf_bytes("60,000 workers"))
     subscription = Subscription.objects.create(name="Weekly", addresses="")
     subscription.countries.add(country("CN"))
     return {
@@ -112,7 +131,16 @@ def everything_a_user_can_fetch(client, planted) -> dict[str, bytes]:
     cn, op8 = country("CN"), planted["op8"]
     claim_ids = list(Claim.objects.values_list("pk", flat=True))
     flag_ids = list(Flag.objects.values_list("pk", flat=True))
+    report_ids = list(Report.objects.values_list("pk", flat=True))
+    # Every document ever stored, deleted ones too.
+    document_ids = sorted(set(ReportDocument.history.values_list("id", flat=True)))
+    assert ReportDocument.objects.count() < len(document_ids)
     out = {}
+    for pk in document_ids:
+        response = client.get(f"/documents/{pk}/")
+        assert response.status_code in (200, 404), pk
+        # Read to its end, a download is closed, its file with it (as a server closes it).
+        out[f"/documents/{pk}/"] = b"".join(response) + str(response.headers).encode()
     for url in [
         "/",
         "/claims/",
@@ -130,6 +158,8 @@ def everything_a_user_can_fetch(client, planted) -> dict[str, bytes]:
         "/admin/tracker/report/",
         "/admin/tracker/source/",
         "/admin/tracker/flag/",
+        "/admin/tracker/reportdocument/",
+        "/admin/tracker/reportdocument/?q=canary",
         f"/summaries/preview/{planted['subscription'].pk}/",
         *[f"/admin/tracker/flag/{pk}/change/" for pk in flag_ids],
         *[f"/api/flags/{pk}/" for pk in flag_ids],
@@ -148,11 +178,18 @@ def everything_a_user_can_fetch(client, planted) -> dict[str, bytes]:
                 with zipfile.ZipFile(io.BytesIO(content)) as z:
                     content = b"".join(z.read(n) for n in z.namelist())
             out[f"{model} {action}"] = content
+    # Each report's page (its documents inline), and each document's.
+    for url in [f"/admin/tracker/report/{pk}/change/" for pk in report_ids] + [
+        f"/admin/tracker/reportdocument/{pk}/change/" for pk in document_ids
+    ]:
+        response = client.get(url)
+        assert response.status_code in (200, 302, 403, 404), url
+        out[url] = response.content
     # Every object's past versions, and each version (those hidden from the user answer 403
     # or 404, which must not name it either).
-    for model in (Claim, Report, Source):
+    for model in (Claim, Report, Source, ReportDocument):
         name = model._meta.model_name
-        for pk in model.objects.values_list("pk", flat=True):
+        for pk in model.history.values_list("id", flat=True).distinct():
             urls = [f"/admin/tracker/{name}/{pk}/history/"] + [
                 f"/admin/tracker/{name}/{pk}/history/{version}/"
                 for version in model.history.filter(id=pk).values_list("history_id", flat=True)
@@ -163,7 +200,7 @@ def everything_a_user_can_fetch(client, planted) -> dict[str, bytes]:
                 out[url] = response.content
     response = client.get("/admin/tracker/claim/dossier/", {"country": cn.pk, "obligation": op8.pk})
     assert response["Content-Type"] == "application/zip"
-    with zipfile.ZipFile(io.BytesIO(response.content)) as z:
+    with zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content))) as z:
         for name in z.namelist():
             out[f"dossier {name}"] = z.read(name)
     return out
@@ -203,6 +240,13 @@ def test_a_trusted_editor_does_meet_it(planted, trusted_editor):
     assert {"/claims/", "/api/claims/", "claim export_csv", "/admin/tracker/report/"} <= set(found)
     draft = Report.objects.get(title="Draft, names withheld")
     assert f"/admin/tracker/report/{draft.pk}/history/" in found
+    interview = ReportDocument.objects.get(original_name="Canary interview.pdf")
+    assert {
+        f"/documents/{interview.pk}/",
+        f"/admin/tracker/reportdocument/{interview.pk}/history/",
+        f"/admin/tracker/report/{interview.report_id}/change/",
+        f"dossier documents/{interview.pk}-Canary_interview.pdf",
+    } <= set(found)
 
 
 def test_a_summary_email_to_a_plain_address_never_carries_the_canary(planted):

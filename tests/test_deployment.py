@@ -97,10 +97,12 @@ def test_app_services_start_after_a_healthy_database_and_broker_and_the_migratio
         )
 
 
-def test_database_and_broker_keep_their_data_in_volumes():
+def test_database_broker_and_documents_keep_their_data_in_volumes():
     assert "pgdata:/var/lib/postgresql/data" in SERVICES["db"]["volumes"]
     assert "redisdata:/data" in SERVICES["redis"]["volumes"]
-    assert set(COMPOSE["volumes"]) == {"pgdata", "redisdata"}
+    for name in APP_SERVICES:  # the documents' folder under TRACKER_VAR_DIR (Dockerfile)
+        assert "documents:/app/var/documents" in SERVICES[name]["volumes"], name
+    assert set(COMPOSE["volumes"]) == {"pgdata", "redisdata", "documents"}
 
 
 def test_published_ports_listen_on_loopback_only():

@@ -24,7 +24,14 @@ from rest_framework.authtoken.models import Token, TokenProxy
 
 from reports import sending
 from reports.models import Subscription
-from tests.factories import ClaimFactory, UserFactory, WatchFactory, country, obligation
+from tests.factories import (
+    ClaimFactory,
+    DocumentFactory,
+    UserFactory,
+    WatchFactory,
+    country,
+    obligation,
+)
 from tracker.models import CheckState, Flag
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +50,7 @@ def patterns(resolver=None, prefix=""):
 
 
 @pytest.fixture
-def world():
+def world(document_storage):
     """One object of every kind an URL can name."""
     claim = ClaimFactory(place=country("CN"), obligation=obligation("UNSCR2397-OP8"))
     claim.report.title = "A report"
@@ -72,6 +79,7 @@ def world():
     return {
         "claim": claim,
         "report": claim.report,
+        "reportdocument": DocumentFactory(report=claim.report),
         "source": claim.attributed_to,
         "place": country("CN"),
         "obligation": obligation("UNSCR2397-OP8"),
@@ -126,6 +134,7 @@ def concrete(route: str, objects: dict) -> str | None:
         route = "api/" + route.removeprefix("api/^").rstrip("$")
         if "(?P<pk>" in route:
             route = route.replace("(?P<pk>[^/.]+)", str(objects[singular].pk))
+    route = route.replace("documents/<int:pk>/", f"documents/{objects['reportdocument'].pk}/")
     route = route.replace("<int:pk>/chart.png", f"{objects['summary'].pk}/chart.png")
     route = route.replace(
         "summaries/preview/<int:pk>/", f"summaries/preview/{objects['subscription'].pk}/"
@@ -163,6 +172,8 @@ def expected(url: str, role: str, users: dict) -> set[int]:
         perm = "tracker.view_flag" if "flag" in url or url == "/" else "tracker.view_claim"
     elif url.startswith("/claims/"):
         perm = "tracker.view_claim"
+    elif url.startswith("/documents/"):
+        return {200} if users[role].has_perms(DOCUMENT_PERMISSIONS) else {403}
     else:
         raise AssertionError(f"no expectation for {url}")
     allowed = users[role].has_perm(perm)
@@ -179,6 +190,8 @@ ADMIN_VIEWS = {
     "delete": "delete",
 }
 READ_ONLY_ADMINS = ("tracker/flag", "tracker/checkstate")  # nobody adds or deletes these
+# A report's document is added on the report's page, and deleted by who may delete reports.
+DOCUMENT_PERMISSIONS = ["tracker.view_report", "tracker.view_reportdocument"]
 
 
 def admin_expected(url: str, user) -> int:
@@ -213,6 +226,8 @@ def admin_expected(url: str, user) -> int:
         action = ADMIN_VIEWS[second or ""]
     if f"{app}/{model}" in READ_ONLY_ADMINS and action in ("add", "delete"):
         return 403
+    if f"{app}/{model}" == "tracker/reportdocument" and action in ("add", "delete"):
+        return 200 if action == "delete" and user.has_perm("tracker.delete_report") else 403
     codename = {"tokenproxy": "token"}.get(model, model)
     perms = [f"{app}.{action}_{codename}"]
     if action == "view":
@@ -246,6 +261,8 @@ def test_every_url_answers_as_its_permission_allows(client, world, users, role):
     wrong = []
     for url in walk(world):
         response = client.get(url)
+        if response.streaming:  # a download holds its file open until it is read to its end
+            b"".join(response.streaming_content)
         allowed = expected(url, role, users)
         if response.status_code not in allowed:
             wrong.append(f"{url}: {response.status_code}, expected {sorted(allowed)}")

@@ -7,6 +7,7 @@ see confidential material sees neither such a version nor the values it held: a 
 before it was made public, the confidential source a claim was attributed to before it was
 corrected, a summary written while its report was confidential, a source's name before it was
 made confidential (as the flags conceal every name a source has gone by).
+A document's version is restricted as a claim's is by its report.
 
 A related row's past is read from its history; where it cannot be (its history begins after
 the moment asked about, as for a row written without it), the version counts as restricted.
@@ -19,7 +20,7 @@ import datetime
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
-from .models import Claim, Report, Source
+from .models import Claim, Report, ReportDocument, Source
 
 UNKNOWN = object()  # a row's values at a moment its history does not reach
 
@@ -80,8 +81,8 @@ class Timeline:
 
 
 def restricted_versions(records: Sequence) -> set[int]:
-    """The history ids of those among ``records`` (versions of one model: Source, Report or
-    Claim) that a reader without the permission may not see (see the module)."""
+    """The history ids of those among ``records`` (versions of one model: Source, Report,
+    Claim or ReportDocument) that a reader without the permission may not see (see the module)."""
     if not records:
         return set()
     model = records[0].instance_type
@@ -113,6 +114,17 @@ def restricted_versions(records: Sequence) -> set[int]:
             for r in records
             if _confidential(sources, r.attributed_to_id, r.history_date)
             or _restricted_report(
+                reports.since(r.report_id, r.history_date), r.history_date, sources
+            )
+        }
+    if model is ReportDocument:
+        # What its report was, from the version's moment on (as for a claim's report).
+        reports = _reports(r.report_id for r in records)
+        sources = _sources(reports.every("publisher_id"))
+        return {
+            r.history_id
+            for r in records
+            if _restricted_report(
                 reports.since(r.report_id, r.history_date), r.history_date, sources
             )
         }

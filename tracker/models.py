@@ -8,9 +8,15 @@ the importer and the API give the same messages; the database constraints at the
 from __future__ import annotations
 
 import datetime
+import hashlib
+import re
+import uuid
+from pathlib import PurePath
+from typing import cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.storage import Storage, storages
 from django.core.validators import (
     MaxValueValidator,
     MinValueValidator,
@@ -21,6 +27,7 @@ from django.db import models, transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Concat, Lower, Substr
 from django.utils import timezone
+from django.utils.functional import LazyObject, empty
 from simple_history.models import HistoricalRecords
 
 from . import rules, text
@@ -493,6 +500,138 @@ class Report(TextWithoutNul):
         errors = _not_in_future(self.published_on, "published_on", "The publication date")
         if errors:
             raise ValidationError(errors)
+
+
+# --------------------------------------------------------------------------------------------
+# Documents: the files kept with a report as evidence
+# --------------------------------------------------------------------------------------------
+
+
+class _DocumentStorage(LazyObject):
+    """``STORAGES["documents"]``, looked up when first used (and again after the setting
+    changes: ``reset_document_storage``), as Django's ``default_storage`` is."""
+
+    def _setup(self) -> None:
+        self._wrapped = storages["documents"]
+
+
+_document_storage = _DocumentStorage()
+
+
+def document_storage() -> Storage:
+    """Where documents are kept (a callable, so migrations name it instead of a folder)."""
+    return cast(Storage, _document_storage)
+
+
+def reset_document_storage() -> None:
+    _document_storage._wrapped = empty  # type: ignore[assignment]  # LazyObject's sentinel
+
+
+def document_path(document: ReportDocument, filename: str) -> str:
+    """The stored name: the report's folder and a random name with the file's extension. Never
+    the original name, which may say what a confidential file is (it is kept in the row)."""
+    suffix = PurePath(filename).suffix.lower()
+    suffix = suffix if re.fullmatch(r"\.[a-z0-9]{1,8}", suffix) else ""
+    return f"reports/{document.report_id}/{uuid.uuid4().hex}{suffix}"
+
+
+class DocumentAltered(Exception):
+    """A save that would change a stored document's file or what it records about it."""
+
+
+class ReportDocument(TextWithoutNul):
+    """A file kept with a report: the PDF, a saved copy of the web page, a screenshot, a photo.
+
+    Never altered once stored: only its note may change (a correction is a new file), and the
+    model refuses any other change. Added and deleted through ``tracker.documents``; its bytes
+    are checked against ``sha256`` by ``verify``. Visible to whoever may see its report.
+    """
+
+    # What a save may never change once the document is stored.
+    IMMUTABLE = ("report_id", "file", "sha256", "size", "content_type", "original_name",
+                 "added_by_id", "added_at")  # fmt: skip
+
+    report = models.ForeignKey(
+        Report,
+        on_delete=models.CASCADE,
+        related_name="documents",
+        db_index=False,  # document_unique_per_report begins with it
+    )
+    file = models.FileField(storage=document_storage, upload_to=document_path, max_length=300)
+    sha256 = models.CharField(
+        "SHA-256",
+        max_length=64,
+        editable=False,
+        help_text="Of the bytes received, computed while they arrived.",
+    )
+    size = models.PositiveBigIntegerField(editable=False, help_text="Bytes.")
+    content_type = models.CharField(
+        max_length=100, editable=False, help_text="As read from the file's content."
+    )
+    original_name = models.CharField(max_length=255, editable=False)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+    added_at = models.DateTimeField(default=timezone.now, editable=False)
+    note = models.TextField(
+        blank=True,
+        help_text="What it is and where it came from, e.g. 'the article as saved on 2 March "
+        "2020, before it was taken down'.",
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["added_at", "id"]
+        verbose_name = "document"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["report", "sha256"],
+                name="document_unique_per_report",
+                violation_error_message="This file is already attached to this report.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+    def save(self, *args, **kwargs) -> None:
+        """Refuses to change a stored document's file, hash or provenance (``IMMUTABLE``)."""
+        if not self._state.adding and self.pk is not None:
+            stored = (
+                type(self)._default_manager.filter(pk=self.pk).values_list(*self.IMMUTABLE).first()
+            )
+            now = tuple(
+                self.file.name if name == "file" else getattr(self, name) for name in self.IMMUTABLE
+            )
+            if stored is not None and tuple(stored) != now:
+                changed = [n for n, a, b in zip(self.IMMUTABLE, stored, now, strict=True) if a != b]
+                raise DocumentAltered(
+                    f"Document #{self.pk} is evidence and cannot be changed "
+                    f"({', '.join(changed)}): add the corrected file as a new document."
+                )
+        super().save(*args, **kwargs)
+
+    def stored_sha256(self) -> str | None:
+        """The SHA-256 of the bytes the storage holds now (read in chunks); None if the file
+        is missing."""
+        digest = hashlib.sha256()
+        try:
+            with self.file.storage.open(self.file.name, "rb") as stored:
+                for chunk in stored.chunks():
+                    digest.update(chunk)
+        except FileNotFoundError:
+            return None
+        return digest.hexdigest()
+
+    def verify(self) -> bool:
+        """Whether the stored bytes are still those received: their SHA-256 is ``sha256``."""
+        return self.stored_sha256() == self.sha256
 
 
 class Stance(models.TextChoices):

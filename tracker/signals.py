@@ -1,10 +1,11 @@
 """Signal receivers: thin hooks into ``services``, connected in ``apps.TrackerConfig.ready``."""
 
-from django.db.models.signals import pre_delete
+from django.core.signals import setting_changed
+from django.db.models.signals import post_delete, pre_delete
 from django.dispatch import receiver
 
-from . import services
-from .models import Claim, Flag, Obligation, Place
+from . import documents, services
+from .models import Claim, Flag, Obligation, Place, ReportDocument, reset_document_storage
 
 
 @receiver(pre_delete, sender=Claim)
@@ -25,3 +26,18 @@ def protect_by_flags_written_meanwhile(sender, instance, **kwargs) -> None:
     refuse if one of them wrote a flag about it meanwhile (``services.flags_protect``)."""
     services.links_lock(exclusive=True)
     services.flags_protect(instance)
+
+
+@receiver(post_delete, sender=ReportDocument)
+def remove_deleted_document_file(sender, instance, **kwargs) -> None:
+    """A document deleted, alone or with its report: its stored file goes once that commits
+    (``documents.file_remove_on_commit``)."""
+    if instance.file.name:
+        documents.file_remove_on_commit(instance.file.name)
+
+
+@receiver(setting_changed)
+def documents_storage_changed(setting, **kwargs) -> None:
+    """A test that moves the documents' storage (``STORAGES``) is heard by the model's field."""
+    if setting == "STORAGES":
+        reset_document_storage()

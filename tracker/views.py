@@ -1,16 +1,17 @@
 """The claim and flag pages: filtered, paginated, sortable, exportable lists for logged-in
-staff (the dashboard and the country pages are in ``reports.pages``)."""
+staff (the dashboard and the country pages are in ``reports.pages``); a report's documents."""
 
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
-from django.shortcuts import render
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, render
 
 from . import exports, visibility
 from .filters import ClaimFilter, FlagFilter
 from .flags.render import FlagText
-from .models import Claim, Flag
+from .models import Claim, Flag, ReportDocument
 
 PAGE_SIZE = 50
 
@@ -74,3 +75,28 @@ def _query(request) -> str:
     params.pop("page", None)
     params.pop("format", None)
     return params.urlencode()
+
+
+@login_required
+@permission_required(["tracker.view_report", "tracker.view_reportdocument"], raise_exception=True)
+def document_download(request, pk: int):
+    """A report's document, always as a download: never shown in the browser, whatever it
+    holds (a saved page's scripts included). A document of a report the user may not see
+    answers 404, as one that does not exist."""
+    documents = ReportDocument.objects.select_related("report__publisher")
+    document = get_object_or_404(visibility.documents(request.user, documents), pk=pk)
+    try:
+        stored = document.file.storage.open(document.file.name, "rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    response = FileResponse(
+        stored,
+        as_attachment=True,
+        filename=document.original_name,
+        content_type=document.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    # Should a browser render it all the same: no script, no plugin, no request out.
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -5,7 +5,8 @@ A user holding ``tracker.view_confidential`` sees everything. Anyone else:
 1. does not see a *confidential source*: it does not exist for them;
 2. does not see a *restricted report*: one marked confidential, or published by a
    confidential source;
-3. sees a *restricted claim* (made by a confidential source, or recorded from a restricted
+3. does not see a *document* of a restricted report (``documents``): it does not exist;
+4. sees a *restricted claim* (made by a confidential source, or recorded from a restricted
    report) only in lists of claims, redacted alike everywhere (``ClaimShown``): its source,
    report, publisher and publication date replaced, its reference and summary blank, and no
    id of its source or report. Wherever an id can be given (a form, an autocomplete, a filter,
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 from django.db.models import Model, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from .models import Claim, Report, Source
+from .models import Claim, Report, ReportDocument, Source
 
 PERMISSION = "tracker.view_confidential"
 SOURCE_LABEL = _("confidential source")
@@ -77,7 +78,13 @@ def claims(user, queryset: QuerySet | None = None) -> QuerySet:
     return queryset if sees_confidential(user) else queryset.exclude(restricted_claim_q())
 
 
-_BY_MODEL = {Source: sources, Report: reports, Claim: claims}
+def documents(user, queryset: QuerySet | None = None) -> QuerySet:
+    """The documents ``user`` may see and download: those of the reports they may see."""
+    queryset = ReportDocument.objects.all() if queryset is None else queryset
+    return queryset if sees_confidential(user) else queryset.exclude(hidden_report_q("report__"))
+
+
+_BY_MODEL = {Source: sources, Report: reports, Claim: claims, ReportDocument: documents}
 
 
 def queryset_for(model: type[Model], user, queryset: QuerySet | None = None) -> QuerySet:
@@ -109,8 +116,16 @@ def claim_is_hidden(claim: Claim, user) -> bool:
     return claim.is_restricted and not sees_confidential(user)
 
 
+def document_is_hidden(document: ReportDocument, user) -> bool:
+    """Needs the document's report and its publisher (``select_related``)."""
+    return report_is_hidden(document.report, user)
+
+
 def is_hidden(obj: Model, user) -> bool:
-    """Whether ``user`` may not open ``obj`` (a source, a report, a claim; never anything else)."""
+    """Whether ``user`` may not open ``obj`` (a source, a report, a claim, a report's document;
+    never anything else)."""
+    if isinstance(obj, ReportDocument):
+        return document_is_hidden(obj, user)
     if isinstance(obj, Source):
         return source_is_hidden(obj, user)
     if isinstance(obj, Report):

@@ -7,7 +7,7 @@ With ``DATABASE_URL`` and ``REDIS_URL`` set it uses PostgreSQL and Redis.
 
 import os
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -237,10 +237,49 @@ USE_TZ = True
 # --- static files -----------------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+
+# --- documents attached to reports ------------------------------------------------------------
+# The files kept with the evidence (tracker.documents), in Django's storage under their own
+# alias: a folder under the var dir on the embedded default, an S3-compatible bucket through
+# django-storages when TRACKER_DOCUMENTS_S3_BUCKET is set. Either way they are served only
+# through the tracker's download view, which checks who may see the report: never a public URL.
+# Every upload is hashed as it arrives (the documents keep that SHA-256): Django's own two
+# handlers, each feeding a hash.
+FILE_UPLOAD_HANDLERS = [
+    "tracker.uploads.HashingMemoryFileUploadHandler",
+    "tracker.uploads.HashingTemporaryFileUploadHandler",
+]
+TRACKER_DOCUMENT_MAX_BYTES = env_number("TRACKER_DOCUMENT_MAX_BYTES", int, 50_000_000)
+DOCUMENTS_S3_BUCKET = env.str("TRACKER_DOCUMENTS_S3_BUCKET", default="").strip()
+if DOCUMENTS_S3_BUCKET:
+    STORAGES["documents"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": DOCUMENTS_S3_BUCKET,
+            # Empty: AWS itself; else the S3-compatible service (MinIO, Ceph, a cloud's).
+            "endpoint_url": env.str("TRACKER_DOCUMENTS_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("TRACKER_DOCUMENTS_S3_REGION", default="") or None,
+            # Empty: boto3's own chain (AWS_* variables, a profile, the machine's role).
+            "access_key": env.str("TRACKER_DOCUMENTS_S3_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("TRACKER_DOCUMENTS_S3_SECRET_ACCESS_KEY", default="") or None,
+            "location": env.str("TRACKER_DOCUMENTS_S3_PREFIX", default="documents"),
+            # Private objects (the bucket's default ACL), never replaced by a later upload.
+            "default_acl": None,
+            "file_overwrite": False,
+            # Whoever reaches an object around the tracker still gets a download, not a page.
+            "object_parameters": {"ContentDisposition": "attachment"},
+        },
+    }
+else:
+    STORAGES["documents"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        # Read-only on disk: a stored document is never altered (a correction is a new file).
+        "OPTIONS": {"location": VAR_DIR / "documents", "file_permissions_mode": 0o440},
+    }
 
 # --- email ------------------------------------------------------------------------------------
 if env.str("EMAIL_URL", default=""):

@@ -32,7 +32,7 @@ def demo(db):
 
 def test_every_tracker_model_is_in_the_admin():
     names = {m.__name__ for m in admin.site._registry if m._meta.app_label == "tracker"}
-    assert names == EVIDENCE | {"Flag", "CheckState"}
+    assert names == EVIDENCE | {"Flag", "CheckState", "ReportDocument"}
 
 
 @pytest.mark.parametrize("model", TRACKER_MODELS, ids=lambda m: m.__name__)

@@ -435,7 +435,7 @@ def test_the_dossier_holds_claims_flags_and_a_manifest_that_verifies(viewer_clie
         },
     )
     assert response["Content-Type"] == "application/zip"
-    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
     assert sorted(archive.namelist()) == [
         "MANIFEST.sha256",
         "claims.csv",

@@ -1,5 +1,6 @@
-"""The admin, by subject: evidence (the data-entry tool) and flags (what the checks found)."""
+"""The admin, by subject: evidence (the data-entry tool), the documents kept with reports, and
+flags (what the checks found)."""
 
-from . import evidence, flags
+from . import document_admin, evidence, flags
 
-__all__ = ["evidence", "flags"]
+__all__ = ["document_admin", "evidence", "flags"]

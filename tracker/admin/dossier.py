@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
+from django.http import FileResponse
 from django.template.response import TemplateResponse
 from django.urls import path
 
@@ -33,12 +33,13 @@ class DossierMixin:
             raise PermissionDenied
         form = DossierForm(request.GET or None)
         if form.is_valid():
-            name, data = dossier.build(
+            name, archive = dossier.build(
                 form.cleaned_data["country"], form.cleaned_data["obligation"], request.user
             )
-            response = HttpResponse(data, content_type="application/zip")
-            response["Content-Disposition"] = f'attachment; filename="{name}"'
-            return response
+            # Streamed from its temporary file, which the response closes.
+            return FileResponse(
+                archive, as_attachment=True, filename=name, content_type="application/zip"
+            )
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,

@@ -46,6 +46,7 @@ from ..models import (
     Source,
     Watch,
 )
+from .documents import DocumentInline
 from .dossier import DossierMixin
 from .guards import AllowListedLookupsMixin, VisibleChoicesMixin
 from .imports import ImportClaimsMixin
@@ -411,7 +412,7 @@ class ReportAdmin(ChecksOnChangeMixin, HiddenWhenConfidentialMixin, TrackerAdmin
         "created_at",
         "updated_at",
     ]
-    inlines = [ClaimInline]
+    inlines = [ClaimInline, DocumentInline]
 
     def is_restricted(self, obj: Report) -> bool:
         return obj.is_restricted
