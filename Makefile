@@ -44,7 +44,7 @@ lock: install-dev
 ## make run: install, migrate, load the demo data, create 'admin', start web + worker + beat.
 run: install
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py loaddemo
+	$(BIN)/python manage.py loaddemo --checks
 	$(BIN)/python manage.py ensureadmin
 	@echo "Admin: http://127.0.0.1:$${WEB_PORT:-8000}/admin/  (Ctrl-C stops everything)"
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho --procfile Procfile start

@@ -21,7 +21,7 @@ from .status import status_matrix
 @permission_required(["tracker.view_claim", "tracker.view_flag"], raise_exception=True)
 def dashboard(request):
     today = timezone.localdate()
-    matrix = status_matrix(today=today)
+    matrix = status_matrix(today=today, user=request.user)
     obligations = list(Obligation.objects.order_by("effective_from", "code"))
     deadlines = [(o, (o.due_on - today).days) for o in obligations if o.due_on is not None]
     flags = Flag.objects.active().values("kind").annotate(n=Count("id")).order_by("-n", "kind")
@@ -51,7 +51,7 @@ def country_detail(request, iso: str):
     )
     flags = list(Flag.objects.active().filter(country=country).select_related("place"))
     said = FlagText(flags, request.user)
-    matrix = status_matrix(countries=[country])
+    matrix = status_matrix(countries=[country], user=request.user)
     return render(
         request,
         "reports/country.html",

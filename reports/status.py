@@ -1,18 +1,6 @@
-"""The compliance status of each (country, obligation) pair, with its reason in one line.
-
-Precedence, first that applies:
-
-1. ``contested``: an open or acknowledged conflict flag — a stance conflict on the obligation,
-   or, for cap and deadline obligations (judged by counts), a count or scope conflict in the
-   country;
-2. ``stale``: an open or acknowledged staleness flag on the pair;
-3. for a reporting obligation: ``violating`` when an overdue-report flag is open,
-   ``complying`` when the state's own report concerning it is logged;
-4. the weighted stance of the evidence dated on or after the obligation took effect (for a
-   deadline: on or after the deadline): each claim counts 1, or ½ when its source is graded
-   D–F or the claim's credibility is 5–6; the stance with the most weight wins, ties going to
-   ``violating``, then ``partial``, then ``complying`` (a monitor would rather look twice);
-5. ``unknown``: no evidence with a stance.
+"""The compliance status of each (country, obligation) pair, as the checks keep it
+(``tracker.models.PairStatus``; the rule is ``tracker.rules.status_of``, docs/design.md §4),
+with its reason said for the reader.
 
 One ``status_matrix`` call runs a fixed number of queries, however many countries.
 """
@@ -20,39 +8,33 @@ One ``status_matrix`` call runs a fixed number of queries, however many countrie
 from __future__ import annotations
 
 import datetime
-from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from tracker import rules, selectors
-from tracker.models import ACTIVE_FLAG_STATUSES, Claim, Flag, Obligation, Place
+from tracker import rules, selectors, text, visibility
+from tracker.models import Claim, FlagKind, Obligation, PairStatus, Place
 
-VIOLATING, COMPLYING, PARTIAL = "violating", "complying", "partial"
-CONTESTED, STALE, UNKNOWN = "contested", "stale", "unknown"
-STATUSES = (VIOLATING, PARTIAL, CONTESTED, STALE, COMPLYING, UNKNOWN)
-WEAK_WEIGHT = Fraction(1, 2)
-# Ties go to the first of these.
-STANCE_ORDER = (VIOLATING, PARTIAL, COMPLYING)
-CONFLICT_LABELS = {
-    rules.STANCE_CONFLICT: "stance conflict",
-    rules.COUNT_CONFLICT: "count conflict",
-    rules.SCOPE_CONFLICT: "scope conflict",
-}
+VIOLATING, COMPLYING, PARTIAL = rules.VIOLATING, rules.COMPLYING, rules.PARTIAL_STATUS
+CONTESTED, STALE, UNKNOWN = rules.CONTESTED, rules.STALE_STATUS, rules.UNKNOWN
+STATUSES = rules.STATUSES
 
 
-@dataclass(frozen=True)
+@dataclass
 class StatusCell:
     country_id: int
     obligation_id: int
     status: str
-    reason: str
-    claim_ids: tuple[int, ...] = ()
+    facts: dict  # the reason, as the checks stored it
+    claims: int = 0
     flag_ids: tuple[int, ...] = ()
     newest_as_of: datetime.date | None = None
+    reason: str = ""  # said for the reader (``status_matrix``)
 
 
 @dataclass
@@ -61,7 +43,7 @@ class StatusMatrix:
     obligations: list[Obligation]
     cells: dict[tuple[int, int], StatusCell]
     today: datetime.date
-    place_ids: set[int]  # the countries and every place inside them
+    place_ids: set[int] = field(default_factory=set)  # the countries and every place inside
 
     def cell(self, country_id: int, obligation_id: int) -> StatusCell:
         return self.cells[country_id, obligation_id]
@@ -88,8 +70,14 @@ def status_matrix(
     countries: Iterable[Place] | None = None,
     obligations: Iterable[Obligation] | None = None,
     today: datetime.date | None = None,
+    user=None,
+    sees: bool | None = None,
+    places: bool = False,
 ) -> StatusMatrix:
-    """The status of every (country, obligation) pair asked for (default: all)."""
+    """The status of every (country, obligation) pair asked for (default: all), as the checks
+    keep it (a pair never checked is ``unknown``), each reason said for ``user`` (or a reader
+    who ``sees`` confidential material) in the active language. With ``places``, the ids of
+    every place inside the countries too (one query more)."""
     today = today or timezone.localdate()
     country_list = (
         list(Place.objects.countries().order_by("name"))
@@ -101,189 +89,141 @@ def status_matrix(
         if obligations is None
         else sorted(obligations, key=lambda o: (o.effective_from, o.code))
     )
-    country_ids = {c.pk for c in country_list}
-    # The places inside the countries asked for, and the country each lies in.
-    country_of = {}
-    paths = Q()
-    for country in country_list:
-        paths |= Q(path__startswith=country.path)
-    if country_list:
-        for pk, path in Place.objects.filter(paths).values_list("pk", "path"):
-            top = selectors.top_id_of(path)
-            if top in country_ids:
-                country_of[pk] = top
-    obligation_rows = {o.pk: _obligation_row(o) for o in obligation_list}
-    claims = _claim_rows(
-        Claim.objects.filter(as_of__lte=today, place_id__in=list(country_of)).filter(
-            Q(obligation_id__in=list(obligation_rows))
-            | Q(measure=rules.NEW_WORK_PERMITS, count_low__gt=0)
-        ),
-        restricted_reports=selectors.confidentiality_now()[1],
-    )
-    evidence: dict[tuple[int, int], list[rules.Evidence]] = defaultdict(list)
-    for item in rules.evidence(claims, obligation_rows):
-        if item.obligation_id in obligation_rows:
-            evidence[country_of[item.claim.place_id], item.obligation_id].append(item)
-    flags: dict[int, list[tuple[int, str, int | None]]] = defaultdict(list)
-    for pk, kind, obligation_id, country_id in (
-        Flag.objects.filter(country_id__in=country_ids, status__in=ACTIVE_FLAG_STATUSES)
-        .order_by("pk")
-        .values_list("pk", "kind", "obligations", "country_id")
-    ):
-        flags[country_id].append((pk, kind, obligation_id))
-
+    kept = PairStatus.objects.all()
+    if countries is not None:
+        kept = kept.filter(country__in=[c.pk for c in country_list])
+    if obligations is not None:
+        kept = kept.filter(obligation__in=[o.pk for o in obligation_list])
+    stored = {(s.country_id, s.obligation_id): s for s in kept}
     cells = {}
     for country in country_list:
         for obligation in obligation_list:
-            cells[country.pk, obligation.pk] = _status(
-                country.pk,
-                obligation_rows[obligation.pk],
-                evidence.get((country.pk, obligation.pk), []),
-                flags.get(country.pk, []),
+            row = stored.get((country.pk, obligation.pk))
+            if row is None:
+                cells[country.pk, obligation.pk] = StatusCell(
+                    country.pk,
+                    obligation.pk,
+                    UNKNOWN,
+                    {"code": "unknown", "since": obligation.effective_from.isoformat()},
+                )
+            else:
+                cells[country.pk, obligation.pk] = StatusCell(
+                    country.pk,
+                    obligation.pk,
+                    row.status,
+                    row.reason,
+                    row.claims,
+                    tuple(row.flag_ids),
+                    row.newest_as_of,
+                )
+    StatusText(cells.values(), user, sees=sees).say()
+    place_ids = _places_inside(country_list) if places else set()
+    return StatusMatrix(country_list, obligation_list, cells, today, place_ids)
+
+
+def _places_inside(countries: list[Place]) -> set[int]:
+    if not countries:
+        return set()
+    paths = Q()
+    for country in countries:
+        paths |= Q(path__startswith=country.path)
+    ids = {c.pk for c in countries}
+    return {
+        pk
+        for pk, path in Place.objects.filter(paths).values_list("pk", "path")
+        if selectors.top_id_of(path) in ids
+    }
+
+
+class StatusText:
+    """Says the reasons of some status cells for one reader (the claims they name read in one
+    query), in the active language."""
+
+    def __init__(self, cells: Iterable[StatusCell], user=None, *, sees: bool | None = None):
+        self.cells = list(cells)
+        self.sees = visibility.sees_confidential(user) if sees is None else sees
+        ids = {
+            c.facts["claim"]["claim"]
+            for c in self.cells
+            if isinstance(c.facts.get("claim"), dict)
+        }
+        self.claims = (
+            Claim.objects.select_related(*visibility.CLAIM_RELATED).in_bulk(ids) if ids else {}
+        )
+
+    def say(self) -> None:
+        for cell in self.cells:
+            cell.reason = self.reason(cell)
+
+    def reason(self, cell: StatusCell) -> str:
+        facts = cell.facts
+        code = facts.get("code")
+        if code == "contested":
+            flags = facts["flags"]
+            listed = ", ".join(
+                _("%(kind)s #%(id)s") % {"kind": FlagKind(kind).label, "id": pk}
+                for pk, kind in flags[:3]
             )
-    return StatusMatrix(country_list, obligation_list, cells, today, set(country_of))
-
-
-def _claim_rows(queryset, *, restricted_reports: frozenset[int]) -> list[rules.ClaimRow]:
-    """The claims as the rules' rows, with only what a status reads (no names: a status
-    names no source). A restricted claim is "#id", as in the flags: the monitor's own
-    reference may say whose it is (a state's report it asked not to be published)."""
-    ClaimRow = rules.ClaimRow
-    return [
-        ClaimRow(
-            pk,
-            rules.claim_ref(
-                pk, external_id, restricted := confidential or report_id in restricted_reports
-            ),
-            source_id,
-            "",
-            kind,
-            None,
-            reliability,
-            restricted,
-            place_id,
-            obligation_id,
-            stance,
-            measure,
-            low,
-            high,
-            period_start,
-            as_of,
-            credibility,
-            as_of.toordinal(),
-        )
-        for (
-            pk,
-            external_id,
-            source_id,
-            kind,
-            reliability,
-            confidential,
-            report_id,
-            place_id,
-            obligation_id,
-            stance,
-            measure,
-            low,
-            high,
-            period_start,
-            as_of,
-            credibility,
-        ) in queryset.values_list(
-            "id",
-            "external_id",
-            "attributed_to_id",
-            "attributed_to__kind",
-            "attributed_to__reliability",
-            "attributed_to__confidential",
-            "report_id",
-            "place_id",
-            "obligation_id",
-            "stance",
-            "measure",
-            "count_low",
-            "count_high",
-            "period_start",
-            "as_of",
-            "credibility",
-        ).order_by("as_of", "id")
-    ]
-
-
-def _obligation_row(o: Obligation) -> rules.ObligationRow:
-    return rules.ObligationRow(
-        o.pk, o.code, o.kind, o.resolution_id, o.effective_from, o.due_on, o.max_evidence_age_days
-    )
-
-
-def _status(
-    country_id: int,
-    obligation: rules.ObligationRow,
-    evidence: list[rules.Evidence],
-    flags: list[tuple[int, str, int | None]],
-) -> StatusCell:
-    def cell(status: str, reason: str, items=(), flag_ids=()) -> StatusCell:
-        newest = max((i.claim.as_of for i in items), default=None)
-        ids = tuple(sorted({i.claim.id for i in items}))
-        return StatusCell(
-            country_id, obligation.id, status, f"{status}: {reason}", ids, tuple(flag_ids), newest
-        )
-
-    counted = obligation.kind in (rules.CAP, rules.DEADLINE)
-    conflicts = [
-        (pk, kind)
-        for pk, kind, obligation_id in flags
-        if (kind == rules.STANCE_CONFLICT and obligation_id == obligation.id)
-        or (counted and kind in (rules.COUNT_CONFLICT, rules.SCOPE_CONFLICT))
-    ]
-    if conflicts:
-        listed = ", ".join(f"{CONFLICT_LABELS[kind]} #{pk}" for pk, kind in conflicts[:3])
-        more = f" and {len(conflicts) - 3} more" if len(conflicts) > 3 else ""
-        return cell(CONTESTED, f"open {listed}{more}", evidence, [pk for pk, _ in conflicts])
-    stale = [pk for pk, kind, o in flags if kind == rules.STALE and o == obligation.id]
-    if stale:
-        newest = max((i.claim.as_of for i in evidence), default=None)
-        since = f"newest evidence {newest:%Y-%m-%d}" if newest else "no evidence"
-        return cell(STALE, f"{since}; open staleness flag #{stale[0]}", evidence, stale)
-
-    if obligation.kind == rules.REPORTING:
-        overdue = [
-            pk for pk, kind, o in flags if kind == rules.OVERDUE_REPORT and o == obligation.id
-        ]
-        if overdue:
-            due = f"{obligation.due_on:%Y-%m-%d}" if obligation.due_on else "its due date"
-            return cell(VIOLATING, f"report due {due} not logged (flag #{overdue[0]})", (), overdue)
-        own = [i for i in evidence if i.claim.source_kind == rules.SELF_REPORT]
-        if own:
-            newest = max(own, key=lambda i: (i.claim.as_of, i.claim.id)).claim
-            return cell(COMPLYING, f"report logged (claim {newest.ref}, as of {newest.as_of})", own)
-
-    since = obligation.effective_from
-    if obligation.kind == rules.DEADLINE and obligation.due_on is not None:
-        since = obligation.due_on
-    relevant = [i for i in evidence if i.claim.as_of >= since and i.stance in STANCE_ORDER]
-    if not relevant:
-        what = "no evidence with a stance" if not evidence else "no stance"
-        return cell(UNKNOWN, f"{what} since {since:%Y-%m-%d}", evidence)
-    weight: dict[str, Fraction] = dict.fromkeys(STANCE_ORDER, Fraction(0))
-    for item in relevant:
-        weight[item.stance] += WEAK_WEIGHT if item.claim.is_weak else 1
-    status = max(STANCE_ORDER, key=lambda s: (weight[s], -STANCE_ORDER.index(s)))
-    backing = [i for i in relevant if i.stance == status]
-    sources = len({i.claim.source_id for i in backing})
-    newest = max(i.claim.as_of for i in backing)
-    reason = (
-        f"{len(backing)} claim{'s' if len(backing) != 1 else ''} from {sources} independent "
-        f"source{'s' if sources != 1 else ''} since {since:%Y-%m-%d}, newest {newest:%Y-%m-%d}"
-    )
-    weak = sum(1 for i in backing if i.claim.is_weak)
-    if weak:
-        reason += f" ({weak} weakly graded, counted half)"
-    others = [f"{_fmt(weight[s])} {s}" for s in STANCE_ORDER if s != status and weight[s]]
-    if others:
-        reason += f"; against {' and '.join(others)} (weighted {_fmt(weight[status])})"
-    return cell(status, reason, backing)
-
-
-def _fmt(value: Fraction) -> str:
-    return f"{float(value):g}"
+            if len(flags) > 3:
+                listed = _("%(listed)s and %(more)s more") % {
+                    "listed": listed,
+                    "more": len(flags) - 3,
+                }
+            return _("contested: open %(listed)s") % {"listed": listed}
+        if code == "stale":
+            if facts.get("newest"):
+                return _("stale: newest evidence %(date)s; open staleness flag #%(id)s") % {
+                    "date": text.date(facts["newest"]),
+                    "id": facts["flag"],
+                }
+            return _("stale: no evidence; open staleness flag #%(id)s") % {"id": facts["flag"]}
+        if code == "overdue":
+            return _("violating: report due %(date)s not logged (flag #%(id)s)") % {
+                "date": text.date(facts.get("due_on")),
+                "id": facts["flag"],
+            }
+        if code == "report_logged":
+            figure = facts["claim"]
+            claim = self.claims.get(figure["claim"])
+            ref = (
+                visibility.shown(claim, sees=self.sees).ref
+                if claim is not None
+                else f"#{figure['claim']}"
+            )
+            return _("complying: report logged (claim %(ref)s, as of %(date)s)") % {
+                "ref": ref,
+                "date": text.date(figure["as_of"]),
+            }
+        if code == "weighed":
+            sentence = ngettext(
+                "%(status)s: %(claims)s claim from %(sources)s independent source(s) since "
+                "%(since)s, newest %(newest)s",
+                "%(status)s: %(claims)s claims from %(sources)s independent source(s) since "
+                "%(since)s, newest %(newest)s",
+                facts["claims"],
+            ) % {
+                "status": PairStatus.Value(cell.status).label,
+                "claims": facts["claims"],
+                "sources": facts["sources"],
+                "since": text.date(facts["since"]),
+                "newest": text.date(facts["newest"]),
+            }
+            if facts.get("weak"):
+                sentence += _(" (%(weak)s weakly graded, counted half)") % {"weak": facts["weak"]}
+            weights = {s: Fraction(w) for s, w in facts.get("weights", {}).items()}
+            others = [
+                _("%(weight)s %(status)s")
+                % {"weight": f"{float(w):g}", "status": PairStatus.Value(s).label}
+                for s, w in weights.items()
+                if s != cell.status and w
+            ]
+            if others:
+                sentence += _("; against %(others)s (weighted %(weight)s)") % {
+                    "others": _(" and ").join(others),
+                    "weight": f"{float(weights.get(cell.status, 0)):g}",
+                }
+            return sentence
+        since = text.date(facts.get("since"))
+        if facts.get("evidence"):
+            return _("unknown: no stance since %(since)s") % {"since": since}
+        return _("unknown: no evidence with a stance since %(since)s") % {"since": since}

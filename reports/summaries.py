@@ -134,7 +134,13 @@ def build(
     countries = list(subscription.countries.all()) or None
     obligations = list(subscription.obligations.all()) or None
     confidential = subscription.include_confidential
-    matrix = status_matrix(countries=countries, obligations=obligations, today=period_end)
+    matrix = status_matrix(
+        countries=countries,
+        obligations=obligations,
+        today=period_end,
+        sees=confidential,
+        places=True,
+    )
     country_ids = {c.pk for c in matrix.countries}
     obligation_ids = {o.pk for o in matrix.obligations}
 

@@ -162,6 +162,7 @@ def partitions_check(
         written = services.flags_write(
             checked=checked, settings=cfg, now=now, read_before_lock=shared is not None
         )
+        services.statuses_write(checked=checked, now=now, read_before_lock=shared is not None)
         served = [request[0] for requests in pending.values() for request in requests]
         if shared is not None and shared.requests_seen is not None:
             served = [pk for pk in served if pk in shared.requests_seen]  # see for_sweep

@@ -28,6 +28,7 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Concat, Lower, Substr
 from django.utils import timezone
 from django.utils.functional import LazyObject, empty
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from . import rules, text
@@ -1095,6 +1096,42 @@ class FlagEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class PairStatusValue(models.TextChoices):
+    VIOLATING = rules.VIOLATING, _("violating")
+    PARTIAL = rules.PARTIAL_STATUS, _("partial")
+    CONTESTED = rules.CONTESTED, _("contested")
+    STALE = rules.STALE_STATUS, _("stale")
+    COMPLYING = rules.COMPLYING, _("complying")
+    UNKNOWN = rules.UNKNOWN, _("unknown")
+
+
+class PairStatus(models.Model):
+    """The compliance status of one (country, obligation) pair with the facts of its reason
+    (docs/design.md §4), kept by the checks: written in the transaction that writes the
+    country's flags, read by the dashboard, the country pages, the API and the summaries, and
+    rendered for each reader (``reports.status``). A pair without a row is ``unknown``."""
+
+    Value = PairStatusValue
+
+    country = models.ForeignKey(Place, on_delete=models.CASCADE, related_name="+")
+    obligation = models.ForeignKey(Obligation, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=20, choices=PairStatusValue.choices)
+    reason = models.JSONField(default=dict)
+    claims = models.PositiveIntegerField(default=0, help_text="The claims it rests on.")
+    newest_as_of = models.DateField(null=True, blank=True)
+    flag_ids = models.JSONField(default=list)
+    as_of = models.DateField(help_text="The day the check judged it on.")
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["country", "obligation"], name="pairstatus_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.country_id} · {self.obligation_id}: {self.status}"
 
 
 class CheckState(models.Model):

@@ -1071,3 +1071,135 @@ def _reason_for_absence(flag: FlagRow, partition: Partition) -> dict:
     if report is not None:
         return {"code": "self_report", "claim": figure(report)}
     return {"code": "not_due"}
+
+
+# --------------------------------------------------------------------------------------------
+# The status of each (country, obligation) pair (docs/design.md §4)
+# --------------------------------------------------------------------------------------------
+
+PARTIAL_STATUS, CONTESTED, STALE_STATUS, UNKNOWN = "partial", "contested", "stale", "unknown"
+STATUSES = (VIOLATING, PARTIAL_STATUS, CONTESTED, STALE_STATUS, COMPLYING, UNKNOWN)
+WEAK_WEIGHT = Fraction(1, 2)
+STANCE_ORDER = (VIOLATING, PARTIAL_STATUS, COMPLYING)  # ties go to the first
+
+
+class ActiveFlag(NamedTuple):
+    """An open or acknowledged flag of a country, as a status reads it."""
+
+    id: int
+    kind: str
+    obligation_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Status:
+    """The status of a (country, obligation) pair with the facts of its reason (rendered for
+    each reader when read, as a flag's are)."""
+
+    country_id: int
+    obligation_id: int
+    status: str
+    reason: dict
+    claim_ids: tuple[int, ...] = ()
+    flag_ids: tuple[int, ...] = ()
+    newest_as_of: datetime.date | None = None
+
+
+def status_of(
+    country_id: int,
+    obligation: ObligationRow,
+    evidence: Sequence[Evidence],
+    flags: Sequence[ActiveFlag],
+) -> Status:
+    """The status of one pair, first that applies:
+
+    1. ``contested``: an active conflict flag: a stance conflict on the obligation, or, for
+       cap and deadline obligations (judged by counts), a count or scope conflict;
+    2. ``stale``: an active staleness flag on the pair;
+    3. for a reporting obligation: ``violating`` when an overdue-report flag is active,
+       ``complying`` when the state's own report concerning it is logged;
+    4. the weighted stance of the evidence dated on or after the obligation took effect (for
+       a deadline: on or after the deadline): each claim counts 1, or ½ when weakly graded;
+       the stance with the most weight wins, ties going to ``violating``, then ``partial``,
+       then ``complying`` (a monitor would rather look twice);
+    5. ``unknown``: no evidence with a stance.
+    """
+
+    def made(status: str, reason: dict, items=(), flag_ids=()) -> Status:
+        newest = max((i.claim.as_of for i in items), default=None)
+        ids = tuple(sorted({i.claim.id for i in items}))
+        return Status(country_id, obligation.id, status, reason, ids, tuple(flag_ids), newest)
+
+    counted = obligation.kind in (CAP, DEADLINE)
+    conflicts = [
+        f
+        for f in flags
+        if (f.kind == STANCE_CONFLICT and obligation.id in f.obligation_ids)
+        or (counted and f.kind in (COUNT_CONFLICT, SCOPE_CONFLICT))
+    ]
+    if conflicts:
+        return made(
+            CONTESTED,
+            {"code": "contested", "flags": [[f.id, f.kind] for f in conflicts]},
+            evidence,
+            [f.id for f in conflicts],
+        )
+    stale = [f.id for f in flags if f.kind == STALE and obligation.id in f.obligation_ids]
+    if stale:
+        newest = max((i.claim.as_of for i in evidence), default=None)
+        reason = {"code": "stale", "flag": stale[0], "newest": newest and newest.isoformat()}
+        return made(STALE_STATUS, reason, evidence, stale)
+    if obligation.kind == REPORTING:
+        overdue = [
+            f.id for f in flags if f.kind == OVERDUE_REPORT and obligation.id in f.obligation_ids
+        ]
+        if overdue:
+            reason = {
+                "code": "overdue",
+                "flag": overdue[0],
+                "due_on": obligation.due_on and obligation.due_on.isoformat(),
+            }
+            return made(VIOLATING, reason, (), overdue)
+        own = [i for i in evidence if i.claim.source_kind == SELF_REPORT]
+        if own:
+            newest_claim = max(own, key=lambda i: (i.claim.as_of, i.claim.id)).claim
+            return made(COMPLYING, {"code": "report_logged", "claim": figure(newest_claim)}, own)
+    since = obligation.effective_from
+    if obligation.kind == DEADLINE and obligation.due_on is not None:
+        since = obligation.due_on
+    relevant = [i for i in evidence if i.claim.as_of >= since and i.stance in STANCE_ORDER]
+    if not relevant:
+        reason = {"code": "unknown", "since": since.isoformat(), "evidence": bool(evidence)}
+        return made(UNKNOWN, reason, evidence)
+    weight: dict[str, Fraction] = dict.fromkeys(STANCE_ORDER, Fraction(0))
+    for item in relevant:
+        weight[item.stance] += WEAK_WEIGHT if item.claim.is_weak else 1
+    status = max(STANCE_ORDER, key=lambda s: (weight[s], -STANCE_ORDER.index(s)))
+    backing = [i for i in relevant if i.stance == status]
+    reason = {
+        "code": "weighed",
+        "since": since.isoformat(),
+        "claims": len(backing),
+        "sources": len({i.claim.source_id for i in backing}),
+        "newest": max(i.claim.as_of for i in backing).isoformat(),
+        "weak": sum(1 for i in backing if i.claim.is_weak),
+        "weights": {s: str(weight[s]) for s in STANCE_ORDER if weight[s]},
+    }
+    return made(status, reason, backing)
+
+
+def statuses(
+    partition: Partition, evidence: Sequence[Evidence], flags: Sequence[ActiveFlag]
+) -> list[Status]:
+    """The status of the partition's country for every obligation, from the country's
+    ``evidence`` (every claim about it or inside it, read as evidence) and its active flags
+    once the check has written them."""
+    if partition.country is None:
+        return []
+    by_obligation: dict[int, list[Evidence]] = defaultdict(list)
+    for item in evidence:
+        by_obligation[item.obligation_id].append(item)
+    return [
+        status_of(partition.country.id, obligation, by_obligation.get(obligation.id, []), flags)
+        for obligation in partition.obligations.values()
+    ]

@@ -723,3 +723,37 @@ def flag_rows(partition: rules.Partition) -> list[rules.FlagRow]:
         for row in rows.values()
         if rules.in_scope(partition.focus, partition, row.kind, row.subject, row.place_id)
     ]
+
+
+def country_evidence(partition: rules.Partition) -> list[rules.Evidence]:
+    """Every claim about the partition's country or inside it, as of its day, read as evidence
+    about the obligations (what its statuses weigh): the partition's own claims when it was
+    read whole, else read now (a targeted check reads a part of them)."""
+    if partition.focus is None:
+        return list(partition.claim_evidence)
+    own = [pk for pk, place in partition.places.items() if place.kind != rules.WORLD]
+    claims = claim_rows(
+        Claim.objects.filter(among(Claim, "place_id", own), as_of__lte=partition.today).filter(
+            Q(obligation__isnull=False) | Q(measure=rules.NEW_WORK_PERMITS, count_low__gt=0)
+        ),
+        restricted_reports=confidentiality_now()[1],
+    )
+    return rules.evidence(claims, partition.obligations)
+
+
+def active_flags_of(country_ids: Iterable[int]) -> dict[int, list[rules.ActiveFlag]]:
+    """The open and acknowledged flags of each country, with their obligations (one query)."""
+    rows: dict[int, dict[int, tuple[str, list[int]]]] = defaultdict(dict)
+    for pk, kind, country_id, obligation_id in (
+        Flag.objects.active()
+        .filter(country_id__in=list(country_ids))
+        .order_by("pk")
+        .values_list("pk", "kind", "country_id", "obligations")
+    ):
+        _, obligations = rows[country_id].setdefault(pk, (kind, []))
+        if obligation_id is not None:
+            obligations.append(obligation_id)
+    return {
+        country_id: [rules.ActiveFlag(pk, kind, tuple(o)) for pk, (kind, o) in flags.items()]
+        for country_id, flags in rows.items()
+    }

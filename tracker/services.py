@@ -30,6 +30,7 @@ from .models import (
     FlagObligation,
     FlagStatus,
     Obligation,
+    PairStatus,
     Place,
 )
 
@@ -293,6 +294,68 @@ def flags_write(
     _flags_resolve(changes, settings)
     _rows_insert(FlagEvent, EVENT_COLUMNS, changes.events)
     return outcomes
+
+
+def statuses_write(
+    *,
+    checked: Sequence[tuple[rules.Partition, list[rules.Finding]]],
+    now: datetime.datetime,
+    read_before_lock: bool = False,
+) -> int:
+    """Keep each checked country's statuses (``rules.statuses``), once its flags are written:
+    one upsert for all. With ``read_before_lock`` (a sweep's, which read the countries and
+    obligations before its batch held the links' lock), none about one deleted since.
+    Returns how many pairs it wrote."""
+    countries = [partition.country.id for partition, _ in checked if partition.country]
+    if not countries:
+        return 0
+    active = selectors.active_flags_of(countries)
+    obligations = {o for partition, _ in checked for o in partition.obligations}
+    existing_countries, existing_obligations = set(countries), obligations
+    if read_before_lock:
+        existing_countries = set(
+            Place.objects.filter(pk__in=countries).values_list("pk", flat=True)
+        )
+        existing_obligations = set(
+            Obligation.objects.filter(pk__in=obligations).values_list("pk", flat=True)
+        )
+    rows = [
+        PairStatus(
+            country_id=status.country_id,
+            obligation_id=status.obligation_id,
+            status=status.status,
+            reason=status.reason,
+            claims=len(status.claim_ids),
+            newest_as_of=status.newest_as_of,
+            flag_ids=list(status.flag_ids),
+            as_of=partition.today,
+            updated_at=now,
+        )
+        for partition, _ in checked
+        if partition.country is not None
+        if partition.country.id in existing_countries
+        for status in rules.statuses(
+            partition,
+            selectors.country_evidence(partition),
+            active.get(partition.country.id, []),
+        )
+        if status.obligation_id in existing_obligations
+    ]
+    PairStatus.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["country", "obligation"],
+        update_fields=[
+            "status",
+            "reason",
+            "claims",
+            "newest_as_of",
+            "flag_ids",
+            "as_of",
+            "updated_at",
+        ],
+    )
+    return len(rows)
 
 
 def _flags_create(changes: _Changes) -> None:
@@ -813,6 +876,14 @@ def _flags_transition(*, flag_ids: Iterable[int], user, action: str, note: str) 
         FlagEvent.objects.bulk_create(
             [FlagEvent(flag_id=pk, at=now, action=action, actor=user, note=note) for pk in ids]
         )
+        # A country's statuses read its active flags: its check keeps them (docs/design.md §4).
+        countries = set(
+            Flag.objects.filter(pk__in=ids, country__isnull=False).values_list(
+                "country_id", flat=True
+            )
+        )
+        if countries:
+            checks_request(keys=set(selectors.partition_key_by_place(countries).values()))
     return len(ids)
 
 

@@ -237,9 +237,10 @@ def test_building_a_summary_runs_the_same_queries_for_1_and_50_countries(
     subscription = Subscription.objects.create(name=f"{n} countries")
     subscription.countries.add(*Place.objects.countries().order_by("-iso_code")[: n - 1])
     subscription.countries.add(country("CN"))
-    # The status matrix and the period's events and reports (10), and what the flags of the
-    # events name: their claims, places, obligations and links to obligations (4).
-    with django_assert_num_queries(14):
+    # The kept statuses, their obligations and the places inside the countries, the
+    # period's events and reports, the estimates (8), and what the flags of the events name:
+    # their claims, places, obligations and links to obligations (4).
+    with django_assert_num_queries(12):
         summaries.build(subscription, *WEEK, previous=None)
 
 

@@ -182,5 +182,5 @@ class StatusSerializer(serializers.Serializer):
     status = serializers.CharField()
     reason = serializers.CharField()
     newest_as_of = serializers.DateField(allow_null=True)
-    claim_ids = serializers.ListField(child=serializers.IntegerField())
+    claims = serializers.IntegerField(help_text="How many claims it rests on.")
     flag_ids = serializers.ListField(child=serializers.IntegerField())

@@ -154,7 +154,10 @@ class StatusViewSet(viewsets.ViewSet):
             if not obligations:
                 return Response({"obligation": [f"{code!r} is not an obligation code."]}, 400)
         matrix = status_matrix(
-            countries=countries, obligations=obligations, today=timezone.localdate()
+            countries=countries,
+            obligations=obligations,
+            today=timezone.localdate(),
+            user=request.user,
         )
         iso_of = {c.pk: c.iso_code for c in matrix.countries}
         code_of = {o.pk: o.code for o in matrix.obligations}
@@ -165,7 +168,7 @@ class StatusViewSet(viewsets.ViewSet):
                 "status": cell.status,
                 "reason": cell.reason,
                 "newest_as_of": cell.newest_as_of,
-                "claim_ids": list(cell.claim_ids),
+                "claims": cell.claims,
                 "flag_ids": list(cell.flag_ids),
             }
             for cell in matrix.cells.values()
