@@ -7,19 +7,17 @@ the header is row 1), its column and what is wrong, with the models' own message
 
 from __future__ import annotations
 
-import csv
 import datetime
-import io
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
-from . import services, visibility
+from . import services, spreadsheets, visibility
 from .cells import FORMULA_STARTS, unescape_cell
 from .models import (
     Claim,
@@ -32,6 +30,7 @@ from .models import (
     SourceKind,
     Stance,
 )
+from .spreadsheets import ImportFileError
 
 COLUMNS = (
     "external_id",
@@ -59,6 +58,11 @@ REQUIRED = ("report_title", "publisher", "published_on", "claim_source", "source
             "country", "stance", "as_of")  # fmt: skip
 TEXT_COLUMNS = ("external_id", "report_title", "report_url", "publisher", "claim_source",
                 "place", "summary")  # fmt: skip
+# The columns whose text may differ on every row (the others hold codes, a few values each):
+# a workbook holds at most that many distinct texts a row (its shared strings).
+FREE_TEXT_COLUMNS = ("external_id", "report_title", "report_url", "publisher", "published_on",
+                     "claim_source", "place", "count_low", "count_high", "period_start", "as_of",
+                     "summary")  # fmt: skip
 PLACE_KINDS_BY_DEPTH = (PlaceKind.REGION, PlaceKind.PROVINCE, PlaceKind.CITY)
 # Where a model field's error shows in the file.
 FIELD_COLUMN = {
@@ -71,8 +75,7 @@ FIELD_COLUMN = {
 BATCH = 2000
 
 
-class ImportFileError(ValueError):
-    """The file as a whole cannot be read (type, size, encoding, header)."""
+MAX_ERRORS = 200  # the errors a plan keeps; the others are counted
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,11 @@ class RowError:
     message: str
 
     def __str__(self) -> str:
-        return f"row {self.row}, column {self.column}: {self.message}"
+        return _("row %(row)s, column %(column)s: %(message)s") % {
+            "row": self.row,
+            "column": self.column,
+            "message": self.message,
+        }
 
 
 @dataclass
@@ -93,18 +100,39 @@ class Plan:
     new_sources: list[Source] = field(default_factory=list)
     new_reports: list[Report] = field(default_factory=list)
     new_places: list[Place] = field(default_factory=list)
+    # The first MAX_ERRORS errors, in row order; a file of a million bad cells does not make
+    # a million objects, nor a page of them.
     errors: list[RowError] = field(default_factory=list)
+    more_errors: int = 0
 
     @property
     def ok(self) -> bool:
         return not self.errors
 
+    @property
+    def error_count(self) -> int:
+        return len(self.errors) + self.more_errors
+
+    def add_errors(self, errors: Iterable[RowError]) -> None:
+        for error in errors:
+            if len(self.errors) < MAX_ERRORS:
+                self.errors.append(error)
+            else:
+                self.more_errors += 1
+
     def summary(self) -> str:
-        return (
-            f"{self.rows} rows: {len(self.to_add)} claims to add, {len(self.to_update)} to "
-            f"update; {len(self.new_reports)} reports, {len(self.new_sources)} sources and "
-            f"{len(self.new_places)} places to create; {len(self.errors)} errors"
-        )
+        return _(
+            "%(rows)s rows: %(add)s claims to add, %(update)s to update; %(reports)s reports, "
+            "%(sources)s sources and %(places)s places to create; %(errors)s errors"
+        ) % {
+            "rows": self.rows,
+            "add": len(self.to_add),
+            "update": len(self.to_update),
+            "reports": len(self.new_reports),
+            "sources": len(self.new_sources),
+            "places": len(self.new_places),
+            "errors": self.error_count,
+        }
 
 
 # --------------------------------------------------------------------------------------------
@@ -113,42 +141,40 @@ class Plan:
 
 
 def read_rows(data: bytes, filename: str) -> list[dict[str, str]]:
-    """The rows of a CSV (UTF-8, with or without BOM) or XLSX file as dicts by column name."""
-    limit = settings.TRACKER_IMPORT_MAX_BYTES
-    if len(data) > limit:
-        raise ImportFileError(
-            f"The file is {len(data) / 1e6:.1f} MB; the limit is {limit / 1e6:.0f} MB."
-        )
-    name = filename.lower()
-    if name.endswith(".xlsx"):
-        if not data.startswith(b"PK"):
-            raise ImportFileError(f"{filename} is not an XLSX workbook.")
-        table = _xlsx_rows(data)
-    elif name.endswith(".csv"):
-        if data.startswith(b"PK") or b"\x00" in data[:4096]:
-            raise ImportFileError(f"{filename} is not a text CSV file.")
-        table = _csv_rows(data)
-    else:
-        raise ImportFileError(f"{filename}: only .csv and .xlsx files can be imported.")
+    """The rows below the header of a CSV (UTF-8, with or without BOM) or XLSX file as dicts
+    by column name, up to the last filled one (an empty row is an empty dict); read within
+    the bounds ``spreadsheets`` sets."""
+    table = spreadsheets.read_table(
+        data, filename, columns=len(COLUMNS), texts_per_row=len(FREE_TEXT_COLUMNS)
+    )
+    empty = _("The file is empty: it needs a header row and one row a claim.")
     if not table:
-        raise ImportFileError("The file is empty: it needs a header row and one row a claim.")
+        raise ImportFileError(empty)
     header = [str(h or "").strip().lower() for h in table[0]]
     unknown = [h for h in header if h and h not in COLUMNS]
     if unknown:
         raise ImportFileError(
-            f"Unknown column(s) {_listed(unknown)}; the columns are {', '.join(COLUMNS)}."
+            _("Unknown column(s) %(unknown)s; the columns are %(columns)s.")
+            % {"unknown": _listed(unknown), "columns": ", ".join(COLUMNS)}
         )
     missing = [c for c in REQUIRED if c not in header]
     if missing:
-        raise ImportFileError(f"Missing required column(s): {', '.join(missing)}.")
+        raise ImportFileError(
+            _("Missing required column(s): %(missing)s.") % {"missing": ", ".join(missing)}
+        )
+    if len(table) < 2:
+        raise ImportFileError(empty)
     rows = []
     for number, values in enumerate(table[1:], start=2):
         cells = ["" if v is None else str(v).strip() for v in values]
         if any("\x00" in cell for cell in cells):
             column = header[next(i for i, c in enumerate(cells) if "\x00" in c)] or "?"
             raise ImportFileError(
-                f"Row {number}, column {column}: a NUL character (byte 0), which no text can "
-                "hold; remove it and import again."
+                _(
+                    "Row %(row)s, column %(column)s: a NUL character (byte 0), which no text "
+                    "can hold; remove it and import again."
+                )
+                % {"row": number, "column": column}
             )
         if any(cells):
             rows.append(dict(zip(header, cells, strict=False)))
@@ -161,60 +187,12 @@ def _listed(names: list[str], most: int = 10) -> str:
     """At most ``most`` names, each cut to 40 characters: a message stays readable whatever
     the file holds."""
     shown = [name if len(name) <= 40 else name[:39] + "…" for name in names[:most]]
-    more = f" and {len(names) - most:,} more" if len(names) > most else ""
-    return ", ".join(shown) + more
-
-
-def _csv_rows(data: bytes) -> list[list[str]]:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        bad = data[error.start : error.start + 1]
-        raise ImportFileError(
-            f"The file is not UTF-8 text (byte {error.start:,} is {bad!r}); save it as "
-            "'CSV UTF-8' and try again."
-        ) from None
-    max_cell = settings.TRACKER_IMPORT_MAX_CELL
-    # The csv module stops at 128 KB a field with its own message; let it read up to the file
-    # limit so that the cell limit below answers, with the row.
-    csv.field_size_limit(max(csv.field_size_limit(), settings.TRACKER_IMPORT_MAX_BYTES + 1))
-    reader = csv.reader(io.StringIO(text, newline=""))
-    rows = []
-    try:
-        for row in reader:
-            for cell in row:
-                if len(cell) > max_cell:
-                    raise ImportFileError(
-                        f"Row {reader.line_num}: a cell of {len(cell):,} characters; the limit "
-                        f"is {max_cell:,}."
-                    )
-            rows.append(row)
-    except csv.Error as error:
-        raise ImportFileError(f"Row {reader.line_num}: not valid CSV ({error}).") from None
-    return rows
-
-
-def _xlsx_rows(data: bytes) -> list[list]:
-    from openpyxl import load_workbook
-
-    try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as error:  # openpyxl raises many kinds for a broken file
-        raise ImportFileError(f"The workbook cannot be read: {error}.") from None
-    sheet = workbook.worksheets[0]
-    rows = [[_xlsx_cell(v) for v in values] for values in sheet.iter_rows(values_only=True)]
-    workbook.close()
-    return rows
-
-
-def _xlsx_cell(value) -> str:
-    if isinstance(value, datetime.datetime):
-        return value.date().isoformat()
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return "" if value is None else str(value)
+    if len(names) > most:
+        return _("%(names)s and %(count)s more") % {
+            "names": ", ".join(shown),
+            "count": f"{len(names) - most:,}",
+        }
+    return ", ".join(shown)
 
 
 # --------------------------------------------------------------------------------------------
@@ -327,7 +305,7 @@ def plan(
         if not row:
             continue
         errors = _row_errors(number, row, resolve, existing, seen_ids, result)
-        result.errors.extend(errors)
+        result.add_errors(errors)
         if progress is not None and number % BATCH == 0:
             progress(number)
     return result

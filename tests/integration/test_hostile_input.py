@@ -15,6 +15,7 @@ import csv
 import datetime
 import io
 import re
+import time
 import zipfile
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
+from tests import hostile_files
 from tests.factories import ClaimFactory, ReportFactory, SourceFactory, country
 from tracker import imports
 from tracker.cells import FORMULA_STARTS
@@ -485,6 +487,82 @@ def test_fixed_bug_a_10_mb_header_of_unknown_columns_makes_a_bounded_message(ref
     text = refused(b"x," * 5_000_000, "claims.csv")
     assert "Unknown column(s)" in text
     assert len(text) < 200_000
+
+
+# --- workbooks that would take the server's memory: refused before they are read whole -------
+
+REFUSALS = {
+    "1,000,000 rows": "The file has more rows than the limit of 100,000 below its header (row "
+    "100,002 is filled); split it and import each part.",
+    "20,000,000 empty rows": "The file is empty: it holds no claim in its first 100,001 rows.",
+    "a 300 MB cell": "The workbook unpacks to 300.0 MB; the limit is 200.0 MB (ten times the "
+    "limit of a file).",
+    "a 150 MB cell": "Row 2: a cell of more than 10,000 characters; the limit is 10,000.",
+    "a 150 MB shared string": "The workbook holds a text of more than 10,000 characters; the "
+    "limit of a cell is 10,000.",
+    "a 150 MB cell in 1,500 runs": "Row 2: a cell of more than 10,000 characters",
+    "a 150 MB shared string in 1,500 runs": "a text of more than 1,000 formatted runs",
+    "a row of 10,000,000 cells": "Row 2 has more cells than a spreadsheet program holds",
+    "10,000,000 shared strings": "The workbook holds more than 1,200,012 different texts",
+    "a row at 20,000,000": "(row 20,000,000 is filled)",
+}
+
+
+@pytest.fixture(scope="session")
+def hostile_workbook(tmp_path_factory):
+    """The path of a workbook of ``hostile_files`` by name, written once a session."""
+    folder = tmp_path_factory.mktemp("hostile")
+    made: dict[str, Path] = {}
+    factories = {**hostile_files.HOSTILE, **hostile_files.WITHIN_BOUNDS}
+
+    def path_of(name: str) -> Path:
+        if name not in made:
+            made[name] = folder / f"{len(made)}.xlsx"
+            made[name].write_bytes(factories[name]())
+        return made[name]
+
+    return path_of
+
+
+@pytest.mark.parametrize(("name", "message"), REFUSALS.items(), ids=list(REFUSALS))
+def test_a_hostile_workbook_is_refused_within_seconds_with_a_short_message(
+    refused, hostile_workbook, name, message
+):
+    """On main, 1,000,000 rows in 150 KB took 187 s and 5.2 GB and answered a page of
+    569 MB; 20,000,000 empty rows 74 s and 3.5 GB; a 300 MB cell 1.6 GB."""
+    data = hostile_workbook(name).read_bytes()
+    assert len(data) < 500_000
+    started = time.monotonic()
+    errors = file_errors(refused(data, "claims.xlsx"))
+    assert time.monotonic() - started < 60  # generous: a few seconds here
+    assert len(errors) == 1 and message in errors[0], errors
+    assert len(errors[0]) < 300
+
+
+@pytest.fixture(scope="module")
+def small_workbook_peak(tmp_path_factory) -> float:
+    """The peak memory (MB) of a process that reads a good workbook of one row."""
+    path = tmp_path_factory.mktemp("small") / "claims.xlsx"
+    path.write_bytes(GOOD_XLSX)
+    result = hostile_files.probe(path)
+    assert result["outcome"] == "read 1 rows", result
+    return result["peak_mb"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["1,000,000 rows", "20,000,000 empty rows", "a 300 MB cell", "a 150 MB shared string",
+     "100,000 empty rows", "1,000,000 shared strings no cell shows"],
+)  # fmt: skip
+def test_reading_a_hostile_workbook_takes_the_memory_of_a_small_one(
+    hostile_workbook, small_workbook_peak, name
+):
+    """Measured in a process of its own (its peak resident memory, ``ru_maxrss``): the
+    first three are the issue's; the last two are the most the bounds let through (openpyxl
+    keeps an element for every row it passes, and every shared string)."""
+    result = hostile_files.probe(hostile_workbook(name))
+    assert result["peak_mb"] < 300, result
+    assert result["peak_mb"] - small_workbook_peak < 64, (result, small_workbook_peak)
 
 
 def _png() -> bytes:

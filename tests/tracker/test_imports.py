@@ -176,6 +176,192 @@ def test_a_file_over_the_limit_is_refused(settings):
         imports.read_rows(csv_bytes(*GOOD), "claims.csv")
 
 
+# --- bounds: rows, cells, workbooks ----------------------------------------------------------
+
+
+def xlsx_of(*rows: list[str], strings: list[str] | None = None) -> bytes:
+    """A workbook of ``rows`` under the header (inline strings; with ``strings``, a shared
+    strings table whose entries a cell shows as ``{s0}``, ``{s1}`` ...)."""
+    from tests import hostile_files
+
+    def cell(value: str) -> bytes:
+        if value.startswith("{s") and value.endswith("}"):
+            return b'<c t="s"><v>' + value[2:-1].encode() + b"</v></c>"
+        return hostile_files.text(value) if value else b"<c/>"
+
+    body = [b"<row>" + b"".join(cell(v) for v in row) + b"</row>" for row in rows]
+    table = None
+    if strings is not None:
+        table = [hostile_files.DECLARATION, b'<sst xmlns="' + hostile_files.MAIN + b'">']
+        table += [b"<si><t>" + value.encode() + b"</t></si>" for value in strings]
+        table.append(b"</sst>")
+    return hostile_files.xlsx(hostile_files.sheet(*body), table)
+
+
+def good_cells(line: str = GOOD[0], **changes: str) -> list[str]:
+    """A line of GOOD as cells in the order of imports.COLUMNS."""
+    cells = dict(zip(HEADER.split(","), line.split(","), strict=True)) | changes
+    return [cells.get(column, "") for column in imports.COLUMNS]
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_a_file_over_the_row_limit_is_refused_naming_the_limit(settings, kind):
+    settings.TRACKER_IMPORT_MAX_ROWS = 3
+    lines = [GOOD[0].replace("NK-1", f"NK-{i}") for i in range(4)]
+    data = csv_bytes(*lines) if kind == "csv" else xlsx_of(*map(good_cells, lines))
+    with pytest.raises(imports.ImportFileError) as refused:
+        imports.read_rows(data, f"claims.{kind}")
+    assert str(refused.value) == (
+        "The file has more rows than the limit of 3 below its header (row 5 is filled); "
+        "split it and import each part."
+    )
+    assert len(imports.read_rows(csv_bytes(*lines[:3]), "claims.csv")) == 3  # at the limit
+
+
+def test_empty_rows_below_the_last_claim_of_a_csv_do_not_count(settings):
+    settings.TRACKER_IMPORT_MAX_ROWS = 4
+    data = csv_bytes(GOOD[0], "", ",,,", GOOD[1]) + b"\n" * 100 + b",,,\n" * 100
+    rows = imports.read_rows(data, "claims.csv")
+    assert [bool(r) for r in rows] == [True, False, False, True]
+
+
+def test_empty_rows_of_a_workbook_count_up_to_the_limit(settings):
+    """openpyxl keeps an element for every row it passes: a workbook's rows are counted
+    filled or not (a sheet written by a program ends at its last filled row)."""
+    settings.TRACKER_IMPORT_MAX_ROWS = 3
+    data = xlsx_of(good_cells(), [], [], [])
+    with pytest.raises(imports.ImportFileError, match="empty rows count too"):
+        imports.read_rows(data, "claims.xlsx")
+    assert len(imports.read_rows(xlsx_of(good_cells(), [], []), "claims.xlsx")) == 1
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\n\n\n",
+        b",,,\n ,\t, \n" * 50,
+        b"\xef\xbb\xbf" + b"\r\n" * 10_000,
+    ],
+    ids=["blank lines", "empty cells", "BOM and blank lines"],
+)
+def test_a_csv_of_only_empty_rows_is_refused_as_empty(data):
+    with pytest.raises(imports.ImportFileError, match=r"^The file is empty"):
+        imports.read_rows(data, "claims.csv")
+
+
+@pytest.mark.parametrize("rows", [[], [[], [], []], [["", " "]]], ids=["none", "empty", "blank"])
+def test_a_workbook_of_only_empty_rows_is_refused_as_empty(rows):
+    from tests import hostile_files
+
+    body = [b"<row>" + b"".join(hostile_files.text(v) for v in row) + b"</row>" for row in rows]
+    data = hostile_files.xlsx([hostile_files.SHEET_HEAD, *body, hostile_files.SHEET_TAIL])
+    with pytest.raises(imports.ImportFileError, match=r"^The file is empty"):
+        imports.read_rows(data, "claims.xlsx")
+
+
+def test_a_header_without_rows_is_refused_as_empty():
+    with pytest.raises(imports.ImportFileError, match=r"^The file is empty"):
+        imports.read_rows(csv_bytes(), "claims.csv")
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["inline", "shared string"])
+def test_a_workbook_cell_over_the_cell_limit_is_refused_naming_its_row(shared):
+    """The CSV's cell limit holds for a workbook: a 32,767-character summary (a spreadsheet
+    program's longest cell) is refused, with its row."""
+    summary = "s" * 32_767
+    cells = good_cells(GOOD[1], summary="{s0}" if shared else summary)
+    data = xlsx_of(good_cells(), cells, strings=[summary] if shared else None)
+    with pytest.raises(imports.ImportFileError) as refused:
+        imports.read_rows(data, "claims.xlsx")
+    length = "32,767" if shared else "more than 10,000"
+    assert str(refused.value) == f"Row 3: a cell of {length} characters; the limit is 10,000."
+
+
+def test_a_workbook_cell_at_the_cell_limit_is_read(settings):
+    settings.TRACKER_IMPORT_MAX_CELL = 3000
+    cells = good_cells(summary="한" * 3000)  # three bytes each in the XML: characters count
+    (row,) = imports.read_rows(xlsx_of(cells, strings=[]), "claims.xlsx")
+    assert row["summary"] == "한" * 3000
+
+
+def test_a_shared_string_over_the_limit_that_no_cell_shows_is_refused():
+    data = xlsx_of(good_cells(summary="{s1}"), strings=["x" * 20_000, "short"])
+    with pytest.raises(imports.ImportFileError, match="a text of 20,000 characters that no row"):
+        imports.read_rows(data, "claims.xlsx")
+
+
+def test_shared_strings_are_read_as_the_cells_they_fill():
+    strings = ["NKDB survey", "Workers still in the three provinces"]
+    data = xlsx_of(good_cells(report_title="{s0}", summary="{s1}"), strings=strings)
+    plan, _ = run(data, "claims.xlsx")
+    assert plan.ok, plan.errors
+    claim = Claim.objects.get(external_id="NK-1")
+    assert (claim.report.title, claim.summary) == tuple(strings)
+
+
+def test_a_workbook_that_unpacks_past_ten_times_the_file_limit_is_refused(settings):
+    settings.TRACKER_IMPORT_MAX_BYTES = 10_000
+    data = xlsx_of(*[good_cells(summary="s" * 9_000)] * 20)
+    assert len(data) < 10_000
+    with pytest.raises(imports.ImportFileError, match=r"unpacks to 0.2 MB; the limit is 0.1 MB"):
+        imports.read_rows(data, "claims.xlsx")
+
+
+def test_a_workbook_that_understates_a_parts_size_is_unpacked_no_further():
+    """The unpacked size is judged by what the zip declares: zipfile unpacks no more of a
+    part than that, so a part that holds more ends cut short, and the workbook is refused."""
+    import struct
+    import zipfile
+
+    source = zipfile.ZipFile(io.BytesIO(xlsx_of(*[good_cells()] * 200)))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in source.namelist():  # without the ZIP64 sizes the streamed parts have
+            archive.writestr(name, source.read(name))
+    data = bytearray(buffer.getvalue())
+    at = 0
+    while True:  # the sheet's entry in the central directory
+        at = data.index(b"PK\x01\x02", at + 1)
+        (length,) = struct.unpack_from("<H", data, at + 28)
+        if data[at + 46 : at + 46 + length] == b"xl/worksheets/sheet1.xml":
+            break
+    struct.pack_into("<I", data, at + 24, 2_000)  # its uncompressed size
+    with pytest.raises(imports.ImportFileError, match=r"^The workbook cannot be read"):
+        imports.read_rows(bytes(data), "claims.xlsx")
+
+
+@pytest.mark.parametrize(
+    "xml",
+    [
+        b'<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa">]>',
+        b"<!-- a comment -->",
+        b"<?php x ?>",
+    ],
+    ids=["doctype", "comment", "instruction"],
+)
+def test_xml_that_spreadsheet_programs_do_not_write_is_refused(xml):
+    from tests import hostile_files
+
+    head = hostile_files.SHEET_HEAD.replace(b"<worksheet", xml + b"<worksheet")
+    data = hostile_files.xlsx([head, hostile_files.SHEET_TAIL])
+    with pytest.raises(imports.ImportFileError, match="XML that spreadsheet programs do not"):
+        imports.read_rows(data, "claims.xlsx")
+
+
+def test_a_cdata_section_is_refused_but_the_same_text_escaped_is_read():
+    from tests import hostile_files
+
+    def workbook(summary: bytes) -> bytes:
+        cells = [hostile_files.text(v) for v in good_cells()]
+        cells[imports.COLUMNS.index("summary")] = hostile_files.text(summary)
+        return hostile_files.xlsx(hostile_files.sheet(b"<row>" + b"".join(cells) + b"</row>"))
+
+    with pytest.raises(imports.ImportFileError, match="CDATA section"):
+        imports.read_rows(workbook(b"<![CDATA[x]]>"), "claims.xlsx")
+    (row,) = imports.read_rows(workbook(b"&lt;![CDATA[x]]&gt;"), "claims.xlsx")
+    assert row["summary"] == "<![CDATA[x]]>"
+
+
 def test_checks_are_requested_once_per_country_not_per_row(
     monkeypatch, django_capture_on_commit_callbacks
 ):
@@ -317,6 +503,24 @@ def test_the_admin_preview_lists_every_error_and_offers_no_import(editor_client)
     assert "Nothing will be imported" in text
     assert "is not the ISO code of a UN member state" in text
     assert 'name="token"' not in text
+
+
+def test_the_errors_are_capped_at_200_and_the_others_counted(editor_client, tmp_path):
+    """A file of a million bad cells makes neither a million objects nor a page of them."""
+    lines = [GOOD[0].replace("NK-1", f"NK-{i}").replace(",CN,", ",XX,") for i in range(250)]
+    plan = imports.plan(imports.read_rows(csv_bytes(*lines), "c.csv"))
+    assert (len(plan.errors), plan.more_errors, plan.error_count, plan.ok) == (200, 50, 250, False)
+    assert [e.row for e in plan.errors] == list(range(2, 202))
+    assert plan.summary().endswith("; 250 errors")
+    page = upload(editor_client, csv_bytes(*lines)).content.decode()
+    assert page.count("<tr><td>") == 200
+    assert "… and 50 more errors." in page
+    path = tmp_path / "claims.csv"
+    path.write_bytes(csv_bytes(*lines))
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="250 error"):
+        call_command("importclaims", str(path), stdout=io.StringIO(), stderr=err)
+    assert err.getvalue().splitlines()[-1] == "... and 50 more errors"
 
 
 def test_the_admin_refuses_a_file_of_the_wrong_type(editor_client):

@@ -28,12 +28,11 @@ class Command(BaseCommand):
         plan = imports.plan(rows, progress=lambda n: self.stdout.write(f"checked {n:,} rows"))
         self.stdout.write(plan.summary())
         if not plan.ok:
-            for error in plan.errors[:200]:
+            for error in plan.errors:
                 self.stderr.write(str(error))
-            more = len(plan.errors) - 200
-            if more > 0:
-                self.stderr.write(f"... and {more} more errors")
-            raise CommandError(f"{len(plan.errors)} error(s): nothing was imported.")
+            if plan.more_errors:
+                self.stderr.write(f"... and {plan.more_errors:,} more errors")
+            raise CommandError(f"{plan.error_count:,} error(s): nothing was imported.")
         if dry_run:
             self.stdout.write("dry run: nothing was written")
             return
