@@ -239,7 +239,12 @@ class _Resolver:
 
     def source(self, name: str, kind: str, country: Place | None) -> Source:
         if name_key(name) in self.hidden_sources:
-            raise ValidationError({HIDDEN: f"A source named {name!r} exists that you may not use."})
+            raise ValidationError(
+                {
+                    HIDDEN: _("A source named %(name)s exists that you may not use.")
+                    % {"name": repr(name)}
+                }
+            )
         found = self.sources.get(name_key(name))
         if found is None:
             found = Source(name=name, kind=kind, country=country, reliability="F")
@@ -253,7 +258,10 @@ class _Resolver:
         parts = [p.strip() for p in path.split(">") if p.strip()]
         if len(parts) > len(PLACE_KINDS_BY_DEPTH):
             raise ValidationError(
-                {"place": f"At most {len(PLACE_KINDS_BY_DEPTH)} levels below a country."}
+                {
+                    "place": _("At most %(count)s levels below a country.")
+                    % {"count": len(PLACE_KINDS_BY_DEPTH)}
+                }
             )
         for depth, name in enumerate(parts):
             key = (place.pk or id(place), name_key(name))
@@ -269,7 +277,13 @@ class _Resolver:
             place = child
         return place
 
-    def report(self, title: str, url: str, publisher: Source, published_on) -> Report:
+    def report(self, title: str, url: str, publisher: Source | None, published_on) -> Report | None:
+        """The report of that title, URL, publisher and date, found or planned; without a
+        publisher or a date (the row's are wrong), only its title and URL are checked."""
+        if publisher is None or published_on is None:
+            report = Report(title=title, url=url, published_on=published_on)
+            report.clean_fields(exclude=["publisher", "logged_by", "published_on"])
+            return None
         key = (title, url, publisher.pk or id(publisher), published_on)
         found = self.reports.get(key)
         if found is None:
@@ -312,137 +326,251 @@ def plan(
 
 
 def _row_errors(number, row, resolve, existing, seen_ids, result) -> list[RowError]:
-    errors: list[RowError] = []
-
-    def fail(column: str, message: str) -> None:
-        errors.append(RowError(number, column, message))
-
-    for column in REQUIRED:
-        if not row.get(column):
-            fail(column, "required, but empty.")
-    for column in TEXT_COLUMNS:
-        value = row.get(column, "")
-        text = unescape_cell(value)
-        if text != value:
-            row[column] = text  # escaped as the exports do: text, as written
-        elif value.startswith(FORMULA_STARTS):
-            fail(
-                column,
-                f"begins with {value[0]!r}, which a spreadsheet would run as a formula; "
-                "remove the character (or the formula) and import again.",
-            )
-    if errors:
-        return errors
-
-    dates = {}
-    for column in ("published_on", "period_start", "as_of"):
-        if row.get(column):
-            try:
-                dates[column] = datetime.date.fromisoformat(row[column])
-            except ValueError:
-                fail(column, f"{row[column]!r} is not a date: write it as YYYY-MM-DD.")
-    numbers = {}
-    for column in ("count_low", "count_high", "credibility"):
-        raw = row.get(column, "").replace(",", "").replace(" ", "")
-        if raw:
-            if not (raw.isascii() and raw.isdigit()):  # not '²' or '٣', which int() misreads
-                fail(column, f"{row[column]!r} is not a whole number of zero or more.")
-            else:
-                numbers[column] = int(raw)
-    choices = {
-        "source_kind": SourceKind.values,
-        "publisher_kind": SourceKind.values,
-        "stance": Stance.values,
-        "measure": Measure.values,
-    }
-    for column, allowed in choices.items():
-        value = row.get(column, "").lower()
-        if value and value not in allowed:
-            fail(column, f"{row[column]!r} is not one of {', '.join(allowed)}.")
-    iso = row.get("country", "").upper()
-    country = resolve.world if iso == "WORLD" else resolve.countries.get(iso)
-    if iso and country is None:
-        fail("country", f"{row['country']!r} is not the ISO code of a UN member state, nor WORLD.")
-    state = None
-    if row.get("source_country"):
-        state = resolve.countries.get(row["source_country"].upper())
-        if state is None:
-            fail("source_country", f"{row['source_country']!r} is not a member state's ISO code.")
-    obligation = None
-    if row.get("obligation"):
-        obligation = resolve.obligations.get(row["obligation"].upper())
-        if obligation is None:
-            fail(
-                "obligation",
-                f"{row['obligation']!r} is not an obligation code; the codes are "
-                f"{', '.join(sorted(resolve.obligations))}.",
-            )
-    external_id = row.get("external_id") or None
-    if external_id:
-        if external_id in seen_ids:
-            fail("external_id", f"{external_id!r} is also on row {seen_ids[external_id]}.")
-        seen_ids[external_id] = number
-        claim = existing.get(external_id)
-        if claim is not None and claim.is_restricted and not resolve.may_see:
-            fail("external_id", f"{external_id!r} is the reference of a claim you may not change.")
-    if errors:
-        return errors
-
-    try:
-        publisher = resolve.source(
-            row["publisher"], row.get("publisher_kind", "").lower() or SourceKind.NEWS, None
-        )
-    except ValidationError as error:
-        column = "publisher" if HIDDEN in error.message_dict else "publisher_kind"
-        return [RowError(number, column, m) for m in error.messages]
-    try:
-        source = resolve.source(row["claim_source"], row["source_kind"].lower(), state)
-    except ValidationError as error:
-        column = "source_country" if "country" in error.message_dict else "source_kind"
-        column = "claim_source" if HIDDEN in error.message_dict else column
-        return [RowError(number, column, m) for m in error.messages]
-    try:
-        place = resolve.place(country, row.get("place", "")) if row.get("place") else country
-        report = resolve.report(
-            row["report_title"], row.get("report_url", ""), publisher, dates["published_on"]
-        )
-    except ValidationError as error:
-        return [
-            RowError(number, FIELD_COLUMN.get(f, f), m)
-            for f, messages in error.message_dict.items()
-            for m in messages
-        ]
-
-    claim = existing.get(external_id) if external_id else None
-    values = {
-        "report": report,
-        "attributed_to": source,
-        "place": place,
-        "obligation": obligation,
-        "stance": row["stance"].lower(),
-        "measure": row.get("measure", "").lower(),
-        "count_low": numbers.get("count_low"),
-        "count_high": numbers.get("count_high"),  # empty: "at least count_low"
-        "period_start": dates.get("period_start"),
-        "as_of": dates["as_of"],
-        "credibility": numbers.get("credibility", 6),
-        "summary": row.get("summary", ""),
-        "external_id": external_id,
-    }
-    target = claim or Claim()
-    for name, value in values.items():
-        setattr(target, name, value)
-    try:
-        target.clean_fields(exclude=["report", "attributed_to", "place", "obligation"])
-        target.clean()
-    except ValidationError as error:
-        return [
-            RowError(number, FIELD_COLUMN.get(f, f), m)
-            for f, messages in error.message_dict.items()
-            for m in messages
-        ]
-    (result.to_update if claim else result.to_add).append(target)
+    """Every error of one row: a clean row joins the plan."""
+    check = _RowCheck(number, row, resolve)
+    check.cells(seen_ids, existing)
+    check.named()
+    claim = check.claim(existing)
+    if check.errors:
+        return check.errors
+    (result.to_update if claim.pk else result.to_add).append(claim)
     return []
+
+
+DATE_COLUMNS = ("published_on", "period_start", "as_of")
+NUMBER_COLUMNS = ("count_low", "count_high", "credibility")
+CHOICE_COLUMNS = {
+    "source_kind": SourceKind.values,
+    "publisher_kind": SourceKind.values,
+    "stance": Stance.values,
+    "measure": Measure.values,
+}
+# The claim's fields that its own columns give, by column: what claim validation checks.
+CLAIM_COLUMNS = ("stance", "measure", "count_low", "count_high", "period_start", "as_of",
+                 "credibility", "summary", "external_id")  # fmt: skip
+
+
+class _RowCheck:
+    """The checks of one row, in three layers, each check skipping the cells an earlier one
+    found wrong (and what rests on them), so that one preview shows every error of the row:
+
+    1. ``cells``: each cell on its own (required, formula, date, number, choice, code);
+    2. ``named``: the sources, place and report the row names, found or planned;
+    3. ``claim``: the claim's own rules (the model's), on the fields whose cells are sound.
+    """
+
+    def __init__(self, number: int, row: dict[str, str], resolve: _Resolver) -> None:
+        self.number = number
+        self.row = row
+        self.resolve = resolve
+        self.errors: list[RowError] = []
+        self.wrong: set[str] = set()  # the columns with an error
+        self.dates: dict[str, datetime.date] = {}
+        self.numbers: dict[str, int] = {}
+        self.country: Place | None = None
+        self.state: Place | None = None
+        self.obligation: Obligation | None = None
+        self.external_id: str | None = None
+        self.publisher: Source | None = None
+        self.source: Source | None = None
+        self.place: Place | None = None
+        self.report: Report | None = None
+
+    def fail(self, column: str, message: str) -> None:
+        self.errors.append(RowError(self.number, column, message))
+        self.wrong.add(column)
+
+    def sound(self, *columns: str) -> bool:
+        """Whether none of ``columns`` has an error yet."""
+        return self.wrong.isdisjoint(columns)
+
+    def fail_with(self, error: ValidationError, columns: dict[str, str]) -> None:
+        """A model's ValidationError, each field's messages at its column."""
+        for name, messages in error.message_dict.items():
+            for message in messages:
+                self.fail(columns.get(name, FIELD_COLUMN.get(name, name)), message)
+
+    # --- 1. each cell on its own ---------------------------------------------------------
+
+    def cells(self, seen_ids: dict[str, int], existing: dict[str, Claim]) -> None:
+        row, resolve = self.row, self.resolve
+        for column in REQUIRED:
+            if not row.get(column):
+                self.fail(column, _("required, but empty."))
+        for column in TEXT_COLUMNS:
+            value = row.get(column, "")
+            text = unescape_cell(value)
+            if text != value:
+                row[column] = text  # escaped as the exports do: text, as written
+            elif value.startswith(FORMULA_STARTS):
+                self.fail(
+                    column,
+                    _(
+                        "begins with %(character)s, which a spreadsheet would run as a "
+                        "formula; remove the character (or the formula) and import again."
+                    )
+                    % {"character": repr(value[0])},
+                )
+        for column in DATE_COLUMNS:
+            if row.get(column) and self.sound(column):
+                try:
+                    self.dates[column] = datetime.date.fromisoformat(row[column])
+                except ValueError:
+                    self.fail(
+                        column,
+                        _("%(value)s is not a date: write it as YYYY-MM-DD.")
+                        % {"value": repr(row[column])},
+                    )
+        for column in NUMBER_COLUMNS:
+            raw = row.get(column, "").replace(",", "").replace(" ", "")
+            if raw:
+                if raw.isascii() and raw.isdigit():  # not '²' or '٣', which int() misreads
+                    self.numbers[column] = int(raw)
+                else:
+                    self.fail(
+                        column,
+                        _("%(value)s is not a whole number of zero or more.")
+                        % {"value": repr(row[column])},
+                    )
+        for column, allowed in CHOICE_COLUMNS.items():
+            value = row.get(column, "").lower()
+            if value and value not in allowed and self.sound(column):
+                self.fail(
+                    column,
+                    _("%(value)s is not one of %(choices)s.")
+                    % {"value": repr(row[column]), "choices": ", ".join(allowed)},
+                )
+        iso = row.get("country", "").upper()
+        self.country = resolve.world if iso == "WORLD" else resolve.countries.get(iso)
+        if iso and self.country is None:
+            self.fail(
+                "country",
+                _("%(value)s is not the ISO code of a UN member state, nor WORLD.")
+                % {"value": repr(row["country"])},
+            )
+        if row.get("source_country"):
+            self.state = resolve.countries.get(row["source_country"].upper())
+            if self.state is None:
+                self.fail(
+                    "source_country",
+                    _("%(value)s is not a member state's ISO code.")
+                    % {"value": repr(row["source_country"])},
+                )
+        if row.get("obligation"):
+            self.obligation = resolve.obligations.get(row["obligation"].upper())
+            if self.obligation is None:
+                self.fail(
+                    "obligation",
+                    _("%(value)s is not an obligation code; the codes are %(codes)s.")
+                    % {
+                        "value": repr(row["obligation"]),
+                        "codes": ", ".join(sorted(resolve.obligations)),
+                    },
+                )
+        external_id = row.get("external_id") or None
+        if external_id and self.sound("external_id"):
+            self.external_id = external_id
+            if external_id in seen_ids:
+                self.fail(
+                    "external_id",
+                    _("%(value)s is also on row %(row)s.")
+                    % {"value": repr(external_id), "row": seen_ids[external_id]},
+                )
+            seen_ids[external_id] = self.number
+            claim = existing.get(external_id)
+            if claim is not None and claim.is_restricted and not resolve.may_see:
+                self.fail(
+                    "external_id",
+                    _("%(value)s is the reference of a claim you may not change.")
+                    % {"value": repr(external_id)},
+                )
+
+    # --- 2. what the row names -----------------------------------------------------------
+
+    def named(self) -> None:
+        row, resolve = self.row, self.resolve
+        if row.get("publisher") and self.sound("publisher", "publisher_kind"):
+            kind = row.get("publisher_kind", "").lower() or SourceKind.NEWS
+            try:
+                self.publisher = resolve.source(row["publisher"], kind, None)
+            except ValidationError as error:
+                column = "publisher" if HIDDEN in error.message_dict else "publisher_kind"
+                for message in error.messages:
+                    self.fail(column, message)
+        source_columns = ("claim_source", "source_kind", "source_country")
+        if row.get("claim_source") and row.get("source_kind") and self.sound(*source_columns):
+            try:
+                self.source = resolve.source(
+                    row["claim_source"], row["source_kind"].lower(), self.state
+                )
+            except ValidationError as error:
+                column = "source_country" if "country" in error.message_dict else "source_kind"
+                column = "claim_source" if HIDDEN in error.message_dict else column
+                for message in error.messages:
+                    self.fail(column, message)
+        if self.country is not None and self.sound("place"):
+            try:
+                path = row.get("place", "")
+                self.place = resolve.place(self.country, path) if path else self.country
+            except ValidationError as error:
+                self.fail_with(error, {})
+        if row.get("report_title") and self.sound("report_title", "report_url"):
+            try:
+                self.report = resolve.report(
+                    row["report_title"],
+                    row.get("report_url", ""),
+                    self.publisher,
+                    self.dates.get("published_on"),
+                )
+            except ValidationError as error:
+                self.fail_with(error, {})
+
+    # --- 3. the claim's own rules --------------------------------------------------------
+
+    def claim(self, existing: dict[str, Claim]) -> Claim:
+        """The claim the row adds or updates, checked by the model on every field whose cell
+        is sound; an error on a field whose cell is wrong already is not said twice."""
+        row = self.row
+        target = existing.get(self.external_id) if self.external_id else None
+        target = target or Claim()
+        related = {
+            "report": self.report,
+            "attributed_to": self.source,
+            "place": self.place,
+            "obligation": self.obligation,
+        }
+        for name, value in related.items():
+            if value is not None or name == "obligation":
+                setattr(target, name, value)
+        values = {
+            "stance": row.get("stance", "").lower(),
+            "measure": row.get("measure", "").lower(),
+            "count_low": self.numbers.get("count_low"),
+            "count_high": self.numbers.get("count_high"),  # empty: "at least count_low"
+            "period_start": self.dates.get("period_start"),
+            "as_of": self.dates.get("as_of"),
+            "credibility": self.numbers.get("credibility", 6),
+            "summary": row.get("summary", ""),
+            "external_id": self.external_id,
+        }
+        unsound = {name for name in CLAIM_COLUMNS if not self.sound(name)}
+        for name, value in values.items():
+            if name not in unsound:
+                setattr(target, name, value)
+        fields = {"report", "attributed_to", "place", "obligation"} | unsound
+        try:
+            target.clean_fields(exclude=sorted(fields))
+        except ValidationError as error:
+            self.fail_with(error, {})
+            fields |= set(error.message_dict)
+        try:
+            target.clean()
+        except ValidationError as error:
+            for name, messages in error.message_dict.items():
+                if name not in fields:
+                    for message in messages:
+                        self.fail(FIELD_COLUMN.get(name, name), message)
+        return target
 
 
 # --------------------------------------------------------------------------------------------

@@ -146,6 +146,61 @@ def test_a_bad_row_says_where_and_why_and_nothing_is_written(change, column, mes
     assert (Claim.objects.count(), Report.objects.count(), Source.objects.count()) == before
 
 
+def test_every_error_of_a_row_is_in_one_preview():
+    """Seven problems in one row: one preview names them all, each once, in its column (on
+    main, each upload showed one layer of them)."""
+    bad = (
+        GOOD[0]
+        .replace("Radio Free Asia,2019-12-23,", "Radio Free Asia,23.12.2019,")
+        .replace("https://example.org/nkdb", "not a web address")
+        .replace(",CN,", ",XX,")
+        .replace(",violating,", ",maybe,")
+        .replace(",60000,60000,", ",80000,70000,")
+        .replace(",2019-12-23,2,", ",2019-12-23,9,")
+        .replace(",Workers still", ",=SUM(A1) workers")
+    )
+    plan, _ = run(csv_bytes(GOOD[1], bad))
+    assert [(e.row, e.column) for e in plan.errors] == [
+        (3, "summary"),
+        (3, "published_on"),
+        (3, "stance"),
+        (3, "country"),
+        (3, "report_url"),
+        (3, "credibility"),
+        (3, "count_high"),
+    ]
+    assert "'23.12.2019' is not a date" in plan.errors[1].message
+    assert "The upper bound (70,000) is below the lower bound (80,000)." in plan.errors[6].message
+    assert not Claim.objects.exists()
+
+
+def test_an_error_is_said_once_not_again_by_what_rests_on_it():
+    """A count that is not a number is not also a measure without a count; a country that is
+    not one leaves its place unchecked; a wrong publisher leaves the report's title and URL
+    checked."""
+    line = (
+        GOOD[0]
+        .replace(",60000,60000,", ",6o,,")
+        .replace(",CN,", ",XX,")
+        .replace(",Radio Free Asia,", ",=Radio,")
+        .replace("https://example.org/nkdb", "nowhere")
+    )
+    plan, _ = run(csv_bytes(line))
+    assert [(e.column, e.message) for e in plan.errors] == [
+        ("publisher", plan.errors[0].message),
+        ("count_low", "'6o' is not a whole number of zero or more."),
+        ("country", "'XX' is not the ISO code of a UN member state, nor WORLD."),
+        ("report_url", "Enter a valid URL."),
+    ]
+
+
+def test_the_admin_preview_shows_every_error_of_a_row(editor_client):
+    bad = GOOD[0].replace(",CN,", ",XX,").replace(",violating,", ",maybe,")
+    text = upload(editor_client, csv_bytes(bad)).content.decode()
+    assert "<tr><td>2</td><td>stance</td>" in text
+    assert "<tr><td>2</td><td>country</td>" in text
+
+
 def test_a_duplicated_external_id_names_both_rows():
     plan, _ = run(csv_bytes(GOOD[0], GOOD[0]))
     assert [str(e) for e in plan.errors] == ["row 3, column external_id: 'NK-1' is also on row 2."]
