@@ -25,6 +25,7 @@ from .models import (
     Obligation,
     Place,
     PlaceKind,
+    Reliability,
     Report,
     Source,
     SourceKind,
@@ -39,9 +40,12 @@ COLUMNS = (
     "publisher",
     "published_on",
     "publisher_kind",
+    "publisher_country",
+    "publisher_reliability",
     "claim_source",
     "source_kind",
     "source_country",
+    "source_reliability",
     "country",
     "place",
     "obligation",
@@ -206,7 +210,37 @@ def name_key(name: str) -> str:
     return "".join(ch.lower()[:1] for ch in name)
 
 
-HIDDEN = "hidden"  # the key of a resolver's error about something the user may not use
+# A source's columns in a row: its name, kind, country and grade; as publisher, as claim source.
+SOURCE_ROLES = (
+    ("publisher", "publisher_kind", "publisher_country", "publisher_reliability"),
+    ("claim_source", "source_kind", "source_country", "source_reliability"),
+)
+
+
+@dataclass
+class _Wanted:
+    """What a row says of one source it names, as publisher, claim source or both: each value
+    with the column that gives it."""
+
+    name: str
+    roles: list[tuple[str, str, str, str]] = field(default_factory=list)
+    kind: tuple[str, str] | None = None
+    country: tuple[Place, str] | None = None
+    reliability: tuple[str, str] | None = None
+
+    @property
+    def name_columns(self) -> list[str]:
+        return [role[0] for role in self.roles]
+
+    def column_of(self, name: str) -> str:
+        """The column where an error on the field ``name`` of the new source shows: the one
+        that gave the value, else the column of the role that gave its kind (a government
+        source needs a country: that role's country column)."""
+        given = {"kind": self.kind, "country": self.country, "reliability": self.reliability}
+        if given.get(name):
+            return given[name][1]
+        role = next((r for r in self.roles if self.kind and r[1] == self.kind[1]), self.roles[0])
+        return {"kind": role[1], "country": role[2], "reliability": role[3]}.get(name, role[0])
 
 
 class _Resolver:
@@ -217,7 +251,8 @@ class _Resolver:
         self.plan = plan
         self.countries = {p.iso_code: p for p in Place.objects.countries()}
         self.world = Place.objects.get(kind=PlaceKind.WORLD)
-        self.sources = {name_key(s.name): s for s in Source.objects.all()}
+        self.sources = {name_key(s.name): s for s in Source.objects.select_related("country")}
+        self.created_by: dict[str, int] = {}  # a source new in this file: the row that made it
         # A user without the permission neither uses nor learns a confidential source's name
         # (a source of that name is refused, as the admin refuses a second one), and matches
         # only the reports they may see (a row naming a hidden one makes a new report).
@@ -237,21 +272,84 @@ class _Resolver:
             for r in reports.only("id", "title", "url", "publisher_id", "published_on")
         }
 
-    def source(self, name: str, kind: str, country: Place | None) -> Source:
-        if name_key(name) in self.hidden_sources:
-            raise ValidationError(
-                {
-                    HIDDEN: _("A source named %(name)s exists that you may not use.")
-                    % {"name": repr(name)}
-                }
-            )
-        found = self.sources.get(name_key(name))
-        if found is None:
-            found = Source(name=name, kind=kind, country=country, reliability="F")
+    def source(self, wanted: _Wanted, number: int) -> tuple[Source | None, list[tuple]]:
+        """The source a row names, as ``wanted`` says it: found (what the row says of it must
+        be what it is: a file never changes a source) or planned, with what the row gives
+        (a kind, else a news outlet; a country; a grade, else F). Returns it, or None, with
+        the errors as (column, message)."""
+        key = name_key(wanted.name)
+        if key in self.hidden_sources:  # nothing more is said of it, nor compared
+            message = _("A source named %(name)s exists that you may not use.") % {
+                "name": repr(wanted.name)
+            }
+            return None, [(column, message) for column in wanted.name_columns]
+        found = self.sources.get(key)
+        if found is not None:
+            return found, self._differences(found, wanted, self.created_by.get(key))
+        country = wanted.country[0] if wanted.country else None
+        found = Source(
+            name=wanted.name,
+            kind=wanted.kind[0] if wanted.kind else SourceKind.NEWS,
+            country=country,
+            reliability=wanted.reliability[0] if wanted.reliability else Reliability.F,
+        )
+        try:
             found.full_clean(exclude=["country"] if country is None else None)
-            self.sources[name_key(name)] = found
-            self.plan.new_sources.append(found)
-        return found
+        except ValidationError as error:
+            return None, [
+                (wanted.column_of(name), message)
+                for name, messages in error.message_dict.items()
+                for message in messages
+            ]
+        self.sources[key] = found
+        self.created_by[key] = number
+        self.plan.new_sources.append(found)
+        return found, []
+
+    @staticmethod
+    def _differences(found: Source, wanted: _Wanted, row: int | None) -> list[tuple]:
+        """Where the row says another kind, country or grade than the source has."""
+        errors = []
+        values = {"name": repr(found.name), "row": row}
+        if wanted.kind and wanted.kind[0] != found.kind:
+            values.update(existing=found.kind, given=wanted.kind[0])
+            message = (
+                _("%(name)s exists as a source of kind %(existing)s, not %(given)s: correct "
+                  "the row, or the source in the admin first.")
+                if row is None
+                else _("%(name)s is made by row %(row)s as a source of kind %(existing)s, not "
+                       "%(given)s.")
+            )  # fmt: skip
+            errors.append((wanted.kind[1], message % values))
+        if wanted.country and wanted.country[0].pk != found.country_id:
+            values.update(given=wanted.country[0].iso_code)
+            if found.country_id is None:
+                message = (
+                    _("%(name)s exists with no country, not %(given)s: correct the row, or "
+                      "the source in the admin first.")
+                    if row is None
+                    else _("%(name)s is made by row %(row)s with no country, not %(given)s.")
+                )  # fmt: skip
+            else:
+                values.update(existing=found.country.iso_code)
+                message = (
+                    _("%(name)s exists with country %(existing)s, not %(given)s: correct the "
+                      "row, or the source in the admin first.")
+                    if row is None
+                    else _("%(name)s is made by row %(row)s with country %(existing)s, not "
+                           "%(given)s.")
+                )  # fmt: skip
+            errors.append((wanted.country[1], message % values))
+        if wanted.reliability and wanted.reliability[0] != found.reliability:
+            values.update(existing=found.reliability, given=wanted.reliability[0])
+            message = (
+                _("%(name)s exists graded %(existing)s, not %(given)s: correct the row, or "
+                  "the source in the admin first.")
+                if row is None
+                else _("%(name)s is made by row %(row)s graded %(existing)s, not %(given)s.")
+            )  # fmt: skip
+            errors.append((wanted.reliability[1], message % values))
+        return errors
 
     def place(self, country: Place, path: str) -> Place:
         place = country
@@ -368,7 +466,7 @@ class _RowCheck:
         self.dates: dict[str, datetime.date] = {}
         self.numbers: dict[str, int] = {}
         self.country: Place | None = None
-        self.state: Place | None = None
+        self.states: dict[str, Place] = {}  # the countries of sources, by column
         self.obligation: Obligation | None = None
         self.external_id: str | None = None
         self.publisher: Source | None = None
@@ -448,14 +546,26 @@ class _RowCheck:
                 _("%(value)s is not the ISO code of a UN member state, nor WORLD.")
                 % {"value": repr(row["country"])},
             )
-        if row.get("source_country"):
-            self.state = resolve.countries.get(row["source_country"].upper())
-            if self.state is None:
+        for column in ("publisher_country", "source_country"):
+            if row.get(column):
+                state = resolve.countries.get(row[column].upper())
+                if state is None:
+                    self.fail(
+                        column,
+                        _("%(value)s is not a member state's ISO code.")
+                        % {"value": repr(row[column])},
+                    )
+                else:
+                    self.states[column] = state
+        for column in ("publisher_reliability", "source_reliability"):
+            value = row.get(column, "").upper()
+            if value and value not in Reliability.values:
                 self.fail(
-                    "source_country",
-                    _("%(value)s is not a member state's ISO code.")
-                    % {"value": repr(row["source_country"])},
-                )
+                    column,
+                    _("%(value)s is not a grade of the Admiralty scale: use a letter from A "
+                      "(completely reliable) to F (cannot be judged).")
+                    % {"value": repr(row[column])},
+                )  # fmt: skip
         if row.get("obligation"):
             self.obligation = resolve.obligations.get(row["obligation"].upper())
             if self.obligation is None:
@@ -489,25 +599,7 @@ class _RowCheck:
 
     def named(self) -> None:
         row, resolve = self.row, self.resolve
-        if row.get("publisher") and self.sound("publisher", "publisher_kind"):
-            kind = row.get("publisher_kind", "").lower() or SourceKind.NEWS
-            try:
-                self.publisher = resolve.source(row["publisher"], kind, None)
-            except ValidationError as error:
-                column = "publisher" if HIDDEN in error.message_dict else "publisher_kind"
-                for message in error.messages:
-                    self.fail(column, message)
-        source_columns = ("claim_source", "source_kind", "source_country")
-        if row.get("claim_source") and row.get("source_kind") and self.sound(*source_columns):
-            try:
-                self.source = resolve.source(
-                    row["claim_source"], row["source_kind"].lower(), self.state
-                )
-            except ValidationError as error:
-                column = "source_country" if "country" in error.message_dict else "source_kind"
-                column = "claim_source" if HIDDEN in error.message_dict else column
-                for message in error.messages:
-                    self.fail(column, message)
+        self.publisher, self.source = self.sources()
         if self.country is not None and self.sound("place"):
             try:
                 path = row.get("place", "")
@@ -524,6 +616,51 @@ class _RowCheck:
                 )
             except ValidationError as error:
                 self.fail_with(error, {})
+
+    def sources(self) -> tuple[Source | None, Source | None]:
+        """The publisher and the claim source, found or planned. What the row says of a
+        source in both roles (the same name) is said of one source, and must agree."""
+        row, wanted = self.row, {}
+        for role in SOURCE_ROLES:
+            name = row.get(role[0])
+            if not name or not self.sound(*role):
+                continue
+            source = wanted.setdefault(name_key(name), _Wanted(name))
+            source.roles.append(role)
+            kind_column, country_column, grade_column = role[1:]
+            given = {
+                "kind": row.get(kind_column, "").lower(),
+                "country": self.states.get(country_column),
+                "reliability": row.get(grade_column, "").upper(),
+            }
+            columns = {"kind": kind_column, "country": country_column,
+                       "reliability": grade_column}  # fmt: skip
+            for attribute, value in given.items():
+                if not value:
+                    continue
+                before = getattr(source, attribute)
+                if before is None:
+                    setattr(source, attribute, (value, columns[attribute]))
+                elif before[0] != value:
+                    shown = {"country": lambda p: p.iso_code}.get(attribute, str)
+                    self.fail(
+                        columns[attribute],
+                        _("%(name)s is given %(first)s in %(column)s and %(second)s here: one "
+                          "source, one value.")
+                        % {"name": repr(name), "first": shown(before[0]), "column": before[1],
+                           "second": shown(value)},
+                    )  # fmt: skip
+        found = {}
+        for key, source in wanted.items():
+            if not self.sound(*{c for role in source.roles for c in role}):
+                continue
+            found[key], errors = self.resolve.source(source, self.number)
+            for column, message in errors:
+                self.fail(column, message)
+        return (
+            found.get(name_key(row.get("publisher", ""))),
+            found.get(name_key(row.get("claim_source", ""))),
+        )
 
     # --- 3. the claim's own rules --------------------------------------------------------
 

@@ -46,9 +46,12 @@ GOOD_ROW = {
     "publisher": "Radio Free Asia",
     "published_on": "2019-12-23",
     "publisher_kind": "news",
+    "publisher_country": "",
+    "publisher_reliability": "",
     "claim_source": "NKDB",
     "source_kind": "ngo",
     "source_country": "",
+    "source_reliability": "",
     "country": "CN",
     "place": "Northeast China > Liaoning",
     "obligation": "UNSCR2397-OP8",
@@ -178,7 +181,10 @@ PLAUSIBLE = {
     "report_url": st.sampled_from(["", "https://example.org/a", "javascript:alert(1)", "ftp://x"]),
     "publisher": st.sampled_from(["Radio Free Asia", "radio free asia", "KCNA"]),
     "published_on": st.sampled_from(["2019-12-23", "2019-02-30", "20191223", "2999-01-01"]),
-    "publisher_kind": st.sampled_from(["", "news", "NEWS", "blog"]),
+    "publisher_kind": st.sampled_from(["", "news", "NEWS", "blog", "government"]),
+    "publisher_country": st.sampled_from(["", "KR", "kr", "RU", "XX"]),
+    "publisher_reliability": st.sampled_from(["", "A", "f", "G"]),
+    "source_reliability": st.sampled_from(["", "B", "F", "z"]),
     "claim_source": st.sampled_from(
         ["NKDB", "nkdb", "KITA", "Foreign Ministry", "İzmir Institute", "izmir institute"]
     ),
@@ -446,7 +452,8 @@ def test_a_formula_inside_a_place_path_never_reaches_a_spreadsheet(editor_client
     assert Place.objects.filter(name__in=["=HYPERLINK(1)", "@SUM(A1)"]).count() == 2
     for cells in exported_rows(trusted_client, "export_csv")[1:]:
         assert not any(cell.startswith(FORMULA_STARTS) for cell in cells), cells
-    place_of_h1 = [r[10] for r in exported_rows(trusted_client, "export_csv") if r[0] == "H-1"]
+    place = HEADER.index("place")
+    place_of_h1 = [r[place] for r in exported_rows(trusted_client, "export_csv") if r[0] == "H-1"]
     assert place_of_h1 == ["'=HYPERLINK(1)"]
 
 

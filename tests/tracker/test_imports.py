@@ -1,5 +1,6 @@
 """Importing claims from CSV and XLSX: all or nothing, every error with its row and column."""
 
+import csv
 import datetime
 import io
 
@@ -199,6 +200,138 @@ def test_the_admin_preview_shows_every_error_of_a_row(editor_client):
     text = upload(editor_client, csv_bytes(bad)).content.decode()
     assert "<tr><td>2</td><td>stance</td>" in text
     assert "<tr><td>2</td><td>country</td>" in text
+
+
+# --- sources as the rows give them -------------------------------------------------------------
+
+
+def full_csv(*rows: dict[str, str]) -> bytes:
+    """A CSV with every column of imports.COLUMNS: each row GOOD[0] with ``rows``' changes."""
+    lines = [",".join(good_cells(**changes)) for changes in rows]
+    return "\n".join([",".join(imports.COLUMNS), *lines]).encode() + b"\n"
+
+
+MINISTRY = {"publisher": "Ministry of Unification", "claim_source": "Ministry of Unification"}
+
+
+def test_a_government_publisher_is_imported_with_its_country_and_grade():
+    plan, _ = run(
+        full_csv(
+            {"publisher": "Ministry of Unification", "publisher_kind": "government",
+             "publisher_country": "KR", "publisher_reliability": "B"}
+        )
+    )  # fmt: skip
+    assert plan.ok, plan.errors
+    ministry = Source.objects.get(name="Ministry of Unification")
+    assert (ministry.kind, ministry.country.iso_code, ministry.reliability) == (
+        "government",
+        "KR",
+        "B",
+    )
+    assert Claim.objects.get().report.publisher == ministry
+
+
+def test_a_publisher_and_claim_source_of_one_name_are_one_source_as_the_row_says():
+    """The ministry's own press release: on main the source was made a news outlet with no
+    country, graded F, whatever the claim source's columns said."""
+    plan, _ = run(
+        full_csv(
+            {**MINISTRY, "source_kind": "government", "source_country": "KR",
+             "source_reliability": "B"}
+        )
+    )  # fmt: skip
+    assert plan.ok, plan.errors
+    ministry = Source.objects.get(name="Ministry of Unification")
+    assert (ministry.kind, ministry.country.iso_code, ministry.reliability) == (
+        "government",
+        "KR",
+        "B",
+    )
+    claim = Claim.objects.get()
+    assert claim.attributed_to == claim.report.publisher == ministry
+    assert Source.objects.count() == 1
+
+
+def test_a_new_source_without_a_grade_is_graded_f():
+    run(full_csv({}))
+    assert Source.objects.get(name="NKDB").reliability == "F"
+
+
+def test_one_row_giving_one_source_two_kinds_is_an_error():
+    plan, _ = run(
+        full_csv({**MINISTRY, "publisher_kind": "news", "source_kind": "government",
+                  "source_country": "KR"})
+    )  # fmt: skip
+    assert [(e.column, e.message) for e in plan.errors] == [
+        ("source_kind", "'Ministry of Unification' is given news in publisher_kind and "
+         "government here: one source, one value."),
+    ]  # fmt: skip
+    assert not Source.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("changes", "column", "message"),
+    [
+        ({"source_kind": "research"}, "source_kind",
+         "'NKDB' exists as a source of kind ngo, not research: correct the row, or the source "
+         "in the admin first."),
+        ({"source_country": "RU"}, "source_country",
+         "'NKDB' exists with no country, not RU: correct the row, or the source in the admin "
+         "first."),
+        ({"source_reliability": "c"}, "source_reliability",
+         "'NKDB' exists graded B, not C: correct the row, or the source in the admin first."),
+        ({"publisher": "NKDB", "publisher_kind": "news", "claim_source": "KITA",
+          "source_kind": "research"}, "publisher_kind",
+         "'NKDB' exists as a source of kind ngo, not news"),
+        ({"claim_source": "Russian government", "source_kind": "government",
+          "source_country": "KP"}, "source_country",
+         "'Russian government' exists with country RU, not KP"),
+    ],
+    ids=["kind", "no country", "grade", "as publisher", "country"],
+)  # fmt: skip
+def test_a_row_that_says_another_kind_country_or_grade_of_a_source_is_an_error(
+    changes, column, message
+):
+    SourceFactory(name="NKDB", kind="ngo", reliability="B")
+    SourceFactory(name="Russian government", kind="government", country=country("RU"))
+    before = list(Source.objects.values_list("name", "kind", "country", "reliability"))
+    plan, _ = run(full_csv(changes))
+    assert [(e.row, e.column) for e in plan.errors] == [(2, column)]
+    assert plan.errors[0].message.startswith(message)
+    assert list(Source.objects.values_list("name", "kind", "country", "reliability")) == before
+    assert not Claim.objects.exists()
+
+
+def test_a_row_silent_on_a_source_takes_it_as_it_is():
+    ministry = SourceFactory(name="Ministry of Unification", kind="government",
+                             country=country("KR"), reliability="B")  # fmt: skip
+    plan, _ = run(full_csv({**MINISTRY, "source_kind": "government"}))
+    assert plan.ok, plan.errors
+    assert Claim.objects.get().attributed_to == ministry
+
+
+def test_a_source_made_by_one_row_and_named_otherwise_by_another_is_an_error():
+    plan, _ = run(
+        full_csv(
+            {"claim_source": "KITA", "source_kind": "research"},
+            {"external_id": "NK-2", "claim_source": "kita", "source_kind": "ngo"},
+        )
+    )
+    assert [(e.row, e.column, e.message) for e in plan.errors] == [
+        (3, "source_kind", "'KITA' is made by row 2 as a source of kind research, not ngo."),
+    ]
+
+
+def test_a_hidden_source_named_with_another_kind_is_only_a_source_you_may_not_use(editor):
+    """Nothing is compared with a source hidden from the user: a comparison would tell its
+    kind, country or grade."""
+    SourceFactory(name="Informant Kim", kind="ngo", confidential=True, reliability="A")
+    data = full_csv({"claim_source": "Informant Kim", "source_kind": "research",
+                     "source_reliability": "C"})  # fmt: skip
+    plan = imports.plan(imports.read_rows(data, "c.csv"), user=editor)
+    assert [(e.column, e.message) for e in plan.errors] == [
+        ("claim_source", "A source named 'Informant Kim' exists that you may not use.")
+    ]
 
 
 def test_a_duplicated_external_id_names_both_rows():
@@ -542,6 +675,7 @@ def test_the_admin_previews_then_imports_on_confirmation(editor_client, editor):
     assert page.status_code == 200
     text = page.content.decode()
     assert "3 claims to add" in text and "Dandong (city)" in text
+    assert "Russian government (government, RU, F)" in text
     assert not Claim.objects.exists()  # a preview writes nothing
     token = page.context["token"]
     done = editor_client.post("/admin/tracker/claim/import/", {"token": token})
@@ -614,20 +748,34 @@ def comparable() -> set[tuple]:
     return set(
         Claim.objects.values_list(
             "external_id", "report__title", "report__url", "report__publisher__name",
-            "report__published_on", "attributed_to__name", "attributed_to__kind",
-            "place__name_path", "obligation__code", "stance", "measure", "count_low",
-            "count_high", "period_start", "as_of", "credibility", "summary",
+            "report__publisher__kind", "report__publisher__country__iso_code",
+            "report__publisher__reliability", "report__published_on", "attributed_to__name",
+            "attributed_to__kind", "attributed_to__country__iso_code",
+            "attributed_to__reliability", "place__name_path", "obligation__code", "stance",
+            "measure", "count_low", "count_high", "period_start", "as_of", "credibility",
+            "summary",
         )
     )  # fmt: skip
 
 
 @pytest.mark.parametrize(("action", "name"), [("export_csv", "x.csv"), ("export_xlsx", "x.xlsx")])
 def test_an_export_imports_back_to_the_same_data(trusted_client, action, name):
+    """Into an empty database too: the sources come back with their kinds, countries and
+    grades (a government publisher among them)."""
     run(csv_bytes(*GOOD))
+    run(
+        full_csv(
+            {"external_id": "NK-4", **MINISTRY, "source_kind": "government",
+             "source_country": "KR", "source_reliability": "B"}
+        )
+    )  # fmt: skip
+    Source.objects.filter(name="NKDB").update(reliability="A")
     before = comparable()
+    assert len(before) == 4
     data = export(trusted_client, action, Claim.objects.all())
     Claim.objects.all().delete()
     Report.objects.all().delete()
+    Source.objects.all().delete()
     plan, _ = run(data, name)
     assert plan.ok, plan.errors
     assert comparable() == before
@@ -654,6 +802,18 @@ def test_an_export_names_no_confidential_source_to_a_viewer(viewer_client, trust
     trusted.force_login(trusted_editor)
     assert b"Canary" in export(trusted, "export_csv", Claim.objects.all())
     assert "Canary" in xlsx_text(export(trusted, "export_xlsx", Claim.objects.all()))
+
+
+def test_an_export_gives_a_viewer_nothing_of_a_hidden_claims_publisher(viewer_client):
+    publisher = SourceFactory(name="Canary Ministry", kind="government", country=country("KP"),
+                              reliability="B", confidential=True)  # fmt: skip
+    ClaimFactory(report=ReportFactory(publisher=publisher))
+    text = export(viewer_client, "export_csv", Claim.objects.all()).decode("utf-8-sig")
+    header, row = list(csv.reader(io.StringIO(text)))
+    cells = dict(zip(header, row, strict=True))
+    assert header == list(imports.COLUMNS)
+    assert (cells["publisher"], cells["publisher_kind"], cells["publisher_country"],
+            cells["publisher_reliability"]) == ("confidential source", "", "", "")  # fmt: skip
 
 
 def xlsx_text(data: bytes) -> str:
