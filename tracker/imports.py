@@ -742,10 +742,12 @@ def apply(
             bulk_create_with_history(
                 import_plan.to_add[start : start + BATCH], Claim, default_user=user
             )
-            say(f"added {min(start + BATCH, len(import_plan.to_add)):,} claims")
+            done = min(start + BATCH, len(import_plan.to_add))
+            say(_("added %(count)s claims") % {"count": f"{done:,}"})
         for start in range(0, len(import_plan.to_update), BATCH):
             _update(import_plan.to_update[start : start + BATCH], user)
-            say(f"updated {min(start + BATCH, len(import_plan.to_update)):,} claims")
+            done = min(start + BATCH, len(import_plan.to_update))
+            say(_("updated %(count)s claims") % {"count": f"{done:,}"})
         # Updated with one statement, not saved one by one: no signal conceals them.
         services.conceal_claims_made_restricted(unrestricted)
         # As stored before too: a claim moved away from a place, or from a state's
