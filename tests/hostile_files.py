@@ -147,6 +147,11 @@ HOSTILE: dict[str, Callable[[], bytes]] = {
     ),
     "a row at 20,000,000": lambda: xlsx(sheet(b'<row r="20000000">' + text("x") + b"</row>")),
 }
+# The same as CSV files (``probe(path, "claims.csv")``).
+CSV_HOSTILE: dict[str, Callable[[], bytes]] = {
+    "a CSV of 1,000,000 rows": lambda: (",".join(COLUMNS) + "\n" + "x,\n" * 1_000_000).encode(),
+    "a CSV of 19,000,000 empty lines": lambda: (",".join(COLUMNS) + "\n" * 19_000_000).encode(),
+}
 # Just within the bounds: the most a workbook may make openpyxl hold.
 WITHIN_BOUNDS: dict[str, Callable[[], bytes]] = {
     "100,000 empty rows": lambda: empty_rows(100_000),
@@ -159,10 +164,30 @@ WITHIN_BOUNDS: dict[str, Callable[[], bytes]] = {
         ]
         + [b"</sst>"],
     ),
+}
+# The most a file may be (about a minute to read, nearly all of it openpyxl's): for the bench.
+REFERENCE: dict[str, Callable[[], bytes]] = {
     "100,000 rows of 23 filled cells": lambda: xlsx(
         sheet(repeated(b"<row>" + text("x") * len(COLUMNS) + b"</row>", 100_000))
     ),
 }
+GOOD_ROW = {
+    "external_id": "H-1", "report_title": "NKDB survey", "publisher": "Radio Free Asia",
+    "published_on": "2019-12-23", "claim_source": "NKDB", "source_kind": "ngo", "country": "CN",
+    "stance": "violating", "measure": "workers", "count_low": "60000", "count_high": "60000",
+    "as_of": "2019-12-23", "credibility": "2",
+}  # fmt: skip
+
+
+def small_workbook() -> bytes:
+    """The header and one good row."""
+    return xlsx(sheet(b"<row>" + b"".join(text(GOOD_ROW.get(c, "")) for c in COLUMNS) + b"</row>"))
+
+
+def unpacked_size(path: Path) -> int:
+    """The size a workbook's zip declares for its parts, added up."""
+    with zipfile.ZipFile(path) as archive:
+        return sum(member.file_size for member in archive.infolist())
 
 
 # --- the probe ------------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 byte limit is refused in seconds, with the memory of a small file, before anything reads it
 whole. The rows come back as text, up to the last filled one; ``imports`` makes claims of them.
 
-1. **CSV** is decoded, then read twice: a first pass streams every row and keeps nothing (cell
-   lengths, the row limit, where the last filled row is); the second keeps the rows up to it.
+1. **CSV** is read twice, decoded as it is read: a first pass streams every row and keeps
+   nothing (cell lengths, the row limit, where the last filled row is); the second keeps the
+   rows up to it.
 2. **XLSX** is a zip of XML parts. Before any part is unpacked, the sizes the zip declares for
    them are added up (``zipfile`` never unpacks a member past its declared size: a lie ends in
    a CRC error). Then every XML part is streamed once through expat with bounds (``_Scan``),
@@ -18,6 +19,7 @@ that row numbers leave with empty rows.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime
 import io
@@ -107,28 +109,45 @@ def _cell_too_long(row: int, length: int) -> ImportFileError:
 
 
 def _csv_table(data: bytes) -> list[list[str]]:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise ImportFileError(
-            _(
-                "The file is not UTF-8 text (byte %(offset)s is %(byte)s); save it as "
-                "'CSV UTF-8' and try again."
-            )
-            % {"offset": f"{error.start:,}", "byte": repr(data[error.start : error.start + 1])}
-        ) from None
+    _check_utf8(data)
     # The csv module stops at 128 KB a field with its own message; let it read up to the file
     # limit so that the cell limit answers, with the row.
     csv.field_size_limit(max(csv.field_size_limit(), settings.TRACKER_IMPORT_MAX_BYTES + 1))
-    last = _csv_last_filled_row(text)
-    return list(itertools.islice(csv.reader(io.StringIO(text, newline="")), last))
+    last = _csv_last_filled_row(_text(data))
+    return list(itertools.islice(csv.reader(_text(data)), last))
 
 
-def _csv_last_filled_row(text: str) -> int:
+def _text(data: bytes) -> io.TextIOWrapper:
+    """The file as text, decoded as it is read: the whole of it decoded at once would take up
+    to four times its size (a single character beyond U+FFFF makes every one four bytes)."""
+    return io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline="")
+
+
+def _check_utf8(data: bytes) -> None:
+    """Refuse a file that is not UTF-8, saying where, decoding it a chunk at a time."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(data)
+    for start in range(0, len(data) or 1, CHUNK):
+        chunk = view[start : start + CHUNK]
+        try:
+            decoder.decode(chunk, final=start + CHUNK >= len(data))
+        except UnicodeDecodeError as error:
+            # The decoder prefixes the bytes it kept from the chunk before.
+            offset = start - (len(error.object) - len(chunk)) + error.start
+            raise ImportFileError(
+                _(
+                    "The file is not UTF-8 text (byte %(offset)s is %(byte)s); save it as "
+                    "'CSV UTF-8' and try again."
+                )
+                % {"offset": f"{offset:,}", "byte": repr(data[offset : offset + 1])}
+            ) from None
+
+
+def _csv_last_filled_row(text: io.TextIOWrapper) -> int:
     """The number of the last row with a filled cell, checking every row on the way and
     keeping none: a cell over the limit, a filled row past the row limit."""
     max_cell, most = settings.TRACKER_IMPORT_MAX_CELL, row_limit() + 1
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(text)
     last = 0
     try:
         for number, row in enumerate(reader, start=1):

@@ -520,7 +520,11 @@ def hostile_workbook(tmp_path_factory):
     """The path of a workbook of ``hostile_files`` by name, written once a session."""
     folder = tmp_path_factory.mktemp("hostile")
     made: dict[str, Path] = {}
-    factories = {**hostile_files.HOSTILE, **hostile_files.WITHIN_BOUNDS}
+    factories = {
+        **hostile_files.HOSTILE,
+        **hostile_files.WITHIN_BOUNDS,
+        **hostile_files.CSV_HOSTILE,
+    }
 
     def path_of(name: str) -> Path:
         if name not in made:
@@ -550,7 +554,7 @@ def test_a_hostile_workbook_is_refused_within_seconds_with_a_short_message(
 def small_workbook_peak(tmp_path_factory) -> float:
     """The peak memory (MB) of a process that reads a good workbook of one row."""
     path = tmp_path_factory.mktemp("small") / "claims.xlsx"
-    path.write_bytes(GOOD_XLSX)
+    path.write_bytes(hostile_files.small_workbook())
     result = hostile_files.probe(path)
     assert result["outcome"] == "read 1 rows", result
     return result["peak_mb"]
@@ -559,15 +563,17 @@ def small_workbook_peak(tmp_path_factory) -> float:
 @pytest.mark.parametrize(
     "name",
     ["1,000,000 rows", "20,000,000 empty rows", "a 300 MB cell", "a 150 MB shared string",
-     "100,000 empty rows", "1,000,000 shared strings no cell shows"],
+     "100,000 empty rows", "1,000,000 shared strings no cell shows", "a CSV of 1,000,000 rows",
+     "a CSV of 19,000,000 empty lines"],
 )  # fmt: skip
-def test_reading_a_hostile_workbook_takes_the_memory_of_a_small_one(
+def test_reading_a_hostile_file_takes_the_memory_of_a_small_one(
     hostile_workbook, small_workbook_peak, name
 ):
-    """Measured in a process of its own (its peak resident memory, ``ru_maxrss``): the
-    first three are the issue's; the last two are the most the bounds let through (openpyxl
-    keeps an element for every row it passes, and every shared string)."""
-    result = hostile_files.probe(hostile_workbook(name))
+    """Measured in a process of its own (its peak resident memory, see ``probe``): the first
+    three are the issue's; the next two the most the bounds let through (openpyxl keeps an
+    element for every row it passes, and every shared string)."""
+    kind = "csv" if name in hostile_files.CSV_HOSTILE else "xlsx"
+    result = hostile_files.probe(hostile_workbook(name), f"claims.{kind}")
     assert result["peak_mb"] < 300, result
     assert result["peak_mb"] - small_workbook_peak < 64, (result, small_workbook_peak)
 

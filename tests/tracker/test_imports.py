@@ -8,7 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from tests.factories import ClaimFactory, ReportFactory, SourceFactory, country
-from tracker import imports, selectors, tasks
+from tracker import imports, selectors, spreadsheets, tasks
 from tracker.models import CheckRequest, Claim, Place, Report, Source
 
 pytestmark = pytest.mark.django_db
@@ -356,6 +356,19 @@ def test_an_unreadable_file_is_refused_clearly(data, name, message):
         imports.ImportFileError, match=message.replace("(", r"\(").replace(")", r"\)")
     ):
         imports.read_rows(data, name)
+
+
+def test_a_byte_that_is_not_utf8_is_named_wherever_it_is(settings):
+    """The file is decoded a chunk at a time: the offset counts from its start, and a
+    character cut by a chunk's end is no error."""
+    settings.TRACKER_IMPORT_MAX_CELL = 100_000
+    chunk = spreadsheets.CHUNK
+    for odd in ("", "a"):  # one of the two cuts an 'é' in two at the chunk's end
+        data = csv_bytes(GOOD[0].replace("Workers", odd + "é" * chunk))
+        assert len(imports.read_rows(data, "claims.csv")) == 1
+    with pytest.raises(imports.ImportFileError) as refused:
+        imports.read_rows(b"a" * (chunk + 10) + b"\xff", "claims.csv")
+    assert str(refused.value).startswith(f"The file is not UTF-8 text (byte {chunk + 10:,} is b")
 
 
 def test_a_file_over_the_limit_is_refused(settings):
