@@ -1,13 +1,16 @@
 """Importing claims from a spreadsheet (CSV or XLSX), in two steps: ``plan`` reads and checks
 every row and says what would change; ``apply`` writes a clean plan in one transaction.
 
+The file is read within bounds by ``spreadsheets`` (rows, cells, a workbook's unpacked size).
 A file with any error writes nothing; each error names its row (as a spreadsheet numbers it:
-the header is row 1), its column and what is wrong, with the models' own messages.
+the header is row 1), its column and what is wrong, with the models' own messages; every error
+of every row at once (``_RowCheck``), the first ``MAX_ERRORS`` of them kept.
 """
 
 from __future__ import annotations
 
 import datetime
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -204,6 +207,7 @@ def _listed(names: list[str], most: int = 10) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=1 << 16)  # rows name the same few sources and places again
 def name_key(name: str) -> str:
     """A name as the unique constraints on LOWER(name) compare it: each character lowered on
     its own ('İ' is 'i'), not casefolded ('ß' stays apart from 'ss')."""
@@ -657,10 +661,8 @@ class _RowCheck:
             found[key], errors = self.resolve.source(source, self.number)
             for column, message in errors:
                 self.fail(column, message)
-        return (
-            found.get(name_key(row.get("publisher", ""))),
-            found.get(name_key(row.get("claim_source", ""))),
-        )
+        publisher, claim_source = (name_key(row.get(role[0], "")) for role in SOURCE_ROLES)
+        return found.get(publisher), found.get(claim_source)
 
     # --- 3. the claim's own rules --------------------------------------------------------
 
