@@ -264,7 +264,9 @@ class _Resolver:
         self.hidden_sources: set[str] = set()
         reports = Report.objects.all()
         if not self.may_see:
-            self.hidden_sources = {key for key, s in self.sources.items() if s.confidential}
+            self.hidden_sources = {
+                key for key, s in self.sources.items() if visibility.source_is_hidden(s, user)
+            }
             reports = visibility.reports(user, reports)
         self.obligations = {o.code: o for o in Obligation.objects.all()}
         self.children: dict[tuple[int | str, str], Place] = {
@@ -592,7 +594,7 @@ class _RowCheck:
                 )
             seen_ids[external_id] = self.number
             claim = existing.get(external_id)
-            if claim is not None and claim.is_restricted and not resolve.may_see:
+            if claim is not None and visibility.shown(claim, sees=resolve.may_see).hidden:
                 self.fail(
                     "external_id",
                     _("%(value)s is the reference of a claim you may not change.")
