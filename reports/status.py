@@ -143,9 +143,7 @@ class StatusText:
         self.cells = list(cells)
         self.sees = visibility.sees_confidential(user) if sees is None else sees
         ids = {
-            c.facts["claim"]["claim"]
-            for c in self.cells
-            if isinstance(c.facts.get("claim"), dict)
+            c.facts["claim"]["claim"] for c in self.cells if isinstance(c.facts.get("claim"), dict)
         }
         self.claims = (
             Claim.objects.select_related(*visibility.CLAIM_RELATED).in_bulk(ids) if ids else {}

@@ -24,7 +24,8 @@ def claim_export_rows(queryset, user) -> Iterator[list[str]]:
     sees = visibility.sees_confidential(user)
     countries = dict(Place.objects.countries().values_list("pk", "iso_code"))
     yield list(COLUMNS)
-    claims = queryset.select_related(*visibility.CLAIM_RELATED).order_by("as_of", "pk")
+    related = (*visibility.CLAIM_RELATED, "report__publisher__country")
+    claims = queryset.select_related(*related).order_by("as_of", "pk")
     for claim in claims.iterator(chunk_size=2000):
         shown = visibility.shown(claim, sees=sees)
         yield [escape_cell(cell) for cell in _row(shown, countries)]
@@ -41,9 +42,12 @@ def _row(shown: visibility.ClaimShown, countries: dict[int, str]) -> list[str]:
         "publisher": shown.publisher_name,
         "published_on": published_on.isoformat() if published_on else "",
         "publisher_kind": shown.publisher_kind,
+        "publisher_country": shown.publisher_country,
+        "publisher_reliability": shown.publisher_reliability,
         "claim_source": shown.source_name,
         "source_kind": shown.source_kind,
         "source_country": shown.source_country,
+        "source_reliability": shown.reliability,
         "country": country,
         "place": below,
         "obligation": claim.obligation.code if claim.obligation else "",

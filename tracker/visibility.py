@@ -196,6 +196,16 @@ class ClaimShown:
         return "" if self.hidden else self.claim.report.publisher.kind
 
     @property
+    def publisher_country(self) -> str:
+        """Needs ``report__publisher__country`` loaded."""
+        country = self.claim.report.publisher.country
+        return "" if self.hidden or country is None else country.iso_code
+
+    @property
+    def publisher_reliability(self) -> str:
+        return "" if self.hidden else self.claim.report.publisher.reliability
+
+    @property
     def published_on(self) -> datetime.date | None:
         return None if self.hidden else self.claim.report.published_on
 

@@ -348,9 +348,11 @@ TRACKER_SWEEP_PROCESSES = env_number(
 # A sweep's batch of countries (one transaction, holding their locks) closes once their claims
 # reach this many.
 TRACKER_SWEEP_BATCH_CLAIMS = env_number("TRACKER_SWEEP_BATCH_CLAIMS", int, 50_000)
-# Spreadsheet imports: the largest file, and the longest cell, accepted.
+# Spreadsheet imports: the largest file, the longest cell and the most rows below the header
+# accepted (a workbook may also unpack to ten times the largest file, no more).
 TRACKER_IMPORT_MAX_BYTES = env_number("TRACKER_IMPORT_MAX_BYTES", int, 20_000_000)
 TRACKER_IMPORT_MAX_CELL = env_number("TRACKER_IMPORT_MAX_CELL", int, 10_000)
+TRACKER_IMPORT_MAX_ROWS = env_number("TRACKER_IMPORT_MAX_ROWS", int, 100_000)
 
 # --- health (/healthz) ------------------------------------------------------------------------
 # Seconds a probe waits for the broker; beat is stale when it sent nothing for this long.

@@ -15,6 +15,7 @@ import csv
 import datetime
 import io
 import re
+import time
 import zipfile
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
+from tests import hostile_files
 from tests.factories import ClaimFactory, ReportFactory, SourceFactory, country
 from tracker import imports
 from tracker.cells import FORMULA_STARTS
@@ -44,9 +46,12 @@ GOOD_ROW = {
     "publisher": "Radio Free Asia",
     "published_on": "2019-12-23",
     "publisher_kind": "news",
+    "publisher_country": "",
+    "publisher_reliability": "",
     "claim_source": "NKDB",
     "source_kind": "ngo",
     "source_country": "",
+    "source_reliability": "",
     "country": "CN",
     "place": "Northeast China > Liaoning",
     "obligation": "UNSCR2397-OP8",
@@ -176,7 +181,10 @@ PLAUSIBLE = {
     "report_url": st.sampled_from(["", "https://example.org/a", "javascript:alert(1)", "ftp://x"]),
     "publisher": st.sampled_from(["Radio Free Asia", "radio free asia", "KCNA"]),
     "published_on": st.sampled_from(["2019-12-23", "2019-02-30", "20191223", "2999-01-01"]),
-    "publisher_kind": st.sampled_from(["", "news", "NEWS", "blog"]),
+    "publisher_kind": st.sampled_from(["", "news", "NEWS", "blog", "government"]),
+    "publisher_country": st.sampled_from(["", "KR", "kr", "RU", "XX"]),
+    "publisher_reliability": st.sampled_from(["", "A", "f", "G"]),
+    "source_reliability": st.sampled_from(["", "B", "F", "z"]),
     "claim_source": st.sampled_from(
         ["NKDB", "nkdb", "KITA", "Foreign Ministry", "İzmir Institute", "izmir institute"]
     ),
@@ -444,7 +452,8 @@ def test_a_formula_inside_a_place_path_never_reaches_a_spreadsheet(editor_client
     assert Place.objects.filter(name__in=["=HYPERLINK(1)", "@SUM(A1)"]).count() == 2
     for cells in exported_rows(trusted_client, "export_csv")[1:]:
         assert not any(cell.startswith(FORMULA_STARTS) for cell in cells), cells
-    place_of_h1 = [r[10] for r in exported_rows(trusted_client, "export_csv") if r[0] == "H-1"]
+    place = HEADER.index("place")
+    place_of_h1 = [r[place] for r in exported_rows(trusted_client, "export_csv") if r[0] == "H-1"]
     assert place_of_h1 == ["'=HYPERLINK(1)"]
 
 
@@ -485,6 +494,88 @@ def test_fixed_bug_a_10_mb_header_of_unknown_columns_makes_a_bounded_message(ref
     text = refused(b"x," * 5_000_000, "claims.csv")
     assert "Unknown column(s)" in text
     assert len(text) < 200_000
+
+
+# --- workbooks that would take the server's memory: refused before they are read whole -------
+
+REFUSALS = {
+    "1,000,000 rows": "The file has more rows than the limit of 100,000 below its header (row "
+    "100,002 is filled); split it and import each part.",
+    "20,000,000 empty rows": "The file is empty: it holds no claim in its first 100,001 rows.",
+    "a 300 MB cell": "The workbook unpacks to 300.0 MB; the limit is 200.0 MB (ten times the "
+    "limit of a file).",
+    "a 150 MB cell": "Row 2: a cell of more than 10,000 characters; the limit is 10,000.",
+    "a 150 MB shared string": "The workbook holds a text of more than 10,000 characters; the "
+    "limit of a cell is 10,000.",
+    "a 150 MB cell in 1,500 runs": "Row 2: a cell of more than 10,000 characters",
+    "a 150 MB shared string in 1,500 runs": "a text of more than 1,000 formatted runs",
+    "a row of 10,000,000 cells": "Row 2 has more cells than a spreadsheet program holds",
+    "10,000,000 shared strings": "The workbook holds more than 1,200,012 different texts",
+    "a row at 20,000,000": "(row 20,000,000 is filled)",
+}
+
+
+@pytest.fixture(scope="session")
+def hostile_workbook(tmp_path_factory):
+    """The path of a workbook of ``hostile_files`` by name, written once a session."""
+    folder = tmp_path_factory.mktemp("hostile")
+    made: dict[str, Path] = {}
+    factories = {
+        **hostile_files.HOSTILE,
+        **hostile_files.WITHIN_BOUNDS,
+        **hostile_files.CSV_HOSTILE,
+    }
+
+    def path_of(name: str) -> Path:
+        if name not in made:
+            made[name] = folder / f"{len(made)}.xlsx"
+            made[name].write_bytes(factories[name]())
+        return made[name]
+
+    return path_of
+
+
+@pytest.mark.parametrize(("name", "message"), REFUSALS.items(), ids=list(REFUSALS))
+def test_a_hostile_workbook_is_refused_within_seconds_with_a_short_message(
+    refused, hostile_workbook, name, message
+):
+    """On main, 1,000,000 rows in 150 KB took 187 s and 5.2 GB and answered a page of
+    569 MB; 20,000,000 empty rows 74 s and 3.5 GB; a 300 MB cell 1.6 GB."""
+    data = hostile_workbook(name).read_bytes()
+    assert len(data) < 500_000
+    started = time.monotonic()
+    errors = file_errors(refused(data, "claims.xlsx"))
+    assert time.monotonic() - started < 60  # generous: a few seconds here
+    assert len(errors) == 1 and message in errors[0], errors
+    assert len(errors[0]) < 300
+
+
+@pytest.fixture(scope="module")
+def small_workbook_peak(tmp_path_factory) -> float:
+    """The peak memory (MB) of a process that reads a good workbook of one row."""
+    path = tmp_path_factory.mktemp("small") / "claims.xlsx"
+    path.write_bytes(hostile_files.small_workbook())
+    result = hostile_files.probe(path)
+    assert result["outcome"] == "read 1 rows", result
+    return result["peak_mb"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["1,000,000 rows", "20,000,000 empty rows", "a 300 MB cell", "a 150 MB shared string",
+     "100,000 empty rows", "1,000,000 shared strings no cell shows", "a CSV of 1,000,000 rows",
+     "a CSV of 19,000,000 empty lines"],
+)  # fmt: skip
+def test_reading_a_hostile_file_takes_the_memory_of_a_small_one(
+    hostile_workbook, small_workbook_peak, name
+):
+    """Measured in a process of its own (its peak resident memory, see ``probe``): the first
+    three are the issue's; the next two the most the bounds let through (openpyxl keeps an
+    element for every row it passes, and every shared string)."""
+    kind = "csv" if name in hostile_files.CSV_HOSTILE else "xlsx"
+    result = hostile_files.probe(hostile_workbook(name), f"claims.{kind}")
+    assert result["peak_mb"] < 300, result
+    assert result["peak_mb"] - small_workbook_peak < 64, (result, small_workbook_peak)
 
 
 def _png() -> bytes:

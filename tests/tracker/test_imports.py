@@ -1,5 +1,6 @@
 """Importing claims from CSV and XLSX: all or nothing, every error with its row and column."""
 
+import csv
 import datetime
 import io
 
@@ -7,7 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from tests.factories import ClaimFactory, ReportFactory, SourceFactory, country
-from tracker import imports, selectors, tasks
+from tracker import imports, selectors, spreadsheets, tasks
 from tracker.models import CheckRequest, Claim, Place, Report, Source
 
 pytestmark = pytest.mark.django_db
@@ -146,6 +147,193 @@ def test_a_bad_row_says_where_and_why_and_nothing_is_written(change, column, mes
     assert (Claim.objects.count(), Report.objects.count(), Source.objects.count()) == before
 
 
+def test_every_error_of_a_row_is_in_one_preview():
+    """Seven problems in one row: one preview names them all, each once, in its column (on
+    main, each upload showed one layer of them)."""
+    bad = (
+        GOOD[0]
+        .replace("Radio Free Asia,2019-12-23,", "Radio Free Asia,23.12.2019,")
+        .replace("https://example.org/nkdb", "not a web address")
+        .replace(",CN,", ",XX,")
+        .replace(",violating,", ",maybe,")
+        .replace(",60000,60000,", ",80000,70000,")
+        .replace(",2019-12-23,2,", ",2019-12-23,9,")
+        .replace(",Workers still", ",=SUM(A1) workers")
+    )
+    plan, _ = run(csv_bytes(GOOD[1], bad))
+    assert [(e.row, e.column) for e in plan.errors] == [
+        (3, "summary"),
+        (3, "published_on"),
+        (3, "stance"),
+        (3, "country"),
+        (3, "report_url"),
+        (3, "credibility"),
+        (3, "count_high"),
+    ]
+    assert "'23.12.2019' is not a date" in plan.errors[1].message
+    assert "The upper bound (70,000) is below the lower bound (80,000)." in plan.errors[6].message
+    assert not Claim.objects.exists()
+
+
+def test_an_error_is_said_once_not_again_by_what_rests_on_it():
+    """A count that is not a number is not also a measure without a count; a country that is
+    not one leaves its place unchecked; a wrong publisher leaves the report's title and URL
+    checked."""
+    line = (
+        GOOD[0]
+        .replace(",60000,60000,", ",6o,,")
+        .replace(",CN,", ",XX,")
+        .replace(",Radio Free Asia,", ",=Radio,")
+        .replace("https://example.org/nkdb", "nowhere")
+    )
+    plan, _ = run(csv_bytes(line))
+    assert [(e.column, e.message) for e in plan.errors] == [
+        ("publisher", plan.errors[0].message),
+        ("count_low", "'6o' is not a whole number of zero or more."),
+        ("country", "'XX' is not the ISO code of a UN member state, nor WORLD."),
+        ("report_url", "Enter a valid URL."),
+    ]
+
+
+def test_the_admin_preview_shows_every_error_of_a_row(editor_client):
+    bad = GOOD[0].replace(",CN,", ",XX,").replace(",violating,", ",maybe,")
+    text = upload(editor_client, csv_bytes(bad)).content.decode()
+    assert "<tr><td>2</td><td>stance</td>" in text
+    assert "<tr><td>2</td><td>country</td>" in text
+
+
+# --- sources as the rows give them -------------------------------------------------------------
+
+
+def full_csv(*rows: dict[str, str]) -> bytes:
+    """A CSV with every column of imports.COLUMNS: each row GOOD[0] with ``rows``' changes."""
+    lines = [",".join(good_cells(**changes)) for changes in rows]
+    return "\n".join([",".join(imports.COLUMNS), *lines]).encode() + b"\n"
+
+
+MINISTRY = {"publisher": "Ministry of Unification", "claim_source": "Ministry of Unification"}
+
+
+def test_a_government_publisher_is_imported_with_its_country_and_grade():
+    plan, _ = run(
+        full_csv(
+            {"publisher": "Ministry of Unification", "publisher_kind": "government",
+             "publisher_country": "KR", "publisher_reliability": "B"}
+        )
+    )  # fmt: skip
+    assert plan.ok, plan.errors
+    ministry = Source.objects.get(name="Ministry of Unification")
+    assert (ministry.kind, ministry.country.iso_code, ministry.reliability) == (
+        "government",
+        "KR",
+        "B",
+    )
+    assert Claim.objects.get().report.publisher == ministry
+
+
+def test_a_publisher_and_claim_source_of_one_name_are_one_source_as_the_row_says():
+    """The ministry's own press release: on main the source was made a news outlet with no
+    country, graded F, whatever the claim source's columns said."""
+    plan, _ = run(
+        full_csv(
+            {**MINISTRY, "source_kind": "government", "source_country": "KR",
+             "source_reliability": "B"}
+        )
+    )  # fmt: skip
+    assert plan.ok, plan.errors
+    ministry = Source.objects.get(name="Ministry of Unification")
+    assert (ministry.kind, ministry.country.iso_code, ministry.reliability) == (
+        "government",
+        "KR",
+        "B",
+    )
+    claim = Claim.objects.get()
+    assert claim.attributed_to == claim.report.publisher == ministry
+    assert Source.objects.count() == 1
+
+
+def test_a_new_source_without_a_grade_is_graded_f():
+    run(full_csv({}))
+    assert Source.objects.get(name="NKDB").reliability == "F"
+
+
+def test_one_row_giving_one_source_two_kinds_is_an_error():
+    plan, _ = run(
+        full_csv({**MINISTRY, "publisher_kind": "news", "source_kind": "government",
+                  "source_country": "KR"})
+    )  # fmt: skip
+    assert [(e.column, e.message) for e in plan.errors] == [
+        ("source_kind", "'Ministry of Unification' is given news in publisher_kind and "
+         "government here: one source, one value."),
+    ]  # fmt: skip
+    assert not Source.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("changes", "column", "message"),
+    [
+        ({"source_kind": "research"}, "source_kind",
+         "'NKDB' exists as a source of kind ngo, not research: correct the row, or the source "
+         "in the admin first."),
+        ({"source_country": "RU"}, "source_country",
+         "'NKDB' exists with no country, not RU: correct the row, or the source in the admin "
+         "first."),
+        ({"source_reliability": "c"}, "source_reliability",
+         "'NKDB' exists graded B, not C: correct the row, or the source in the admin first."),
+        ({"publisher": "NKDB", "publisher_kind": "news", "claim_source": "KITA",
+          "source_kind": "research"}, "publisher_kind",
+         "'NKDB' exists as a source of kind ngo, not news"),
+        ({"claim_source": "Russian government", "source_kind": "government",
+          "source_country": "KP"}, "source_country",
+         "'Russian government' exists with country RU, not KP"),
+    ],
+    ids=["kind", "no country", "grade", "as publisher", "country"],
+)  # fmt: skip
+def test_a_row_that_says_another_kind_country_or_grade_of_a_source_is_an_error(
+    changes, column, message
+):
+    SourceFactory(name="NKDB", kind="ngo", reliability="B")
+    SourceFactory(name="Russian government", kind="government", country=country("RU"))
+    before = list(Source.objects.values_list("name", "kind", "country", "reliability"))
+    plan, _ = run(full_csv(changes))
+    assert [(e.row, e.column) for e in plan.errors] == [(2, column)]
+    assert plan.errors[0].message.startswith(message)
+    assert list(Source.objects.values_list("name", "kind", "country", "reliability")) == before
+    assert not Claim.objects.exists()
+
+
+def test_a_row_silent_on_a_source_takes_it_as_it_is():
+    ministry = SourceFactory(name="Ministry of Unification", kind="government",
+                             country=country("KR"), reliability="B")  # fmt: skip
+    plan, _ = run(full_csv({**MINISTRY, "source_kind": "government"}))
+    assert plan.ok, plan.errors
+    assert Claim.objects.get().attributed_to == ministry
+
+
+def test_a_source_made_by_one_row_and_named_otherwise_by_another_is_an_error():
+    plan, _ = run(
+        full_csv(
+            {"claim_source": "KITA", "source_kind": "research"},
+            {"external_id": "NK-2", "claim_source": "kita", "source_kind": "ngo"},
+        )
+    )
+    assert [(e.row, e.column, e.message) for e in plan.errors] == [
+        (3, "source_kind", "'KITA' is made by row 2 as a source of kind research, not ngo."),
+    ]
+
+
+def test_a_hidden_source_named_with_another_kind_is_only_a_source_you_may_not_use(editor):
+    """Nothing is compared with a source hidden from the user: a comparison would tell its
+    kind, country or grade."""
+    SourceFactory(name="Informant Kim", kind="ngo", confidential=True, reliability="A")
+    data = full_csv({"claim_source": "Informant Kim", "source_kind": "research",
+                     "source_reliability": "C"})  # fmt: skip
+    plan = imports.plan(imports.read_rows(data, "c.csv"), user=editor)
+    assert [(e.column, e.message) for e in plan.errors] == [
+        ("claim_source", "A source named 'Informant Kim' exists that you may not use.")
+    ]
+
+
 def test_a_duplicated_external_id_names_both_rows():
     plan, _ = run(csv_bytes(GOOD[0], GOOD[0]))
     assert [str(e) for e in plan.errors] == ["row 3, column external_id: 'NK-1' is also on row 2."]
@@ -170,10 +358,209 @@ def test_an_unreadable_file_is_refused_clearly(data, name, message):
         imports.read_rows(data, name)
 
 
+def test_a_byte_that_is_not_utf8_is_named_wherever_it_is(settings):
+    """The file is decoded a chunk at a time: the offset counts from its start, and a
+    character cut by a chunk's end is no error."""
+    settings.TRACKER_IMPORT_MAX_CELL = 100_000
+    chunk = spreadsheets.CHUNK
+    for odd in ("", "a"):  # one of the two cuts an 'é' in two at the chunk's end
+        data = csv_bytes(GOOD[0].replace("Workers", odd + "é" * chunk))
+        assert len(imports.read_rows(data, "claims.csv")) == 1
+    with pytest.raises(imports.ImportFileError) as refused:
+        imports.read_rows(b"a" * (chunk + 10) + b"\xff", "claims.csv")
+    assert str(refused.value).startswith(f"The file is not UTF-8 text (byte {chunk + 10:,} is b")
+
+
 def test_a_file_over_the_limit_is_refused(settings):
     settings.TRACKER_IMPORT_MAX_BYTES = 100
     with pytest.raises(imports.ImportFileError, match="the limit is 0 MB"):
         imports.read_rows(csv_bytes(*GOOD), "claims.csv")
+
+
+# --- bounds: rows, cells, workbooks ----------------------------------------------------------
+
+
+def xlsx_of(*rows: list[str], strings: list[str] | None = None) -> bytes:
+    """A workbook of ``rows`` under the header (inline strings; with ``strings``, a shared
+    strings table whose entries a cell shows as ``{s0}``, ``{s1}`` ...)."""
+    from tests import hostile_files
+
+    def cell(value: str) -> bytes:
+        if value.startswith("{s") and value.endswith("}"):
+            return b'<c t="s"><v>' + value[2:-1].encode() + b"</v></c>"
+        return hostile_files.text(value) if value else b"<c/>"
+
+    body = [b"<row>" + b"".join(cell(v) for v in row) + b"</row>" for row in rows]
+    table = None
+    if strings is not None:
+        table = [hostile_files.DECLARATION, b'<sst xmlns="' + hostile_files.MAIN + b'">']
+        table += [b"<si><t>" + value.encode() + b"</t></si>" for value in strings]
+        table.append(b"</sst>")
+    return hostile_files.xlsx(hostile_files.sheet(*body), table)
+
+
+def good_cells(line: str = GOOD[0], **changes: str) -> list[str]:
+    """A line of GOOD as cells in the order of imports.COLUMNS."""
+    cells = dict(zip(HEADER.split(","), line.split(","), strict=True)) | changes
+    return [cells.get(column, "") for column in imports.COLUMNS]
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_a_file_over_the_row_limit_is_refused_naming_the_limit(settings, kind):
+    settings.TRACKER_IMPORT_MAX_ROWS = 3
+    lines = [GOOD[0].replace("NK-1", f"NK-{i}") for i in range(4)]
+    data = csv_bytes(*lines) if kind == "csv" else xlsx_of(*map(good_cells, lines))
+    with pytest.raises(imports.ImportFileError) as refused:
+        imports.read_rows(data, f"claims.{kind}")
+    assert str(refused.value) == (
+        "The file has more rows than the limit of 3 below its header (row 5 is filled); "
+        "split it and import each part."
+    )
+    assert len(imports.read_rows(csv_bytes(*lines[:3]), "claims.csv")) == 3  # at the limit
+
+
+def test_empty_rows_below_the_last_claim_of_a_csv_do_not_count(settings):
+    settings.TRACKER_IMPORT_MAX_ROWS = 4
+    data = csv_bytes(GOOD[0], "", ",,,", GOOD[1]) + b"\n" * 100 + b",,,\n" * 100
+    rows = imports.read_rows(data, "claims.csv")
+    assert [bool(r) for r in rows] == [True, False, False, True]
+
+
+def test_empty_rows_of_a_workbook_count_up_to_the_limit(settings):
+    """openpyxl keeps an element for every row it passes: a workbook's rows are counted
+    filled or not (a sheet written by a program ends at its last filled row)."""
+    settings.TRACKER_IMPORT_MAX_ROWS = 3
+    data = xlsx_of(good_cells(), [], [], [])
+    with pytest.raises(imports.ImportFileError, match="empty rows count too"):
+        imports.read_rows(data, "claims.xlsx")
+    assert len(imports.read_rows(xlsx_of(good_cells(), [], []), "claims.xlsx")) == 1
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\n\n\n",
+        b",,,\n ,\t, \n" * 50,
+        b"\xef\xbb\xbf" + b"\r\n" * 10_000,
+    ],
+    ids=["blank lines", "empty cells", "BOM and blank lines"],
+)
+def test_a_csv_of_only_empty_rows_is_refused_as_empty(data):
+    with pytest.raises(imports.ImportFileError, match=r"^The file is empty"):
+        imports.read_rows(data, "claims.csv")
+
+
+@pytest.mark.parametrize("rows", [[], [[], [], []], [["", " "]]], ids=["none", "empty", "blank"])
+def test_a_workbook_of_only_empty_rows_is_refused_as_empty(rows):
+    from tests import hostile_files
+
+    body = [b"<row>" + b"".join(hostile_files.text(v) for v in row) + b"</row>" for row in rows]
+    data = hostile_files.xlsx([hostile_files.SHEET_HEAD, *body, hostile_files.SHEET_TAIL])
+    with pytest.raises(imports.ImportFileError, match=r"^The file is empty"):
+        imports.read_rows(data, "claims.xlsx")
+
+
+def test_a_header_without_rows_is_refused_as_empty():
+    with pytest.raises(imports.ImportFileError, match=r"^The file is empty"):
+        imports.read_rows(csv_bytes(), "claims.csv")
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["inline", "shared string"])
+def test_a_workbook_cell_over_the_cell_limit_is_refused_naming_its_row(shared):
+    """The CSV's cell limit holds for a workbook: a 32,767-character summary (a spreadsheet
+    program's longest cell) is refused, with its row."""
+    summary = "s" * 32_767
+    cells = good_cells(GOOD[1], summary="{s0}" if shared else summary)
+    data = xlsx_of(good_cells(), cells, strings=[summary] if shared else None)
+    with pytest.raises(imports.ImportFileError) as refused:
+        imports.read_rows(data, "claims.xlsx")
+    length = "32,767" if shared else "more than 10,000"
+    assert str(refused.value) == f"Row 3: a cell of {length} characters; the limit is 10,000."
+
+
+def test_a_workbook_cell_at_the_cell_limit_is_read(settings):
+    settings.TRACKER_IMPORT_MAX_CELL = 3000
+    cells = good_cells(summary="한" * 3000)  # three bytes each in the XML: characters count
+    (row,) = imports.read_rows(xlsx_of(cells, strings=[]), "claims.xlsx")
+    assert row["summary"] == "한" * 3000
+
+
+def test_a_shared_string_over_the_limit_that_no_cell_shows_is_refused():
+    data = xlsx_of(good_cells(summary="{s1}"), strings=["x" * 20_000, "short"])
+    with pytest.raises(imports.ImportFileError, match="a text of 20,000 characters that no row"):
+        imports.read_rows(data, "claims.xlsx")
+
+
+def test_shared_strings_are_read_as_the_cells_they_fill():
+    strings = ["NKDB survey", "Workers still in the three provinces"]
+    data = xlsx_of(good_cells(report_title="{s0}", summary="{s1}"), strings=strings)
+    plan, _ = run(data, "claims.xlsx")
+    assert plan.ok, plan.errors
+    claim = Claim.objects.get(external_id="NK-1")
+    assert (claim.report.title, claim.summary) == tuple(strings)
+
+
+def test_a_workbook_that_unpacks_past_ten_times_the_file_limit_is_refused(settings):
+    settings.TRACKER_IMPORT_MAX_BYTES = 10_000
+    data = xlsx_of(*[good_cells(summary="s" * 9_000)] * 20)
+    assert len(data) < 10_000
+    with pytest.raises(imports.ImportFileError, match=r"unpacks to 0.2 MB; the limit is 0.1 MB"):
+        imports.read_rows(data, "claims.xlsx")
+
+
+def test_a_workbook_that_understates_a_parts_size_is_unpacked_no_further():
+    """The unpacked size is judged by what the zip declares: zipfile unpacks no more of a
+    part than that, so a part that holds more ends cut short, and the workbook is refused."""
+    import struct
+    import zipfile
+
+    source = zipfile.ZipFile(io.BytesIO(xlsx_of(*[good_cells()] * 200)))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in source.namelist():  # without the ZIP64 sizes the streamed parts have
+            archive.writestr(name, source.read(name))
+    data = bytearray(buffer.getvalue())
+    at = 0
+    while True:  # the sheet's entry in the central directory
+        at = data.index(b"PK\x01\x02", at + 1)
+        (length,) = struct.unpack_from("<H", data, at + 28)
+        if data[at + 46 : at + 46 + length] == b"xl/worksheets/sheet1.xml":
+            break
+    struct.pack_into("<I", data, at + 24, 2_000)  # its uncompressed size
+    with pytest.raises(imports.ImportFileError, match=r"^The workbook cannot be read"):
+        imports.read_rows(bytes(data), "claims.xlsx")
+
+
+@pytest.mark.parametrize(
+    "xml",
+    [
+        b'<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa">]>',
+        b"<!-- a comment -->",
+        b"<?php x ?>",
+    ],
+    ids=["doctype", "comment", "instruction"],
+)
+def test_xml_that_spreadsheet_programs_do_not_write_is_refused(xml):
+    from tests import hostile_files
+
+    head = hostile_files.SHEET_HEAD.replace(b"<worksheet", xml + b"<worksheet")
+    data = hostile_files.xlsx([head, hostile_files.SHEET_TAIL])
+    with pytest.raises(imports.ImportFileError, match="XML that spreadsheet programs do not"):
+        imports.read_rows(data, "claims.xlsx")
+
+
+def test_a_cdata_section_is_refused_but_the_same_text_escaped_is_read():
+    from tests import hostile_files
+
+    def workbook(summary: bytes) -> bytes:
+        cells = [hostile_files.text(v) for v in good_cells()]
+        cells[imports.COLUMNS.index("summary")] = hostile_files.text(summary)
+        return hostile_files.xlsx(hostile_files.sheet(b"<row>" + b"".join(cells) + b"</row>"))
+
+    with pytest.raises(imports.ImportFileError, match="CDATA section"):
+        imports.read_rows(workbook(b"<![CDATA[x]]>"), "claims.xlsx")
+    (row,) = imports.read_rows(workbook(b"&lt;![CDATA[x]]&gt;"), "claims.xlsx")
+    assert row["summary"] == "<![CDATA[x]]>"
 
 
 def test_checks_are_requested_once_per_country_not_per_row(
@@ -301,6 +688,7 @@ def test_the_admin_previews_then_imports_on_confirmation(editor_client, editor):
     assert page.status_code == 200
     text = page.content.decode()
     assert "3 claims to add" in text and "Dandong (city)" in text
+    assert "Russian government (government, RU, F)" in text
     assert not Claim.objects.exists()  # a preview writes nothing
     token = page.context["token"]
     done = editor_client.post("/admin/tracker/claim/import/", {"token": token})
@@ -317,6 +705,24 @@ def test_the_admin_preview_lists_every_error_and_offers_no_import(editor_client)
     assert "Nothing will be imported" in text
     assert "is not the ISO code of a UN member state" in text
     assert 'name="token"' not in text
+
+
+def test_the_errors_are_capped_at_200_and_the_others_counted(editor_client, tmp_path):
+    """A file of a million bad cells makes neither a million objects nor a page of them."""
+    lines = [GOOD[0].replace("NK-1", f"NK-{i}").replace(",CN,", ",XX,") for i in range(250)]
+    plan = imports.plan(imports.read_rows(csv_bytes(*lines), "c.csv"))
+    assert (len(plan.errors), plan.more_errors, plan.error_count, plan.ok) == (200, 50, 250, False)
+    assert [e.row for e in plan.errors] == list(range(2, 202))
+    assert plan.summary().endswith("; 250 errors")
+    page = upload(editor_client, csv_bytes(*lines)).content.decode()
+    assert page.count("<tr><td>") == 200
+    assert "… and 50 more errors." in page
+    path = tmp_path / "claims.csv"
+    path.write_bytes(csv_bytes(*lines))
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="250 error"):
+        call_command("importclaims", str(path), stdout=io.StringIO(), stderr=err)
+    assert err.getvalue().splitlines()[-1] == "... and 50 more errors"
 
 
 def test_the_admin_refuses_a_file_of_the_wrong_type(editor_client):
@@ -355,20 +761,34 @@ def comparable() -> set[tuple]:
     return set(
         Claim.objects.values_list(
             "external_id", "report__title", "report__url", "report__publisher__name",
-            "report__published_on", "attributed_to__name", "attributed_to__kind",
-            "place__name_path", "obligation__code", "stance", "measure", "count_low",
-            "count_high", "period_start", "as_of", "credibility", "summary",
+            "report__publisher__kind", "report__publisher__country__iso_code",
+            "report__publisher__reliability", "report__published_on", "attributed_to__name",
+            "attributed_to__kind", "attributed_to__country__iso_code",
+            "attributed_to__reliability", "place__name_path", "obligation__code", "stance",
+            "measure", "count_low", "count_high", "period_start", "as_of", "credibility",
+            "summary",
         )
     )  # fmt: skip
 
 
 @pytest.mark.parametrize(("action", "name"), [("export_csv", "x.csv"), ("export_xlsx", "x.xlsx")])
 def test_an_export_imports_back_to_the_same_data(trusted_client, action, name):
+    """Into an empty database too: the sources come back with their kinds, countries and
+    grades (a government publisher among them)."""
     run(csv_bytes(*GOOD))
+    run(
+        full_csv(
+            {"external_id": "NK-4", **MINISTRY, "source_kind": "government",
+             "source_country": "KR", "source_reliability": "B"}
+        )
+    )  # fmt: skip
+    Source.objects.filter(name="NKDB").update(reliability="A")
     before = comparable()
+    assert len(before) == 4
     data = export(trusted_client, action, Claim.objects.all())
     Claim.objects.all().delete()
     Report.objects.all().delete()
+    Source.objects.all().delete()
     plan, _ = run(data, name)
     assert plan.ok, plan.errors
     assert comparable() == before
@@ -395,6 +815,18 @@ def test_an_export_names_no_confidential_source_to_a_viewer(viewer_client, trust
     trusted.force_login(trusted_editor)
     assert b"Canary" in export(trusted, "export_csv", Claim.objects.all())
     assert "Canary" in xlsx_text(export(trusted, "export_xlsx", Claim.objects.all()))
+
+
+def test_an_export_gives_a_viewer_nothing_of_a_hidden_claims_publisher(viewer_client):
+    publisher = SourceFactory(name="Canary Ministry", kind="government", country=country("KP"),
+                              reliability="B", confidential=True)  # fmt: skip
+    ClaimFactory(report=ReportFactory(publisher=publisher))
+    text = export(viewer_client, "export_csv", Claim.objects.all()).decode("utf-8-sig")
+    header, row = list(csv.reader(io.StringIO(text)))
+    cells = dict(zip(header, row, strict=True))
+    assert header == list(imports.COLUMNS)
+    assert (cells["publisher"], cells["publisher_kind"], cells["publisher_country"],
+            cells["publisher_reliability"]) == ("confidential source", "", "", "")  # fmt: skip
 
 
 def xlsx_text(data: bytes) -> str:

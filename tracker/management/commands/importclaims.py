@@ -1,6 +1,7 @@
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from tracker import imports
 
@@ -19,25 +20,32 @@ class Command(BaseCommand):
     def handle(self, *args, file: str, dry_run: bool, **options):
         path = Path(file)
         if not path.is_file():
-            raise CommandError(f"{file}: no such file.")
+            raise CommandError(_("%(file)s: no such file.") % {"file": file})
         try:
             rows = imports.read_rows(path.read_bytes(), path.name)
         except imports.ImportFileError as error:
             raise CommandError(str(error)) from None
-        self.stdout.write(f"read {len(rows):,} rows")
-        plan = imports.plan(rows, progress=lambda n: self.stdout.write(f"checked {n:,} rows"))
+        self.stdout.write(_("read %(count)s rows") % {"count": f"{len(rows):,}"})
+        plan = imports.plan(
+            rows,
+            progress=lambda n: self.stdout.write(_("checked %(count)s rows") % {"count": f"{n:,}"}),
+        )
         self.stdout.write(plan.summary())
         if not plan.ok:
-            for error in plan.errors[:200]:
+            for error in plan.errors:
                 self.stderr.write(str(error))
-            more = len(plan.errors) - 200
-            if more > 0:
-                self.stderr.write(f"... and {more} more errors")
-            raise CommandError(f"{len(plan.errors)} error(s): nothing was imported.")
+            if plan.more_errors:
+                self.stderr.write(
+                    _("... and %(count)s more errors") % {"count": f"{plan.more_errors:,}"}
+                )
+            raise CommandError(
+                _("%(count)s error(s): nothing was imported.") % {"count": f"{plan.error_count:,}"}
+            )
         if dry_run:
-            self.stdout.write("dry run: nothing was written")
+            self.stdout.write(_("dry run: nothing was written"))
             return
         keys = imports.apply(plan, progress=self.stdout.write)
         self.stdout.write(
-            f"imported; checks requested for {len(keys)} partition(s): {', '.join(sorted(keys))}"
+            _("imported; checks requested for %(count)s partition(s): %(keys)s")
+            % {"count": len(keys), "keys": ", ".join(sorted(keys))}
         )
