@@ -24,6 +24,8 @@ COPY --chown=tracker:tracker manage.py ./
 COPY --chown=tracker:tracker config ./config
 COPY --chown=tracker:tracker tracker ./tracker
 COPY --chown=tracker:tracker reports ./reports
+# The compiled Korean catalogue is committed (django.mo): the image needs no gettext.
+COPY --chown=tracker:tracker locale ./locale
 # collectstatic needs settings but no secret worth keeping: a throwaway key for the build only.
 RUN mkdir -p var && chown tracker:tracker var \
  && DJANGO_SECRET_KEY=build-only DJANGO_ALLOWED_HOSTS=build DATABASE_URL=postgres://build/build \

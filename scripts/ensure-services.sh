@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Make sure PostgreSQL (127.0.0.1:5432, user postgres, trust) and Redis (127.0.0.1:6379)
-# answer on loopback, and that chromium (for the browser test) is installed. Starts the
+# answer on loopback, and that chromium (for the browser test) and GNU gettext (for `make
+# messages` and the translation tests) are installed. Starts the
 # services when installed but stopped; installs what is missing with apt-get. Appends what it
 # started to $STARTED_FILE so the caller can stop it afterwards.
 set -euo pipefail
@@ -72,11 +73,19 @@ ensure_browser() {
   apt_install chromium fonts-liberation
 }
 
+ensure_gettext() {
+  if command -v xgettext >/dev/null 2>&1 && command -v msgmerge >/dev/null 2>&1; then
+    say "gettext is installed"; return
+  fi
+  apt_install gettext
+}
+
 for service in "$@"; do
   case "$service" in
     postgres) ensure_postgres ;;
     redis) ensure_redis ;;
     browser) ensure_browser ;;
+    gettext) ensure_gettext ;;
     *) say "unknown service $service"; exit 2 ;;
   esac
 done

@@ -63,6 +63,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The reader's language: the browser's Accept-Language, else English (docs/decisions/i18n.md).
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -223,7 +225,12 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # --- i18n -------------------------------------------------------------------------------------
+# English and Korean for every string a user reads (docs/design.md section 6, item 6); English
+# is the default. The project's catalogue is locale/ko/LC_MESSAGES/django.po, with its compiled
+# .mo committed beside it (`make messages` updates both; docs/decisions/i18n.md says why).
 LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("ko", "Korean")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("DJANGO_TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
