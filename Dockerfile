@@ -26,6 +26,8 @@ COPY --chown=tracker:tracker tracker ./tracker
 COPY --chown=tracker:tracker reports ./reports
 # The compiled Korean catalogue is committed (django.mo): the image needs no gettext.
 COPY --chown=tracker:tracker locale ./locale
+# The project's template overrides (the admin's base, with the language switcher).
+COPY --chown=tracker:tracker templates ./templates
 # collectstatic needs settings but no secret worth keeping: a throwaway key for the build only.
 RUN mkdir -p var && chown tracker:tracker var \
  && DJANGO_SECRET_KEY=build-only DJANGO_ALLOWED_HOSTS=build DATABASE_URL=postgres://build/build \

@@ -18,4 +18,6 @@ urlpatterns = [
     path("flags/", views.flag_list, name="flags"),
     path("countries/<str:iso>/", pages.country_detail, name="country"),
     path("countries/<str:iso>/chart.png", pages.country_chart, name="country-chart"),
+    path("language/", views.switch_language, name="set-language"),
+    path("preferences/", views.preferences, name="preferences"),
 ]

@@ -7,4 +7,4 @@ class TrackerConfig(AppConfig):
     verbose_name = "Evidence"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401  (connects the receivers)
+        from . import languages, signals  # noqa: F401  (connects the receivers)

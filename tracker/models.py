@@ -21,6 +21,7 @@ from django.db import models, transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Concat, Lower, Substr
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from . import rules
@@ -727,6 +728,39 @@ class Watch(TextWithoutNul):
 
     def __str__(self) -> str:
         return f"{self.place} · {self.obligation}"
+
+
+# --------------------------------------------------------------------------------------------
+# A user's preferences
+# --------------------------------------------------------------------------------------------
+
+# Each language named in itself, as a reader looks for it.
+LANGUAGE_CHOICES = [("en", "English"), ("ko", "한국어")]
+
+
+class Profile(models.Model):
+    """What a user chose for themselves: the language of the pages and the admin."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="profile",
+        verbose_name=_("user"),
+    )
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        choices=LANGUAGE_CHOICES,
+        blank=True,
+        help_text=_("The language of the pages and the admin. Empty: the browser's language."),
+    )
+
+    class Meta:
+        verbose_name = _("preferences")
+        verbose_name_plural = _("preferences")
+
+    def __str__(self) -> str:
+        return str(self.user)
 
 
 # --------------------------------------------------------------------------------------------

@@ -63,8 +63,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    # The reader's language: the browser's Accept-Language, else English (docs/decisions/i18n.md).
-    "django.middleware.locale.LocaleMiddleware",
+    # The reader's language: their preference, else the browser's Accept-Language, else English
+    # (tracker/languages.py).
+    "tracker.languages.UserLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
