@@ -69,8 +69,17 @@ ensure_redis() {
 }
 
 ensure_browser() {
-  if command -v chromium >/dev/null 2>&1; then say "chromium is installed"; return; fi
-  apt_install chromium fonts-liberation
+  if command -v chromium >/dev/null 2>&1; then
+    say "chromium is installed"
+  else
+    apt_install chromium fonts-liberation
+  fi
+  # The pages in Korean: without a font with Hangul, chromium draws boxes.
+  if fc-list :lang=ko 2>/dev/null | grep -q .; then
+    say "a Korean font is installed"
+  else
+    apt_install fonts-nanum
+  fi
 }
 
 ensure_gettext() {
