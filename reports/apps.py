@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ReportsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "reports"
-    verbose_name = "Compliance summaries"
+    verbose_name = _("Compliance summaries")
 
     def ready(self) -> None:
         from . import signals  # noqa: F401  (connects the receivers)

@@ -145,3 +145,31 @@ def test_the_login_page_answers_a_korean_browser_in_korean(client):
     page = client.get("/admin/login/", HTTP_ACCEPT_LANGUAGE="ko").content.decode()
     assert '<html lang="ko"' in page
     assert "로그인" in page
+
+
+# --- what the models say ------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_models_validation_speaks_the_readers_language():
+    import datetime
+
+    from django.core.exceptions import ValidationError
+    from django.utils import translation
+
+    from tracker.models import Claim
+
+    claim = Claim(
+        count_low=80_000, count_high=70_000, measure="workers", as_of=datetime.date(2019, 1, 1)
+    )
+    for language, expected in [
+        ("en", "The upper bound (70,000) is below the lower bound (80,000)."),
+        ("ko", "상한(70,000)이 하한(80,000)보다 작습니다."),
+    ]:
+        with translation.override(language), pytest.raises(ValidationError) as error:
+            claim.clean()
+        assert error.value.message_dict["count_high"] == [expected]
+    with translation.override("ko"):
+        assert str(Claim._meta.verbose_name) == "주장"
+        assert str(Claim._meta.get_field("as_of").verbose_name) == "기준일"
+        assert Claim(measure="new_work_permits").get_measure_display() == "신규 노동허가"
