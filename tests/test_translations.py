@@ -173,3 +173,60 @@ def test_the_models_validation_speaks_the_readers_language():
         assert str(Claim._meta.verbose_name) == "주장"
         assert str(Claim._meta.get_field("as_of").verbose_name) == "기준일"
         assert Claim(measure="new_work_permits").get_measure_display() == "신규 노동허가"
+
+
+@pytest.mark.django_db
+def test_the_claim_page_reads_korean(viewer_client):
+    import datetime
+
+    from tests.factories import ClaimFactory
+
+    ClaimFactory(
+        stance="violating", count_low=2_000, count_high=None, as_of=datetime.date(2019, 12, 23)
+    )
+    page = viewer_client.get("/claims/", HTTP_ACCEPT_LANGUAGE="ko").content.decode()
+    for korean in [
+        "<h1>주장</h1>",  # the title
+        "기준일 범위 (시작 – 끝)",  # a filter
+        "기준일, 최신순",  # a sort
+        "<td>위반</td>",  # the stance
+        "노동자 2,000 이상",  # the count: what, then how many
+        "2019-12-23 기준",  # as of
+        "1건",  # found
+    ]:
+        assert korean in page, korean
+
+
+@pytest.mark.django_db
+def test_the_admin_reads_korean(editor_client):
+    page = editor_client.get("/admin/tracker/claim/", HTTP_ACCEPT_LANGUAGE="ko").content.decode()
+    for korean in [
+        "주장 가져오기",
+        "증거 자료집",
+        "선택한 주장을 CSV로 내보내기",
+        "제재 기한 이행 추적기",
+    ]:
+        assert korean in page, korean
+    page = editor_client.get(
+        "/admin/tracker/claim/add/", HTTP_ACCEPT_LANGUAGE="ko"
+    ).content.decode()
+    for korean in ["주장한 출처", "집계 항목", "신빙성", "1 – 다른 출처로 확인됨"]:
+        assert korean in page, korean
+
+
+@pytest.mark.django_db
+def test_the_import_says_what_is_wrong_in_korean():
+    from django.utils import translation
+
+    from tracker import imports
+
+    header = ",".join(imports.REQUIRED)
+    with translation.override("ko"):
+        with pytest.raises(imports.ImportFileError, match=r"필수 열이 없습니다: stance, as_of\."):
+            imports.read_rows(
+                b"report_title,publisher,published_on,claim_source,source_kind,country\n", "c.csv"
+            )
+        row = "A report,RFA,2019-12-23,NKDB,ngo,XX,violating,2019-12-01"
+        plan = imports.plan(imports.read_rows(f"{header}\n{row}\n".encode(), "c.csv"))
+        errors = [str(e) for e in plan.errors]
+    assert errors == ["2행, country 열: 'XX'은(는) 유엔 회원국의 ISO 코드도, WORLD도 아닙니다."]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import django_filters
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
@@ -36,33 +37,47 @@ class ClaimFilter(django_filters.FilterSet):
         queryset=_countries,
         to_field_name="iso_code",
         method="inside",
-        label="Country (and everything inside it)",
+        label=_("Country (and everything inside it)"),
     )
     place = django_filters.ModelChoiceFilter(
-        queryset=Place.objects.order_by("name_path"), method="inside", label="Place (and inside)"
+        queryset=Place.objects.order_by("name_path"),
+        method="inside",
+        label=_("Place (and inside)"),
     )
     obligation = django_filters.ModelChoiceFilter(
-        queryset=Obligation.objects.order_by("code"), to_field_name="code"
+        queryset=Obligation.objects.order_by("code"), to_field_name="code", label=_("Obligation")
     )
-    stance = django_filters.ChoiceFilter(choices=Stance.choices)
-    measure = django_filters.ChoiceFilter(choices=Measure.choices)
+    stance = django_filters.ChoiceFilter(choices=Stance.choices, label=_("Stance"))
+    measure = django_filters.ChoiceFilter(choices=Measure.choices, label=_("Measure"))
     source = django_filters.ModelChoiceFilter(
         queryset=lambda request: sources(request.user).order_by("name"),
         field_name="attributed_to",
+        label=_("Claim made by"),
     )
     source_kind = django_filters.ChoiceFilter(
-        choices=SourceKind.choices, field_name="attributed_to__kind"
+        choices=SourceKind.choices, field_name="attributed_to__kind", label=_("Kind of source")
     )
     reliability = django_filters.ChoiceFilter(
-        choices=Reliability.choices, field_name="attributed_to__reliability"
+        choices=Reliability.choices,
+        field_name="attributed_to__reliability",
+        label=_("Reliability of source"),
     )
     as_of = django_filters.DateFromToRangeFilter(
         widget=django_filters.widgets.DateRangeWidget(attrs={"type": "date"}),
-        label="As of (from – to)",
+        label=_("As of (from – to)"),
     )
-    q = django_filters.CharFilter(method="search", label="Text")
+    q = django_filters.CharFilter(method="search", label=_("Text"))
     sort = django_filters.OrderingFilter(
         fields=(("as_of", "as_of"), ("place__name_path", "place"), ("count_low", "count")),
+        field_labels={
+            "as_of": _("As of, oldest first"),
+            "-as_of": _("As of, newest first"),
+            "place__name_path": _("Place, A to Z"),
+            "-place": _("Place, Z to A"),
+            "count_low": _("Count, smallest first"),
+            "-count": _("Count, largest first"),
+        },
+        label=_("Sort"),
     )
 
     class Meta:
@@ -82,17 +97,26 @@ class ClaimFilter(django_filters.FilterSet):
 
 
 class FlagFilter(django_filters.FilterSet):
-    kind = django_filters.ChoiceFilter(choices=FlagKind.choices)
-    status = django_filters.ChoiceFilter(choices=FlagStatus.choices)
+    kind = django_filters.ChoiceFilter(choices=FlagKind.choices, label=_("Kind"))
+    status = django_filters.ChoiceFilter(choices=FlagStatus.choices, label=_("Status"))
     country = django_filters.ModelChoiceFilter(
-        queryset=_countries, to_field_name="iso_code", field_name="country"
+        queryset=_countries, to_field_name="iso_code", field_name="country", label=_("Country")
     )
     obligation = django_filters.ModelChoiceFilter(
-        queryset=Obligation.objects.order_by("code"), to_field_name="code"
+        queryset=Obligation.objects.order_by("code"), to_field_name="code", label=_("Obligation")
     )
-    q = django_filters.CharFilter(method="search", label="Text")
+    q = django_filters.CharFilter(method="search", label=_("Text"))
     sort = django_filters.OrderingFilter(
-        fields=(("last_seen", "last_seen"), ("severity", "severity"), ("kind", "kind"))
+        fields=(("last_seen", "last_seen"), ("severity", "severity"), ("kind", "kind")),
+        field_labels={
+            "last_seen": _("Last seen, oldest first"),
+            "-last_seen": _("Last seen, newest first"),
+            "severity": _("Severity, lowest first"),
+            "-severity": _("Severity, highest first"),
+            "kind": _("Kind, A to Z"),
+            "-kind": _("Kind, Z to A"),
+        },
+        label=_("Sort"),
     )
 
     class Meta:

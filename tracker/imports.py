@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
 from . import services, visibility
@@ -82,7 +83,11 @@ class RowError:
     message: str
 
     def __str__(self) -> str:
-        return f"row {self.row}, column {self.column}: {self.message}"
+        return _("row %(row)s, column %(column)s: %(message)s") % {
+            "row": self.row,
+            "column": self.column,
+            "message": self.message,
+        }
 
 
 @dataclass
@@ -100,11 +105,18 @@ class Plan:
         return not self.errors
 
     def summary(self) -> str:
-        return (
-            f"{self.rows} rows: {len(self.to_add)} claims to add, {len(self.to_update)} to "
-            f"update; {len(self.new_reports)} reports, {len(self.new_sources)} sources and "
-            f"{len(self.new_places)} places to create; {len(self.errors)} errors"
-        )
+        return _(
+            "%(rows)s rows: %(add)s claims to add, %(update)s to update; %(reports)s reports, "
+            "%(sources)s sources and %(places)s places to create; %(errors)s errors"
+        ) % {
+            "rows": self.rows,
+            "add": len(self.to_add),
+            "update": len(self.to_update),
+            "reports": len(self.new_reports),
+            "sources": len(self.new_sources),
+            "places": len(self.new_places),
+            "errors": len(self.errors),
+        }
 
 
 # --------------------------------------------------------------------------------------------
@@ -117,38 +129,47 @@ def read_rows(data: bytes, filename: str) -> list[dict[str, str]]:
     limit = settings.TRACKER_IMPORT_MAX_BYTES
     if len(data) > limit:
         raise ImportFileError(
-            f"The file is {len(data) / 1e6:.1f} MB; the limit is {limit / 1e6:.0f} MB."
+            _("The file is %(size)s MB; the limit is %(limit)s MB.")
+            % {"size": f"{len(data) / 1e6:.1f}", "limit": f"{limit / 1e6:.0f}"}
         )
     name = filename.lower()
     if name.endswith(".xlsx"):
         if not data.startswith(b"PK"):
-            raise ImportFileError(f"{filename} is not an XLSX workbook.")
+            raise ImportFileError(_("%(file)s is not an XLSX workbook.") % {"file": filename})
         table = _xlsx_rows(data)
     elif name.endswith(".csv"):
         if data.startswith(b"PK") or b"\x00" in data[:4096]:
-            raise ImportFileError(f"{filename} is not a text CSV file.")
+            raise ImportFileError(_("%(file)s is not a text CSV file.") % {"file": filename})
         table = _csv_rows(data)
     else:
-        raise ImportFileError(f"{filename}: only .csv and .xlsx files can be imported.")
+        raise ImportFileError(
+            _("%(file)s: only .csv and .xlsx files can be imported.") % {"file": filename}
+        )
     if not table:
-        raise ImportFileError("The file is empty: it needs a header row and one row a claim.")
+        raise ImportFileError(_("The file is empty: it needs a header row and one row a claim."))
     header = [str(h or "").strip().lower() for h in table[0]]
     unknown = [h for h in header if h and h not in COLUMNS]
     if unknown:
         raise ImportFileError(
-            f"Unknown column(s) {_listed(unknown)}; the columns are {', '.join(COLUMNS)}."
+            _("Unknown column(s) %(unknown)s; the columns are %(columns)s.")
+            % {"unknown": _listed(unknown), "columns": ", ".join(COLUMNS)}
         )
     missing = [c for c in REQUIRED if c not in header]
     if missing:
-        raise ImportFileError(f"Missing required column(s): {', '.join(missing)}.")
+        raise ImportFileError(
+            _("Missing required column(s): %(columns)s.") % {"columns": ", ".join(missing)}
+        )
     rows = []
     for number, values in enumerate(table[1:], start=2):
         cells = ["" if v is None else str(v).strip() for v in values]
         if any("\x00" in cell for cell in cells):
             column = header[next(i for i, c in enumerate(cells) if "\x00" in c)] or "?"
             raise ImportFileError(
-                f"Row {number}, column {column}: a NUL character (byte 0), which no text can "
-                "hold; remove it and import again."
+                _(
+                    "Row %(row)s, column %(column)s: a NUL character (byte 0), which no text "
+                    "can hold; remove it and import again."
+                )
+                % {"row": number, "column": column}
             )
         if any(cells):
             rows.append(dict(zip(header, cells, strict=False)))
@@ -161,7 +182,7 @@ def _listed(names: list[str], most: int = 10) -> str:
     """At most ``most`` names, each cut to 40 characters: a message stays readable whatever
     the file holds."""
     shown = [name if len(name) <= 40 else name[:39] + "…" for name in names[:most]]
-    more = f" and {len(names) - most:,} more" if len(names) > most else ""
+    more = _(" and %(more)s more") % {"more": f"{len(names) - most:,}"} if len(names) > most else ""
     return ", ".join(shown) + more
 
 
@@ -171,8 +192,11 @@ def _csv_rows(data: bytes) -> list[list[str]]:
     except UnicodeDecodeError as error:
         bad = data[error.start : error.start + 1]
         raise ImportFileError(
-            f"The file is not UTF-8 text (byte {error.start:,} is {bad!r}); save it as "
-            "'CSV UTF-8' and try again."
+            _(
+                "The file is not UTF-8 text (byte %(position)s is %(byte)s); save it as "
+                "'CSV UTF-8' and try again."
+            )
+            % {"position": f"{error.start:,}", "byte": repr(bad)}
         ) from None
     max_cell = settings.TRACKER_IMPORT_MAX_CELL
     # The csv module stops at 128 KB a field with its own message; let it read up to the file
@@ -185,12 +209,18 @@ def _csv_rows(data: bytes) -> list[list[str]]:
             for cell in row:
                 if len(cell) > max_cell:
                     raise ImportFileError(
-                        f"Row {reader.line_num}: a cell of {len(cell):,} characters; the limit "
-                        f"is {max_cell:,}."
+                        _("Row %(row)s: a cell of %(length)s characters; the limit is %(limit)s.")
+                        % {
+                            "row": reader.line_num,
+                            "length": f"{len(cell):,}",
+                            "limit": f"{max_cell:,}",
+                        }
                     )
             rows.append(row)
     except csv.Error as error:
-        raise ImportFileError(f"Row {reader.line_num}: not valid CSV ({error}).") from None
+        raise ImportFileError(
+            _("Row %(row)s: not valid CSV (%(error)s).") % {"row": reader.line_num, "error": error}
+        ) from None
     return rows
 
 
@@ -200,7 +230,9 @@ def _xlsx_rows(data: bytes) -> list[list]:
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many kinds for a broken file
-        raise ImportFileError(f"The workbook cannot be read: {error}.") from None
+        raise ImportFileError(
+            _("The workbook cannot be read: %(error)s.") % {"error": error}
+        ) from None
     sheet = workbook.worksheets[0]
     rows = [[_xlsx_cell(v) for v in values] for values in sheet.iter_rows(values_only=True)]
     workbook.close()
@@ -261,7 +293,9 @@ class _Resolver:
 
     def source(self, name: str, kind: str, country: Place | None) -> Source:
         if name_key(name) in self.hidden_sources:
-            raise ValidationError({HIDDEN: f"A source named {name!r} exists that you may not use."})
+            raise ValidationError(
+                {HIDDEN: _("A source named %(name)r exists that you may not use.") % {"name": name}}
+            )
         found = self.sources.get(name_key(name))
         if found is None:
             found = Source(name=name, kind=kind, country=country, reliability="F")
@@ -275,7 +309,10 @@ class _Resolver:
         parts = [p.strip() for p in path.split(">") if p.strip()]
         if len(parts) > len(PLACE_KINDS_BY_DEPTH):
             raise ValidationError(
-                {"place": f"At most {len(PLACE_KINDS_BY_DEPTH)} levels below a country."}
+                {
+                    "place": _("At most %(levels)s levels below a country.")
+                    % {"levels": len(PLACE_KINDS_BY_DEPTH)}
+                }
             )
         for depth, name in enumerate(parts):
             key = (place.pk or id(place), name_key(name))
@@ -341,7 +378,7 @@ def _row_errors(number, row, resolve, existing, seen_ids, result) -> list[RowErr
 
     for column in REQUIRED:
         if not row.get(column):
-            fail(column, "required, but empty.")
+            fail(column, _("required, but empty."))
     for column in TEXT_COLUMNS:
         value = row.get(column, "")
         text = unescape_cell(value)
@@ -350,8 +387,11 @@ def _row_errors(number, row, resolve, existing, seen_ids, result) -> list[RowErr
         elif value.startswith(FORMULA_STARTS):
             fail(
                 column,
-                f"begins with {value[0]!r}, which a spreadsheet would run as a formula; "
-                "remove the character (or the formula) and import again.",
+                _(
+                    "begins with %(character)r, which a spreadsheet would run as a formula; "
+                    "remove the character (or the formula) and import again."
+                )
+                % {"character": value[0]},
             )
     if errors:
         return errors
@@ -362,13 +402,19 @@ def _row_errors(number, row, resolve, existing, seen_ids, result) -> list[RowErr
             try:
                 dates[column] = datetime.date.fromisoformat(row[column])
             except ValueError:
-                fail(column, f"{row[column]!r} is not a date: write it as YYYY-MM-DD.")
+                fail(
+                    column,
+                    _("%(value)r is not a date: write it as YYYY-MM-DD.") % {"value": row[column]},
+                )
     numbers = {}
     for column in ("count_low", "count_high", "credibility"):
         raw = row.get(column, "").replace(",", "").replace(" ", "")
         if raw:
             if not (raw.isascii() and raw.isdigit()):  # not '²' or '٣', which int() misreads
-                fail(column, f"{row[column]!r} is not a whole number of zero or more.")
+                fail(
+                    column,
+                    _("%(value)r is not a whole number of zero or more.") % {"value": row[column]},
+                )
             else:
                 numbers[column] = int(raw)
     choices = {
@@ -380,33 +426,52 @@ def _row_errors(number, row, resolve, existing, seen_ids, result) -> list[RowErr
     for column, allowed in choices.items():
         value = row.get(column, "").lower()
         if value and value not in allowed:
-            fail(column, f"{row[column]!r} is not one of {', '.join(allowed)}.")
+            fail(
+                column,
+                _("%(value)r is not one of %(allowed)s.")
+                % {"value": row[column], "allowed": ", ".join(allowed)},
+            )
     iso = row.get("country", "").upper()
     country = resolve.world if iso == "WORLD" else resolve.countries.get(iso)
     if iso and country is None:
-        fail("country", f"{row['country']!r} is not the ISO code of a UN member state, nor WORLD.")
+        fail(
+            "country",
+            _("%(value)r is not the ISO code of a UN member state, nor WORLD.")
+            % {"value": row["country"]},
+        )
     state = None
     if row.get("source_country"):
         state = resolve.countries.get(row["source_country"].upper())
         if state is None:
-            fail("source_country", f"{row['source_country']!r} is not a member state's ISO code.")
+            fail(
+                "source_country",
+                _("%(value)r is not a member state's ISO code.") % {"value": row["source_country"]},
+            )
     obligation = None
     if row.get("obligation"):
         obligation = resolve.obligations.get(row["obligation"].upper())
         if obligation is None:
             fail(
                 "obligation",
-                f"{row['obligation']!r} is not an obligation code; the codes are "
-                f"{', '.join(sorted(resolve.obligations))}.",
+                _("%(value)r is not an obligation code; the codes are %(codes)s.")
+                % {"value": row["obligation"], "codes": ", ".join(sorted(resolve.obligations))},
             )
     external_id = row.get("external_id") or None
     if external_id:
         if external_id in seen_ids:
-            fail("external_id", f"{external_id!r} is also on row {seen_ids[external_id]}.")
+            fail(
+                "external_id",
+                _("%(value)r is also on row %(row)s.")
+                % {"value": external_id, "row": seen_ids[external_id]},
+            )
         seen_ids[external_id] = number
         claim = existing.get(external_id)
         if claim is not None and claim.is_restricted and not resolve.may_see:
-            fail("external_id", f"{external_id!r} is the reference of a claim you may not change.")
+            fail(
+                "external_id",
+                _("%(value)r is the reference of a claim you may not change.")
+                % {"value": external_id},
+            )
     if errors:
         return errors
 

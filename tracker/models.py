@@ -720,7 +720,10 @@ class Claim(TextWithoutNul):
         return self.attributed_to.confidential or self.report.is_restricted
 
     def count_display(self) -> str:
-        """'60,000', '70,000–80,000', 'at least 2,000', or '' when there is no count."""
+        """'60,000', '70,000–80,000', 'at least 2,000', or '' when there is no count, in the
+        reader's language."""
+        if self.count_low is not None and self.count_high is None:
+            return gettext("at least %(count)s") % {"count": f"{self.count_low:,}"}
         return rules.format_count(self.count_low, self.count_high)
 
     @property

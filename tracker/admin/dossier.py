@@ -7,14 +7,16 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from .. import dossier
 from ..models import Obligation, Place
 
 
 class DossierForm(forms.Form):
-    country = forms.ModelChoiceField(Place.objects.countries().order_by("name"))
-    obligation = forms.ModelChoiceField(Obligation.objects.order_by("code"))
+    country = forms.ModelChoiceField(Place.objects.countries().order_by("name"), label=_("Country"))
+    obligation = forms.ModelChoiceField(Obligation.objects.order_by("code"), label=_("Obligation"))
 
 
 class DossierMixin:
@@ -42,7 +44,7 @@ class DossierMixin:
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": "Evidence dossier",
+            "title": gettext("Evidence dossier"),
             "form": form,
         }
         return TemplateResponse(request, "admin/tracker/claim/dossier.html", context)

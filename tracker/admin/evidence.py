@@ -33,7 +33,8 @@ from django.db.models.lookups import StartsWith
 from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from .. import exports, history, selectors, services, visibility
@@ -136,7 +137,7 @@ class HiddenWhenConfidentialMixin:
 
     object_history_list_template = "admin/tracker/object_history_list.html"
     # What the list of versions shows in place of a value a restricted version held.
-    RESTRICTED_VALUE = "(restricted)"
+    RESTRICTED_VALUE = _("(restricted)")
 
     def is_hidden(self, request: HttpRequest, obj) -> bool:
         return (
@@ -247,7 +248,8 @@ class FlaggedMeanwhileMixin:
             return self._refused(request, refusal)
 
     def _refused(self, request, refusal: ProtectedError) -> HttpResponseRedirect:
-        self.message_user(request, f"Nothing was deleted. {refusal.args[0]}", messages.ERROR)
+        message = gettext("Nothing was deleted. %(reason)s") % {"reason": refusal.args[0]}
+        self.message_user(request, message, messages.ERROR)
         return HttpResponseRedirect(request.get_full_path())
 
 
@@ -299,7 +301,7 @@ class PlaceAdmin(FlaggedMeanwhileMixin, ChecksOnChangeMixin, TrackerAdmin):
             super().get_queryset(request).annotate(n_claims=Count("claims")).order_by("name_path")
         )
 
-    @admin.display(description="claims", ordering="n_claims")
+    @admin.display(description=_("claims"), ordering="n_claims")
     def claim_count(self, obj: Place) -> int:
         return obj.n_claims
 
@@ -336,7 +338,7 @@ class SourceAdmin(ChecksOnChangeMixin, HiddenWhenConfidentialMixin, TrackerAdmin
             .order_by("name")
         )
 
-    @admin.display(description="claims", ordering="n_claims")
+    @admin.display(description=_("claims"), ordering="n_claims")
     def claim_count(self, obj: Source) -> int:
         return obj.n_claims
 
@@ -423,7 +425,7 @@ class ReportAdmin(ChecksOnChangeMixin, HiddenWhenConfidentialMixin, TrackerAdmin
             .order_by("-published_on", "title")
         )
 
-    @admin.display(description="claims", ordering="n_claims")
+    @admin.display(description=_("claims"), ordering="n_claims")
     def claim_count(self, obj: Report) -> int:
         return obj.n_claims
 
@@ -466,7 +468,7 @@ class ReportAdmin(ChecksOnChangeMixin, HiddenWhenConfidentialMixin, TrackerAdmin
 class CountryFilter(admin.SimpleListFilter):
     """Claims about a country or any place inside it."""
 
-    title = "country"
+    title = _("country")
     parameter_name = "country"
 
     def lookups(self, request, model_admin):
@@ -522,7 +524,10 @@ class ClaimAdmin(
     list_per_page = 100
     fieldsets = [
         (None, {"fields": ["report", "attributed_to", "place", "obligation", "stance"]}),
-        ("Count", {"fields": [("measure", "count_low", "count_high"), ("period_start", "as_of")]}),
+        (
+            _("Count"),
+            {"fields": [("measure", "count_low", "count_high"), ("period_start", "as_of")]},
+        ),
         (None, {"fields": ["credibility", "summary", "external_id"]}),
     ]
 
@@ -552,7 +557,7 @@ class ClaimAdmin(
             search_ref=guarded("external_id", report_hidden),
         )
 
-    @admin.display(description="claim", ordering="as_of")
+    @admin.display(description=_("claim"), ordering="as_of")
     def claim(self, obj: Claim) -> str:
         return visibility.shown(obj, sees=obj.show_confidential).headline()
 
@@ -571,17 +576,19 @@ class ClaimAdmin(
         Otherwise as Django renders it: never ticked."""
         attrs = {
             "class": "action-select",
-            "aria-label": format_html(_("Select this object for an action - {}"), self.claim(obj)),
+            "aria-label": format_html(
+                gettext("Select this object for an action - {}"), self.claim(obj)
+            ),
         }
         checkbox = forms.CheckboxInput(attrs, lambda value: False)
         return checkbox.render(helpers.ACTION_CHECKBOX_NAME, str(obj.pk))
 
-    @admin.action(description="Export selected claims as CSV", permissions=["view"])
+    @admin.action(description=_("Export selected claims as CSV"), permissions=["view"])
     def export_csv(self, request, queryset):
         rows = exports.claim_export_rows(queryset, request.user)
         return exports.download(exports.as_csv(rows), "claims", "csv")
 
-    @admin.action(description="Export selected claims as XLSX", permissions=["view"])
+    @admin.action(description=_("Export selected claims as XLSX"), permissions=["view"])
     def export_xlsx(self, request, queryset):
         rows = exports.claim_export_rows(queryset, request.user)
         return exports.download(exports.as_xlsx(rows), "claims", "xlsx")
@@ -591,12 +598,12 @@ class ClaimAdmin(
         place, source = row or (obj.place_id, obj.attributed_to_id)
         return Touched(sources={source}, claims={(obj.pk, place)})
 
-    @admin.display(description="grade")
+    @admin.display(description=_("grade"))
     def grade(self, obj: Claim) -> str:
         """Source reliability and claim credibility, Admiralty style: 'B2'."""
         return visibility.shown(obj, sees=obj.show_confidential).grade
 
-    @admin.display(description="report", ordering="report__published_on")
+    @admin.display(description=_("report"), ordering="report__published_on")
     def report_link(self, obj: Claim) -> str:
         shown = visibility.shown(obj, sees=obj.show_confidential)
         if shown.hidden:

@@ -15,6 +15,8 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from .. import imports
 
@@ -22,17 +24,20 @@ SESSION_KEY = "tracker_imports"
 
 
 class UploadForm(forms.Form):
-    file = forms.FileField(help_text="CSV (UTF-8) or XLSX, one row a claim; see the README.")
+    file = forms.FileField(
+        label=_("File"), help_text=_("CSV (UTF-8) or XLSX, one row a claim; see the README.")
+    )
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
         limit = settings.TRACKER_IMPORT_MAX_BYTES
         if upload.size > limit:
             raise forms.ValidationError(
-                f"The file is {upload.size / 1e6:.1f} MB; the limit is {limit / 1e6:.0f} MB."
+                gettext("The file is %(size)s MB; the limit is %(limit)s MB.")
+                % {"size": f"{upload.size / 1e6:.1f}", "limit": f"{limit / 1e6:.0f}"}
             )
         if Path(upload.name).suffix.lower() not in (".csv", ".xlsx"):
-            raise forms.ValidationError("Only .csv and .xlsx files can be imported.")
+            raise forms.ValidationError(gettext("Only .csv and .xlsx files can be imported."))
         return upload
 
 
@@ -70,7 +75,7 @@ class ImportClaimsMixin:
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": "Import claims",
+            "title": gettext("Import claims"),
             "columns": imports.COLUMNS,
             "required": imports.REQUIRED,
         }
@@ -103,7 +108,9 @@ class ImportClaimsMixin:
         request.session.modified = True
         stored = _folder() / token
         if name is None or not stored.is_file():
-            messages.error(request, "That upload has expired or is not yours: upload it again.")
+            messages.error(
+                request, gettext("That upload has expired or is not yours: upload it again.")
+            )
             return redirect("admin:tracker_claim_import")
         data = stored.read_bytes()
         stored.unlink()
@@ -114,7 +121,15 @@ class ImportClaimsMixin:
         keys = imports.apply(plan, user=request.user)
         messages.success(
             request,
-            f"Imported {name}: {len(plan.to_add)} claims added, {len(plan.to_update)} updated; "
-            f"checks requested for {', '.join(sorted(keys)) or 'no country'}.",
+            gettext(
+                "Imported %(file)s: %(added)s claims added, %(updated)s updated; "
+                "checks requested for %(countries)s."
+            )
+            % {
+                "file": name,
+                "added": len(plan.to_add),
+                "updated": len(plan.to_update),
+                "countries": ", ".join(sorted(keys)) or gettext("no country"),
+            },
         )
         return redirect("admin:tracker_claim_changelist")
