@@ -21,12 +21,12 @@ from .models import Claim, Obligation, Place, Report, Source, Watch
 D = datetime.date
 
 SUB_PLACES = [
-    # (name, kind, parent: a country's ISO code, WORLD, or a place created above)
-    ("Northeast China", Place.Kind.REGION, "CN"),
-    ("Heilongjiang", Place.Kind.PROVINCE, "Northeast China"),
-    ("Jilin", Place.Kind.PROVINCE, "Northeast China"),
-    ("Liaoning", Place.Kind.PROVINCE, "Northeast China"),
-    ("Southeast Asia", Place.Kind.REGION, "WORLD"),
+    # (name, Korean name, kind, parent: a country's ISO code, WORLD, or a place created above)
+    ("Northeast China", "중국 동북 지역", Place.Kind.REGION, "CN"),
+    ("Heilongjiang", "헤이룽장성", Place.Kind.PROVINCE, "Northeast China"),
+    ("Jilin", "지린성", Place.Kind.PROVINCE, "Northeast China"),
+    ("Liaoning", "랴오닝성", Place.Kind.PROVINCE, "Northeast China"),
+    ("Southeast Asia", "동남아시아", Place.Kind.REGION, "WORLD"),
 ]
 
 SOURCES = [
@@ -287,9 +287,9 @@ def demo_load() -> dict[str, int]:
             places[key] = Place.objects.get(kind=Place.Kind.COUNTRY, iso_code=key)
         return places[key]
 
-    for name, kind, parent_key in SUB_PLACES:
+    for name, name_ko, kind, parent_key in SUB_PLACES:
         places[name], new = Place.objects.get_or_create(
-            parent=place(parent_key), name=name, defaults={"kind": kind}
+            parent=place(parent_key), name=name, defaults={"kind": kind, "name_ko": name_ko}
         )
         created["places"] += new
 

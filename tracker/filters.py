@@ -19,12 +19,19 @@ from .models import (
     Reliability,
     SourceKind,
     Stance,
+    reads_korean,
 )
 from .visibility import restricted_claim_q, sees_confidential, sources
 
 
 def _countries(request):
-    return Place.objects.countries().order_by("name")
+    """The countries, by name in the reader's language."""
+    return Place.objects.countries().order_by("name_ko" if reads_korean() else "name", "name")
+
+
+def _places(request):
+    """Every place, by its path in the reader's language."""
+    return Place.objects.order_by("name_path_ko" if reads_korean() else "name_path", "pk")
 
 
 @extend_schema_field(OpenApiTypes.STR)
@@ -40,7 +47,7 @@ class ClaimFilter(django_filters.FilterSet):
         label=_("Country (and everything inside it)"),
     )
     place = django_filters.ModelChoiceFilter(
-        queryset=Place.objects.order_by("name_path"),
+        queryset=_places,
         method="inside",
         label=_("Place (and inside)"),
     )

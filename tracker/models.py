@@ -20,7 +20,7 @@ from django.core.validators import (
 from django.db import models, transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Concat, Lower, Substr
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -53,6 +53,17 @@ class TextWithoutNul(models.Model):
             raise ValidationError(errors)
 
 
+def reads_korean() -> bool:
+    """Whether the active language (the reader's) is Korean."""
+    return (translation.get_language() or "").split("-")[0] == "ko"
+
+
+def in_reading_language(english: str, korean: str) -> str:
+    """``korean`` for a reader of Korean when there is one, else ``english``: reference data
+    is written in both languages (design section 6, item 6)."""
+    return korean if korean and reads_korean() else english
+
+
 def _not_in_future(value: datetime.date | None, field: str, message: str) -> dict[str, str]:
     """``message`` (with ``%(date)s`` and ``%(today)s``) if ``value`` is after today."""
     today = timezone.localdate()
@@ -75,6 +86,7 @@ class Resolution(TextWithoutNul):
     number = models.PositiveIntegerField(_("number"), unique=True)
     adopted_on = models.DateField(_("adopted on"))
     title = models.CharField(_("title"), max_length=300)
+    title_ko = models.CharField(_("title in Korean"), max_length=300, blank=True)
     url = models.URLField(_("URL"), blank=True)
 
     history = HistoricalRecords()
@@ -86,6 +98,10 @@ class Resolution(TextWithoutNul):
 
     def __str__(self) -> str:
         return f"UNSCR {self.number} ({self.adopted_on.year})"
+
+    @property
+    def local_title(self) -> str:
+        return in_reading_language(self.title, self.title_ko)
 
 
 class ObligationKind(models.TextChoices):
@@ -113,10 +129,23 @@ class Obligation(TextWithoutNul):
         _("paragraph"), max_length=20, help_text=_("Operative paragraph, e.g. OP8")
     )
     kind = models.CharField(_("kind"), max_length=20, choices=ObligationKind.choices)
+    short_name = models.CharField(
+        _("short name"),
+        max_length=100,
+        help_text=_("How a monitor names the duty, e.g. ban on new work authorisations."),
+    )
+    short_name_ko = models.CharField(
+        _("short name in Korean"),
+        max_length=100,
+        blank=True,
+        help_text=_("e.g. 신규 노동허가 금지"),
+    )
     summary = models.TextField(_("summary"), help_text=_("The duty, paraphrased."))
+    summary_ko = models.TextField(_("summary in Korean"), blank=True)
     exceptions = models.TextField(
         _("exceptions"), blank=True, help_text=_("What the resolution exempts.")
     )
+    exceptions_ko = models.TextField(_("exceptions in Korean"), blank=True)
     effective_from = models.DateField(_("effective from"))
     due_on = models.DateField(_("due on"), null=True, blank=True)
     max_evidence_age_days = models.PositiveIntegerField(
@@ -141,7 +170,22 @@ class Obligation(TextWithoutNul):
         ]
 
     def __str__(self) -> str:
-        return self.code
+        """The code, which never changes, and the short name in the reader's language:
+        'UNSCR2375-OP17 · ban on new work authorisations'."""
+        return f"{self.code} · {self.name}" if self.short_name else self.code
+
+    @property
+    def name(self) -> str:
+        """The short name in the reader's language (the code if it has none)."""
+        return in_reading_language(self.short_name, self.short_name_ko) or self.code
+
+    @property
+    def local_summary(self) -> str:
+        return in_reading_language(self.summary, self.summary_ko)
+
+    @property
+    def local_exceptions(self) -> str:
+        return in_reading_language(self.exceptions, self.exceptions_ko)
 
     def is_in_force(self, *, on: datetime.date) -> bool:
         return on >= self.effective_from
@@ -207,6 +251,12 @@ class Place(TextWithoutNul):
     Kind = PlaceKind
 
     name = models.CharField(_("name"), max_length=200)
+    name_ko = models.CharField(
+        _("name in Korean"),
+        max_length=200,
+        blank=True,
+        help_text=_("Shown to readers of Korean; countries have CLDR's (e.g. 중국)."),
+    )
     kind = models.CharField(_("kind"), max_length=20, choices=PlaceKind.choices)
     parent = models.ForeignKey(
         "self",
@@ -228,9 +278,13 @@ class Place(TextWithoutNul):
     # Django adds the varchar_pattern_ops index that LIKE 'prefix%' needs).
     path = models.CharField(_("path"), max_length=255, editable=False, db_index=True, default="")
     name_path = models.CharField(_("place"), max_length=1000, editable=False, default="")
+    # The same path with each place's Korean name (its English one where it has none).
+    name_path_ko = models.CharField(
+        _("place in Korean"), max_length=1000, editable=False, default=""
+    )
 
     objects = PlaceQuerySet.as_manager()
-    history = HistoricalRecords(excluded_fields=["path", "name_path"])
+    history = HistoricalRecords(excluded_fields=["path", "name_path", "name_path_ko"])
 
     class Meta:
         verbose_name = _("place")
@@ -258,12 +312,14 @@ class Place(TextWithoutNul):
         ]
 
     def __str__(self) -> str:
-        return self.name_path or self.name
+        """The path from the country down, in the reader's language."""
+        return in_reading_language(self.name_path or self.name, self.name_path_ko)
 
     # --- persistence --------------------------------------------------------------------------
 
     def save(self, *args, **kwargs) -> None:
-        """Save, keeping ``path`` and ``name_path`` of this place and its subtree right.
+        """Save, keeping ``path``, ``name_path`` and ``name_path_ko`` of this place and its
+        subtree right.
 
         The paths live here rather than in a service because every writer (admin, import,
         API, demo loader) must keep them consistent, and a stale path would silently move
@@ -274,26 +330,40 @@ class Place(TextWithoutNul):
         with transaction.atomic():
             if self.pk is None:
                 super().save(*args, **kwargs)
-                self.path, self.name_path = self._computed_paths()
+                self.path, self.name_path, self.name_path_ko = self._computed_paths()
                 # A queryset update, not a second save(): one history row per change.
-                Place.objects.filter(pk=self.pk).update(path=self.path, name_path=self.name_path)
+                Place.objects.filter(pk=self.pk).update(
+                    path=self.path, name_path=self.name_path, name_path_ko=self.name_path_ko
+                )
                 return
-            old_path, old_name_path = Place.objects.filter(pk=self.pk).values_list(
-                "path", "name_path"
-            ).first() or (self.path, self.name_path)
-            self.path, self.name_path = self._computed_paths()
+            old_path, old_name_path, old_name_path_ko = Place.objects.filter(
+                pk=self.pk
+            ).values_list("path", "name_path", "name_path_ko").first() or (
+                self.path,
+                self.name_path,
+                self.name_path_ko,
+            )
+            self.path, self.name_path, self.name_path_ko = self._computed_paths()
             super().save(*args, **kwargs)
             below = Place.objects.filter(path__startswith=old_path).exclude(pk=self.pk)
             if old_path and old_path != self.path:
                 below.update(path=Concat(Value(self.path), Substr("path", len(old_path) + 1)))
-            if old_name_path != self.name_path and self.kind != PlaceKind.WORLD:
-                Place.objects.filter(path__startswith=self.path).exclude(pk=self.pk).update(
-                    name_path=Concat(
-                        Value(self.name_path), Substr("name_path", len(old_name_path) + 1)
-                    )
-                )
+            if self.kind == PlaceKind.WORLD:
+                return  # the world's name is in no other place's path
+            below = Place.objects.filter(path__startswith=self.path).exclude(pk=self.pk)
+            for field, old, new in [
+                ("name_path", old_name_path, self.name_path),
+                ("name_path_ko", old_name_path_ko, self.name_path_ko),
+            ]:
+                if old != new:
+                    below.update(**{field: Concat(Value(new), Substr(field, len(old) + 1))})
 
     # --- derived values -----------------------------------------------------------------------
+
+    @property
+    def local_name(self) -> str:
+        """The place's own name in the reader's language."""
+        return in_reading_language(self.name, self.name_ko)
 
     @property
     def ancestor_ids(self) -> list[int]:
@@ -304,14 +374,18 @@ class Place(TextWithoutNul):
         """True when this place is ``other`` or lies below it."""
         return bool(self.path) and self.path.startswith(other.path)
 
-    def _computed_paths(self) -> tuple[str, str]:
+    def _computed_paths(self) -> tuple[str, str, str]:
+        """(path, name_path, name_path_ko): the world's names are in no path below it."""
+        korean = self.name_ko or self.name
         if self.parent is None:
-            return f"/{self.pk}/", self.name
-        parent_names = "" if self.parent.kind == PlaceKind.WORLD else self.parent.name_path
-        name_path = (
-            f"{parent_names}{PLACE_PATH_SEPARATOR}{self.name}" if parent_names else self.name
+            return f"/{self.pk}/", self.name, korean
+        if self.parent.kind == PlaceKind.WORLD:
+            return f"{self.parent.path}{self.pk}/", self.name, korean
+        return (
+            f"{self.parent.path}{self.pk}/",
+            f"{self.parent.name_path}{PLACE_PATH_SEPARATOR}{self.name}",
+            f"{self.parent.name_path_ko}{PLACE_PATH_SEPARATOR}{korean}",
         )
-        return f"{self.parent.path}{self.pk}/", name_path
 
     # --- validation ---------------------------------------------------------------------------
 

@@ -216,7 +216,7 @@ class ClaimShown:
             if claim.count_low is not None
             else claim.get_stance_display()
         )
-        place = claim.place.name_path or claim.place.name
+        place = str(claim.place)  # in the reader's language
         as_of = gettext("as of %(date)s") % {"date": f"{claim.as_of:%Y-%m-%d}"}
         return " · ".join([self.source_name, place, what, as_of])
 

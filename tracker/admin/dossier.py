@@ -11,12 +11,18 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .. import dossier
-from ..models import Obligation, Place
+from ..models import Obligation, Place, reads_korean
 
 
 class DossierForm(forms.Form):
-    country = forms.ModelChoiceField(Place.objects.countries().order_by("name"), label=_("Country"))
+    country = forms.ModelChoiceField(Place.objects.countries(), label=_("Country"))
     obligation = forms.ModelChoiceField(Obligation.objects.order_by("code"), label=_("Obligation"))
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # By name in the reader's language.
+        order = "name_ko" if reads_korean() else "name"
+        self.fields["country"].queryset = Place.objects.countries().order_by(order, "name")
 
 
 class DossierMixin:

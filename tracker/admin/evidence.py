@@ -46,6 +46,7 @@ from ..models import (
     Resolution,
     Source,
     Watch,
+    in_reading_language,
 )
 from .dossier import DossierMixin
 from .guards import AllowListedLookupsMixin, VisibleChoicesMixin
@@ -260,8 +261,8 @@ class FlaggedMeanwhileMixin:
 
 @admin.register(Resolution)
 class ResolutionAdmin(TrackerAdmin):
-    list_display = ["symbol", "adopted_on", "title"]
-    search_fields = ["symbol", "title"]
+    list_display = ["symbol", "adopted_on", "title", "title_ko"]
+    search_fields = ["symbol", "title", "title_ko"]
     ordering = ["number"]
 
 
@@ -269,6 +270,8 @@ class ResolutionAdmin(TrackerAdmin):
 class ObligationAdmin(FlaggedMeanwhileMixin, TrackerAdmin):
     list_display = [
         "code",
+        "short_name",
+        "short_name_ko",
         "resolution",
         "paragraph",
         "kind",
@@ -278,7 +281,8 @@ class ObligationAdmin(FlaggedMeanwhileMixin, TrackerAdmin):
     ]
     list_filter = ["kind", "resolution"]
     list_select_related = ["resolution"]
-    search_fields = ["code", "summary"]
+    # Any of its names, in either language: "repatriation", "송환", the code.
+    search_fields = ["code", "short_name", "short_name_ko", "summary", "summary_ko"]
 
     def save_model(self, request, obj, form, change: bool) -> None:
         super().save_model(request, obj, form, change)
@@ -287,7 +291,7 @@ class ObligationAdmin(FlaggedMeanwhileMixin, TrackerAdmin):
 
 @admin.register(Place)
 class PlaceAdmin(FlaggedMeanwhileMixin, ChecksOnChangeMixin, TrackerAdmin):
-    list_display = ["name_path", "kind", "iso_code", "claim_count"]
+    list_display = ["name_path", "name_ko", "kind", "iso_code", "claim_count"]
     list_filter = ["kind"]
     search_fields = ["name", "name_path", "=iso_code"]
     autocomplete_fields = ["parent"]
@@ -474,12 +478,12 @@ class CountryFilter(admin.SimpleListFilter):
     def lookups(self, request, model_admin):
         # One query: the countries with a claim about them or about a place inside them.
         has_claims = Exists(Claim.objects.filter(StartsWith(F("place__path"), OuterRef("path"))))
-        return list(
-            Place.objects.countries()
-            .filter(has_claims)
-            .order_by("name")
-            .values_list("iso_code", "name")
-        )
+        countries = Place.objects.countries().filter(has_claims).order_by("name")
+        return sorted(
+            ((iso, in_reading_language(name, name_ko)) for iso, name, name_ko in
+             countries.values_list("iso_code", "name", "name_ko")),
+            key=lambda choice: choice[1],
+        )  # fmt: skip
 
     def queryset(self, request, queryset):
         if not self.value():
