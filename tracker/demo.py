@@ -55,6 +55,19 @@ SOURCES = [
 ]
 
 
+# Their other names, as Korean-language reporting gives them (one a line).
+SOURCE_ALIASES = {
+    "NKDB": "북한인권정보센터\nDatabase Center for North Korean Human Rights",
+    "KITA": "한국무역협회\nKorea International Trade Association",
+    "South Korean Foreign Ministry": "외교부\n대한민국 외교부\nMinistry of Foreign Affairs (ROK)",
+    "KINU and Sejong Institute": "통일연구원\n세종연구소\nKINU",
+    "Asan Institute for Policy Studies": "아산정책연구원",
+    "Radio Free Asia": "자유아시아방송\nRFA",
+    "BenarNews": "베나뉴스",
+    "South China Morning Post": "사우스차이나모닝포스트\nSCMP",
+}
+
+
 @dataclass(frozen=True)
 class DemoReport:
     key: str
@@ -303,6 +316,7 @@ def demo_load() -> dict[str, int]:
                 country=place(country) if country else None,
                 reliability=reliability,
                 notes=notes,
+                aliases=SOURCE_ALIASES.get(name, ""),
             )
             created["sources"] += 1
         sources[name] = source

@@ -95,10 +95,25 @@ class ClaimFilter(django_filters.FilterSet):
         return queryset.inside(value) if value else queryset
 
     def search(self, queryset, name, value):
-        words = Q(place__name_path__icontains=value) | Q(obligation__code__icontains=value)
-        named = Q(attributed_to__name__icontains=value) | Q(summary__icontains=value)
+        """Claims whose place (by any of its names, or its ancestors' in either language),
+        obligation (code or short name), source (any of its names) or summary holds
+        ``value``."""
+        words = (
+            Q(place__name_path__icontains=value)
+            | Q(place__name_path_ko__icontains=value)
+            | Q(place__aliases__icontains=value)
+            | Q(obligation__code__icontains=value)
+            | Q(obligation__short_name__icontains=value)
+            | Q(obligation__short_name_ko__icontains=value)
+        )
+        named = (
+            Q(attributed_to__name__icontains=value)
+            | Q(attributed_to__aliases__icontains=value)
+            | Q(summary__icontains=value)
+        )
         if not sees_confidential(self.request.user):
-            # A hidden name or summary must not be found by searching for it.
+            # A hidden name (any of a hidden source's names) or summary must not be found by
+            # searching for it.
             named &= ~restricted_claim_q()
         return queryset.filter(words | named)
 

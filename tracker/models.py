@@ -64,6 +64,21 @@ def in_reading_language(english: str, korean: str) -> str:
     return korean if korean and reads_korean() else english
 
 
+def aliases_field(help_text: str) -> models.TextField:
+    """Other names of a place or source, one a line, in any language: every search finds the
+    place or source by any of them (issue 31)."""
+    return models.TextField(_("other names"), blank=True, help_text=help_text)
+
+
+def tidy_aliases(text: str) -> str:
+    """One name a line, each once, without blank lines or surrounding spaces."""
+    names: dict[str, None] = {}
+    for line in text.splitlines():
+        if line.strip():
+            names.setdefault(line.strip(), None)
+    return "\n".join(names)
+
+
 def _not_in_future(value: datetime.date | None, field: str, message: str) -> dict[str, str]:
     """``message`` (with ``%(date)s`` and ``%(today)s``) if ``value`` is after today."""
     today = timezone.localdate()
@@ -257,6 +272,12 @@ class Place(TextWithoutNul):
         blank=True,
         help_text=_("Shown to readers of Korean; countries have CLDR's (e.g. 중국)."),
     )
+    aliases = aliases_field(
+        _(
+            "Names in other languages or forms, one a line (e.g. PRC, 中国): a search by any of "
+            "them finds the place."
+        )
+    )
     kind = models.CharField(_("kind"), max_length=20, choices=PlaceKind.choices)
     parent = models.ForeignKey(
         "self",
@@ -390,6 +411,7 @@ class Place(TextWithoutNul):
     # --- validation ---------------------------------------------------------------------------
 
     def clean(self) -> None:
+        self.aliases = tidy_aliases(self.aliases)
         errors: dict[str, str] = {}
         if self.kind == PlaceKind.WORLD:
             if self.parent_id is not None:
@@ -510,6 +532,12 @@ class Source(TextWithoutNul):
             "'see confidential sources and reports' permission see its name."
         ),
     )
+    aliases = aliases_field(
+        _(
+            "Names in other languages or forms, one a line (e.g. 통일부, MOU for the Ministry "
+            "of Unification): a search by any of them finds the source."
+        )
+    )
     url = models.URLField(_("URL"), blank=True)
     notes = models.TextField(_("notes"), blank=True)
 
@@ -537,6 +565,7 @@ class Source(TextWithoutNul):
         return self.name
 
     def clean(self) -> None:
+        self.aliases = tidy_aliases(self.aliases)
         if self.kind in (SourceKind.GOVERNMENT, SourceKind.SELF_REPORT) and not self.country_id:
             message = gettext("A %(kind)s source speaks for a state: choose its country.")
             raise ValidationError({"country": message % {"kind": self.get_kind_display()}})

@@ -293,7 +293,8 @@ class ObligationAdmin(FlaggedMeanwhileMixin, TrackerAdmin):
 class PlaceAdmin(FlaggedMeanwhileMixin, ChecksOnChangeMixin, TrackerAdmin):
     list_display = ["name_path", "name_ko", "kind", "iso_code", "claim_count"]
     list_filter = ["kind"]
-    search_fields = ["name", "name_path", "=iso_code"]
+    # Any of its names, in either language, and its path (its ancestors' names) in either.
+    search_fields = ["name", "name_ko", "aliases", "name_path", "name_path_ko", "=iso_code"]
     autocomplete_fields = ["parent"]
     readonly_fields = ["path"]
     ordering = ["name_path"]
@@ -328,9 +329,10 @@ class SourceAdmin(ChecksOnChangeMixin, HiddenWhenConfidentialMixin, TrackerAdmin
         ("country", admin.RelatedOnlyFieldListFilter),
     ]
     list_select_related = ["country"]
-    search_fields = ["name"]
+    # get_queryset holds only the sources the user may see: a hidden one is found by no name.
+    search_fields = ["name", "aliases"]
     autocomplete_fields = ["country"]
-    fields = ["name", "kind", "country", "reliability", "confidential", "url", "notes"]
+    fields = ["name", "aliases", "kind", "country", "reliability", "confidential", "url", "notes"]
 
     def is_restricted(self, obj: Source) -> bool:
         return obj.confidential
@@ -401,7 +403,8 @@ class ReportAdmin(ChecksOnChangeMixin, HiddenWhenConfidentialMixin, TrackerAdmin
     ]
     list_filter = ["publisher__kind", "confidential", "language"]
     list_select_related = ["publisher", "logged_by"]
-    search_fields = ["title", "url", "publisher__name"]
+    # Only reports the user may see are listed, so their publishers are visible too.
+    search_fields = ["title", "url", "publisher__name", "publisher__aliases"]
     date_hierarchy = "published_on"
     autocomplete_fields = ["publisher"]
     readonly_fields = ["logged_by", "created_at", "updated_at"]
@@ -494,11 +497,26 @@ class CountryFilter(admin.SimpleListFilter):
         return queryset.inside(country)
 
 
-SEARCH_FIELDS_ALWAYS = ["place__name_path", "obligation__code"]
+# A place and an obligation by any of their names, in either language.
+SEARCH_FIELDS_ALWAYS = [
+    "place__name_path",
+    "place__name_path_ko",
+    "place__aliases",
+    "obligation__code",
+    "obligation__short_name",
+    "obligation__short_name_ko",
+]
 # Searched through aliases that are empty on restricted claims for a user without the
 # permission, so a search for a hidden name finds nothing (see ClaimAdmin.get_queryset). The
-# monitor's own reference may name whoever made the claim, as its summary may.
-SEARCH_FIELDS_GUARDED = ["search_source", "search_report", "search_summary", "search_ref"]
+# monitor's own reference may name whoever made the claim, as its summary may; a source's
+# other names are its names.
+SEARCH_FIELDS_GUARDED = [
+    "search_source",
+    "search_source_aliases",
+    "search_report",
+    "search_summary",
+    "search_ref",
+]
 
 
 @admin.register(Claim)
@@ -544,6 +562,7 @@ class ClaimAdmin(
         if may_see:
             return queryset.annotate(show_confidential=Value(True, BooleanField())).alias(
                 search_source=F("attributed_to__name"),
+                search_source_aliases=F("attributed_to__aliases"),
                 search_report=F("report__title"),
                 search_summary=F("summary"),
                 search_ref=F("external_id"),
@@ -556,6 +575,7 @@ class ClaimAdmin(
 
         return queryset.annotate(show_confidential=Value(False, BooleanField())).alias(
             search_source=guarded("attributed_to__name", source_hidden),
+            search_source_aliases=guarded("attributed_to__aliases", source_hidden),
             search_report=guarded("report__title", report_hidden),
             search_summary=guarded("summary", report_hidden),
             search_ref=guarded("external_id", report_hidden),
@@ -633,7 +653,14 @@ class WatchAdmin(ChecksOnChangeMixin, TrackerAdmin):
     list_display = ["place", "obligation", "max_evidence_age_days"]
     list_filter = ["obligation"]
     list_select_related = ["place", "obligation"]
-    search_fields = ["place__name", "obligation__code"]
+    search_fields = [
+        "place__name",
+        "place__name_ko",
+        "place__aliases",
+        "obligation__code",
+        "obligation__short_name",
+        "obligation__short_name_ko",
+    ]
     autocomplete_fields = ["place", "obligation"]
 
     def touched(self, obj: Watch):

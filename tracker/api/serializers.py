@@ -60,7 +60,7 @@ class PlaceSerializer(serializers.ModelSerializer):
     class Meta:
         model = Place
         fields = ["id", "name", "kind", "iso_code", "parent", "name_path", "name_ko",
-                  "name_path_ko"]  # fmt: skip
+                  "name_path_ko", "aliases"]  # fmt: skip
 
 
 class SourceSerializer(serializers.ModelSerializer):
@@ -68,7 +68,7 @@ class SourceSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Source
-        fields = ["id", "name", "kind", "country", "reliability", "confidential"]
+        fields = ["id", "name", "kind", "country", "reliability", "confidential", "aliases"]
 
 
 class ReportSerializer(ModelValidated):
