@@ -230,3 +230,33 @@ def test_the_import_says_what_is_wrong_in_korean():
         plan = imports.plan(imports.read_rows(f"{header}\n{row}\n".encode(), "c.csv"))
         errors = [str(e) for e in plan.errors]
     assert errors == ["2행, country 열: 'XX'은(는) 유엔 회원국의 ISO 코드도, WORLD도 아닙니다."]
+
+
+@pytest.mark.django_db
+def test_the_api_says_what_is_wrong_in_the_readers_language(editor):
+    from rest_framework.test import APIClient
+
+    from tests.factories import ClaimFactory, SourceFactory, country
+
+    body = {
+        "report": ClaimFactory().report.pk,
+        "attributed_to": SourceFactory().pk,
+        "place": country("CN").pk,
+        "stance": "violating",
+        "measure": "workers",
+        "count_low": 80_000,
+        "count_high": 70_000,
+        "as_of": "2019-12-23",
+    }
+    anonymous = APIClient().get("/api/claims/", HTTP_ACCEPT_LANGUAGE="ko")
+    assert anonymous.json()["detail"] == "자격 인증 데이터가 제공되지 않았습니다."  # DRF's own
+    client = APIClient()
+    client.force_authenticate(editor)
+    for language, expected in [
+        ("en", "The upper bound (70,000) is below the lower bound (80,000)."),
+        ("ko", "상한(70,000)이 하한(80,000)보다 작습니다."),
+    ]:
+        response = client.post("/api/claims/", body, format="json", HTTP_ACCEPT_LANGUAGE=language)
+        assert response.status_code == 400
+        assert response.json()["count_high"] == [expected]
+        assert response["Content-Language"] == language
