@@ -67,7 +67,9 @@ def in_reading_language(english: str, korean: str) -> str:
 def aliases_field(help_text: str) -> models.TextField:
     """Other names of a place or source, one a line, in any language: every search finds the
     place or source by any of them (issue 31)."""
-    return models.TextField(_("other names"), blank=True, help_text=help_text)
+    return models.TextField(
+        _("other names"), blank=True, default="", db_default="", help_text=help_text
+    )
 
 
 def tidy_aliases(text: str) -> str:
@@ -87,6 +89,9 @@ def _not_in_future(value: datetime.date | None, field: str, message: str) -> dic
     return {}
 
 
+# The names in Korean and the other names have an empty default in the database too: writers
+# that name only the columns they know (the benchmarks' COPY) still write valid rows.
+
 # --------------------------------------------------------------------------------------------
 # Resolutions and their obligations
 # --------------------------------------------------------------------------------------------
@@ -101,7 +106,9 @@ class Resolution(TextWithoutNul):
     number = models.PositiveIntegerField(_("number"), unique=True)
     adopted_on = models.DateField(_("adopted on"))
     title = models.CharField(_("title"), max_length=300)
-    title_ko = models.CharField(_("title in Korean"), max_length=300, blank=True)
+    title_ko = models.CharField(
+        _("title in Korean"), max_length=300, blank=True, default="", db_default=""
+    )
     url = models.URLField(_("URL"), blank=True)
 
     history = HistoricalRecords()
@@ -147,20 +154,26 @@ class Obligation(TextWithoutNul):
     short_name = models.CharField(
         _("short name"),
         max_length=100,
+        default="",
+        db_default="",
         help_text=_("How a monitor names the duty, e.g. ban on new work authorisations."),
     )
     short_name_ko = models.CharField(
         _("short name in Korean"),
         max_length=100,
         blank=True,
+        default="",
+        db_default="",
         help_text=_("e.g. 신규 노동허가 금지"),
     )
     summary = models.TextField(_("summary"), help_text=_("The duty, paraphrased."))
-    summary_ko = models.TextField(_("summary in Korean"), blank=True)
+    summary_ko = models.TextField(_("summary in Korean"), blank=True, default="", db_default="")
     exceptions = models.TextField(
         _("exceptions"), blank=True, help_text=_("What the resolution exempts.")
     )
-    exceptions_ko = models.TextField(_("exceptions in Korean"), blank=True)
+    exceptions_ko = models.TextField(
+        _("exceptions in Korean"), blank=True, default="", db_default=""
+    )
     effective_from = models.DateField(_("effective from"))
     due_on = models.DateField(_("due on"), null=True, blank=True)
     max_evidence_age_days = models.PositiveIntegerField(
@@ -270,6 +283,8 @@ class Place(TextWithoutNul):
         _("name in Korean"),
         max_length=200,
         blank=True,
+        default="",
+        db_default="",
         help_text=_("Shown to readers of Korean; countries have CLDR's (e.g. 중국)."),
     )
     aliases = aliases_field(
@@ -301,7 +316,7 @@ class Place(TextWithoutNul):
     name_path = models.CharField(_("place"), max_length=1000, editable=False, default="")
     # The same path with each place's Korean name (its English one where it has none).
     name_path_ko = models.CharField(
-        _("place in Korean"), max_length=1000, editable=False, default=""
+        _("place in Korean"), max_length=1000, editable=False, default="", db_default=""
     )
 
     objects = PlaceQuerySet.as_manager()

@@ -12,24 +12,28 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="historicalobligation",
             name="exceptions_ko",
-            field=models.TextField(blank=True, verbose_name="exceptions in Korean"),
+            field=models.TextField(
+                blank=True, db_default="", default="", verbose_name="exceptions in Korean"
+            ),
         ),
         migrations.AddField(
             model_name="historicalobligation",
             name="short_name",
             field=models.CharField(
+                db_default="",
                 default="",
                 help_text="How a monitor names the duty, e.g. ban on new work authorisations.",
                 max_length=100,
                 verbose_name="short name",
             ),
-            preserve_default=False,
         ),
         migrations.AddField(
             model_name="historicalobligation",
             name="short_name_ko",
             field=models.CharField(
                 blank=True,
+                db_default="",
+                default="",
                 help_text="e.g. 신규 노동허가 금지",
                 max_length=100,
                 verbose_name="short name in Korean",
@@ -38,13 +42,17 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="historicalobligation",
             name="summary_ko",
-            field=models.TextField(blank=True, verbose_name="summary in Korean"),
+            field=models.TextField(
+                blank=True, db_default="", default="", verbose_name="summary in Korean"
+            ),
         ),
         migrations.AddField(
             model_name="historicalplace",
             name="name_ko",
             field=models.CharField(
                 blank=True,
+                db_default="",
+                default="",
                 help_text="Shown to readers of Korean; countries have CLDR's (e.g. 중국).",
                 max_length=200,
                 verbose_name="name in Korean",
@@ -53,29 +61,39 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="historicalresolution",
             name="title_ko",
-            field=models.CharField(blank=True, max_length=300, verbose_name="title in Korean"),
+            field=models.CharField(
+                blank=True,
+                db_default="",
+                default="",
+                max_length=300,
+                verbose_name="title in Korean",
+            ),
         ),
         migrations.AddField(
             model_name="obligation",
             name="exceptions_ko",
-            field=models.TextField(blank=True, verbose_name="exceptions in Korean"),
+            field=models.TextField(
+                blank=True, db_default="", default="", verbose_name="exceptions in Korean"
+            ),
         ),
         migrations.AddField(
             model_name="obligation",
             name="short_name",
             field=models.CharField(
+                db_default="",
                 default="",
                 help_text="How a monitor names the duty, e.g. ban on new work authorisations.",
                 max_length=100,
                 verbose_name="short name",
             ),
-            preserve_default=False,
         ),
         migrations.AddField(
             model_name="obligation",
             name="short_name_ko",
             field=models.CharField(
                 blank=True,
+                db_default="",
+                default="",
                 help_text="e.g. 신규 노동허가 금지",
                 max_length=100,
                 verbose_name="short name in Korean",
@@ -84,13 +102,17 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="obligation",
             name="summary_ko",
-            field=models.TextField(blank=True, verbose_name="summary in Korean"),
+            field=models.TextField(
+                blank=True, db_default="", default="", verbose_name="summary in Korean"
+            ),
         ),
         migrations.AddField(
             model_name="place",
             name="name_ko",
             field=models.CharField(
                 blank=True,
+                db_default="",
+                default="",
                 help_text="Shown to readers of Korean; countries have CLDR's (e.g. 중국).",
                 max_length=200,
                 verbose_name="name in Korean",
@@ -100,12 +122,22 @@ class Migration(migrations.Migration):
             model_name="place",
             name="name_path_ko",
             field=models.CharField(
-                default="", editable=False, max_length=1000, verbose_name="place in Korean"
+                db_default="",
+                default="",
+                editable=False,
+                max_length=1000,
+                verbose_name="place in Korean",
             ),
         ),
         migrations.AddField(
             model_name="resolution",
             name="title_ko",
-            field=models.CharField(blank=True, max_length=300, verbose_name="title in Korean"),
+            field=models.CharField(
+                blank=True,
+                db_default="",
+                default="",
+                max_length=300,
+                verbose_name="title in Korean",
+            ),
         ),
     ]

@@ -14,6 +14,8 @@ class Migration(migrations.Migration):
             name="aliases",
             field=models.TextField(
                 blank=True,
+                db_default="",
+                default="",
                 help_text="Names in other languages or forms, one a line (e.g. PRC, 中国): a search by any of them finds the place.",
                 verbose_name="other names",
             ),
@@ -23,6 +25,8 @@ class Migration(migrations.Migration):
             name="aliases",
             field=models.TextField(
                 blank=True,
+                db_default="",
+                default="",
                 help_text="Names in other languages or forms, one a line (e.g. 통일부, MOU for the Ministry of Unification): a search by any of them finds the source.",
                 verbose_name="other names",
             ),
@@ -32,6 +36,8 @@ class Migration(migrations.Migration):
             name="aliases",
             field=models.TextField(
                 blank=True,
+                db_default="",
+                default="",
                 help_text="Names in other languages or forms, one a line (e.g. PRC, 中国): a search by any of them finds the place.",
                 verbose_name="other names",
             ),
@@ -41,6 +47,8 @@ class Migration(migrations.Migration):
             name="aliases",
             field=models.TextField(
                 blank=True,
+                db_default="",
+                default="",
                 help_text="Names in other languages or forms, one a line (e.g. 통일부, MOU for the Ministry of Unification): a search by any of them finds the source.",
                 verbose_name="other names",
             ),
