@@ -198,9 +198,12 @@ class Obligation(TextWithoutNul):
         ]
 
     def __str__(self) -> str:
-        """The code, which never changes, and the short name in the reader's language:
-        'UNSCR2375-OP17 · ban on new work authorisations'."""
-        return f"{self.code} · {self.name}" if self.short_name else self.code
+        """The code, which never changes and which monitors cite; for a reader of Korean, its
+        Korean short name beside it ('UNSCR2375-OP17 · 신규 노동허가 금지'). The pages show
+        ``name`` in either language."""
+        if self.short_name_ko and reads_korean():
+            return f"{self.code} · {self.short_name_ko}"
+        return self.code
 
     @property
     def name(self) -> str:

@@ -52,10 +52,11 @@ def admin_search(client, model, term) -> set:
     return set(response.context["cl"].result_list)
 
 
-def autocomplete(client, field, term) -> list[str]:
+def autocomplete(client, field, term, **headers) -> list[str]:
     response = client.get(
         reverse("admin:autocomplete"),
         {"app_label": "tracker", "model_name": "claim", "field_name": field, "term": term},
+        **headers,
     )
     assert response.status_code == 200
     return [row["text"] for row in response.json()["results"]]
@@ -100,9 +101,12 @@ def test_the_admin_autocomplete_finds_other_names(editor_client, named):
     assert autocomplete(editor_client, "attributed_to", "통일부") == ["Ministry of Unification"]
     assert "China" in autocomplete(editor_client, "place", "중국")
     assert "China" in autocomplete(editor_client, "place", "PRC")
-    assert any(
-        "UNSCR2397-OP8 ·" in text for text in autocomplete(editor_client, "obligation", "송환")
+    assert "UNSCR2397-OP8" in autocomplete(editor_client, "obligation", "repatriation")
+    korean = {"HTTP_ACCEPT_LANGUAGE": "ko"}
+    assert "UNSCR2397-OP8 · 2019년 12월 22일까지 송환" in autocomplete(
+        editor_client, "obligation", "송환", **korean
     )
+    assert "중국" in autocomplete(editor_client, "place", "PRC", **korean)
 
 
 def test_the_claim_page_and_the_api_find_other_names(viewer_client, named):
