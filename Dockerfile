@@ -28,6 +28,10 @@ COPY --chown=tracker:tracker manage.py ./
 COPY --chown=tracker:tracker config ./config
 COPY --chown=tracker:tracker tracker ./tracker
 COPY --chown=tracker:tracker reports ./reports
+# The compiled Korean catalogue is committed (django.mo): the image needs no gettext.
+COPY --chown=tracker:tracker locale ./locale
+# The project's template overrides (the admin's base, with the language switcher).
+COPY --chown=tracker:tracker templates ./templates
 # collectstatic needs settings but no secret worth keeping: a throwaway key for the build only.
 # var/documents exists in the image so that the compose file's volume mounted there is the user's.
 RUN mkdir -p var/documents && chown tracker:tracker var \

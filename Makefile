@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: run test install install-dev lock lint typecheck format migrate demo clean bench-checks bench-summaries bench-import
+.PHONY: run test install install-dev lock lint typecheck format migrate demo clean messages bench-checks bench-summaries bench-import
 
 PIP := $(BIN)/pip --disable-pip-version-check -q
 
@@ -72,6 +72,12 @@ bench-import: install-dev
 	mkdir -p var
 	scripts/ensure-services.sh postgres
 	$(BIN)/python bench/imports.py $(BENCH_ARGS); status=$$?; scripts/stop-services.sh; exit $$status
+
+## make messages: bring the Korean catalogue (locale/ko/LC_MESSAGES/django.po) up to date with
+## the source and compile it (django.mo, committed: running the project needs no gettext).
+messages: install-dev
+	scripts/ensure-services.sh gettext
+	DJANGO_READ_DOT_ENV_FILE=false $(BIN)/python manage.py messages
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -19,4 +19,6 @@ urlpatterns = [
     path("documents/<int:pk>/", views.document_download, name="document-download"),
     path("countries/<str:iso>/", pages.country_detail, name="country"),
     path("countries/<str:iso>/chart.png", pages.country_chart, name="country-chart"),
+    path("language/", views.switch_language, name="set-language"),
+    path("preferences/", views.preferences, name="preferences"),
 ]

@@ -6,6 +6,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from tracker import visibility
 from tracker.admin.guards import AllowListedLookupsMixin, VisibleChoicesMixin
@@ -35,8 +37,10 @@ class SubscriptionForm(forms.ModelForm):
             if addresses:
                 self.add_error(
                     "include_confidential",
-                    "Confidential material can go only to users holding the permission to see "
-                    "it: remove the plain addresses, or untick this box.",
+                    gettext(
+                        "Confidential material can go only to users holding the permission to "
+                        "see it: remove the plain addresses, or untick this box."
+                    ),
                 )
             lacking = sorted(
                 u.get_username()
@@ -46,8 +50,11 @@ class SubscriptionForm(forms.ModelForm):
             if lacking:
                 self.add_error(
                     "include_confidential",
-                    "Confidential material can go only to users holding the permission to see "
-                    f"it; these recipients lack it: {', '.join(lacking)}.",
+                    gettext(
+                        "Confidential material can go only to users holding the permission to "
+                        "see it; these recipients lack it: %(users)s."
+                    )
+                    % {"users": ", ".join(lacking)},
                 )
         return cleaned
 
@@ -64,7 +71,7 @@ class SubscriptionAdmin(AllowListedLookupsMixin, VisibleChoicesMixin, admin.Mode
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("users")
 
-    @admin.display(description="recipients")
+    @admin.display(description=_("recipients"))
     def recipient_count(self, obj: Subscription) -> int:
         return len(obj.users.all()) + len(obj.address_list())
 
@@ -110,23 +117,29 @@ class SummaryAdmin(AllowListedLookupsMixin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # the archive keeps what was sent
 
-    @admin.display(description="error")
+    @admin.display(description=_("error"))
     def error(self, obj: Summary) -> str:
         return obj.last_error[:120]
 
-    @admin.display(description="archive")
+    @admin.display(description=_("archive"))
     def archive(self, obj: Summary) -> str:
-        return format_html('<a href="{}">view</a>', reverse("reports:detail", args=[obj.pk]))
+        url = reverse("reports:detail", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, gettext("view"))
 
-    @admin.action(description="Re-send (failed, or stuck while sending)", permissions=["change"])
+    @admin.action(description=_("Re-send (failed, or stuck while sending)"), permissions=["change"])
     def resend(self, request, queryset):
         count = sending.summaries_requeue(
             summary_ids=queryset.values_list("pk", flat=True), user=request.user
         )
         skipped = queryset.count() - count
+        queued = ngettext(
+            "%(count)s summary queued again;", "%(count)s summaries queued again;", count
+        ) % {"count": count}
+        left = ngettext(
+            "%(skipped)s left alone (sent, queued, or sending for less than the stuck threshold).",
+            "%(skipped)s left alone (sent, queued, or sending for less than the stuck threshold).",
+            skipped,
+        ) % {"skipped": skipped}
         self.message_user(
-            request,
-            f"{count} summary(ies) queued again; {skipped} left alone (sent, queued, or "
-            f"sending for less than the stuck threshold).",
-            messages.SUCCESS if count else messages.WARNING,
+            request, f"{queued} {left}", messages.SUCCESS if count else messages.WARNING
         )

@@ -9,14 +9,16 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from tracker.models import Obligation, Place
 
 
 class Cadence(models.TextChoices):
-    DAILY = "daily", "daily"
-    WEEKLY = "weekly", "weekly (Monday to Sunday)"
-    MONTHLY = "monthly", "monthly"
+    DAILY = "daily", _("daily")
+    WEEKLY = "weekly", _("weekly (Monday to Sunday)")
+    MONTHLY = "monthly", _("monthly")
 
 
 def last_complete_period(cadence: str, today: datetime.date) -> tuple[datetime.date, datetime.date]:
@@ -39,33 +41,45 @@ def period_ending(cadence: str, end: datetime.date) -> tuple[datetime.date, date
 class Subscription(models.Model):
     """Who receives which summary, how often."""
 
-    name = models.CharField(max_length=200)
-    cadence = models.CharField(max_length=10, choices=Cadence.choices, default=Cadence.WEEKLY)
+    name = models.CharField(_("name"), max_length=200)
+    cadence = models.CharField(
+        _("cadence"), max_length=10, choices=Cadence.choices, default=Cadence.WEEKLY
+    )
     users = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, blank=True, related_name="subscriptions"
+        settings.AUTH_USER_MODEL, blank=True, related_name="subscriptions", verbose_name=_("users")
     )
     addresses = models.TextField(
-        blank=True, help_text="Further recipients' email addresses, one a line."
+        _("addresses"), blank=True, help_text=_("Further recipients' email addresses, one a line.")
     )
     countries = models.ManyToManyField(
         Place,
         blank=True,
         limit_choices_to={"kind": "country"},
         related_name="+",
-        help_text="Empty: every country.",
+        verbose_name=_("countries"),
+        help_text=_("Empty: every country."),
     )
     obligations = models.ManyToManyField(
-        Obligation, blank=True, related_name="+", help_text="Empty: every obligation."
+        Obligation,
+        blank=True,
+        related_name="+",
+        verbose_name=_("obligations"),
+        help_text=_("Empty: every obligation."),
     )
     include_confidential = models.BooleanField(
+        _("include confidential material"),
         default=False,
-        help_text="Name confidential sources and reports. Allowed only when every recipient is "
-        "a user holding the permission to see them (no plain addresses).",
+        help_text=_(
+            "Name confidential sources and reports. Allowed only when every recipient is "
+            "a user holding the permission to see them (no plain addresses)."
+        ),
     )
-    active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("subscription")
+        verbose_name_plural = _("subscriptions")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -81,16 +95,19 @@ class Subscription(models.Model):
                 try:
                     validate_email(address.strip())
                 except ValidationError:
-                    errors.append(f"Line {line}: {address.strip()!r} is not an email address.")
+                    errors.append(
+                        gettext("Line %(line)s: %(address)r is not an email address.")
+                        % {"line": line, "address": address.strip()}
+                    )
         if errors:
             raise ValidationError({"addresses": errors})
 
 
 class SummaryStatus(models.TextChoices):
-    QUEUED = "queued", "queued"
-    SENDING = "sending", "sending"
-    SENT = "sent", "sent"
-    FAILED = "failed", "failed"
+    QUEUED = "queued", pgettext_lazy("summary status", "queued")
+    SENDING = "sending", pgettext_lazy("summary status", "sending")
+    SENT = "sent", pgettext_lazy("summary status", "sent")
+    FAILED = "failed", pgettext_lazy("summary status", "failed")
 
 
 class Summary(models.Model):
@@ -100,43 +117,58 @@ class Summary(models.Model):
     Status = SummaryStatus
 
     subscription = models.ForeignKey(
-        Subscription, on_delete=models.PROTECT, related_name="summaries"
+        Subscription,
+        on_delete=models.PROTECT,
+        related_name="summaries",
+        verbose_name=_("subscription"),
     )
-    period_start = models.DateField()
-    period_end = models.DateField()
+    period_start = models.DateField(_("period start"))
+    period_end = models.DateField(_("period end"))
     status = models.CharField(
-        max_length=10, choices=SummaryStatus.choices, default=SummaryStatus.QUEUED
+        _("status"), max_length=10, choices=SummaryStatus.choices, default=SummaryStatus.QUEUED
     )
     confidential = models.BooleanField(
-        default=False, help_text="Names confidential sources (its recipients may see them)."
+        _("confidential"),
+        default=False,
+        help_text=_("Names confidential sources (its recipients may see them)."),
     )
-    recipients = models.JSONField(default=list, help_text="The addresses it was built for.")
+    recipients = models.JSONField(
+        _("recipients"), default=list, help_text=_("The addresses it was built for.")
+    )
     recipient_users = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, blank=True, related_name="summaries_received"
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="summaries_received",
+        verbose_name=_("recipient users"),
     )
-    subject = models.CharField(max_length=300)
-    body_text = models.TextField()
-    body_html = models.TextField()
-    chart_png = models.BinaryField(blank=True, default=b"")
-    headline = models.CharField(max_length=300, blank=True)
+    subject = models.CharField(_("subject"), max_length=300)
+    body_text = models.TextField(_("text"))
+    body_html = models.TextField(_("HTML"))
+    chart_png = models.BinaryField(_("chart"), blank=True, default=b"")
+    headline = models.CharField(_("headline"), max_length=300, blank=True)
     statuses = models.JSONField(
-        default=dict, help_text="The status matrix it reported, to compare the next one with."
+        _("statuses"),
+        default=dict,
+        help_text=_("The status matrix it reported, to compare the next one with."),
     )
-    created_at = models.DateTimeField()
-    sending_since = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-    message_id = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(_("created at"))
+    sending_since = models.DateTimeField(_("sending since"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    message_id = models.CharField(_("message ID"), max_length=300, blank=True)
 
     class Meta:
         ordering = ["-period_end", "-id"]
-        verbose_name_plural = "summaries"
+        verbose_name = _("summary")
+        verbose_name_plural = _("summaries")
         constraints = [
             models.UniqueConstraint(
                 fields=["subscription", "period_start", "period_end"],
                 name="summary_once_per_period",
-                violation_error_message="This subscription already has a summary for that period.",
+                violation_error_message=_(
+                    "This subscription already has a summary for that period."
+                ),
             ),
             models.CheckConstraint(
                 condition=Q(period_start__lte=models.F("period_end")),

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Make sure PostgreSQL (127.0.0.1:5432, user postgres, trust) and Redis (127.0.0.1:6379)
-# answer on loopback, and that chromium (for the browser test) is installed. Starts the
+# answer on loopback, and that chromium (for the browser test) and GNU gettext (for `make
+# messages` and the translation tests) are installed. Starts the
 # services when installed but stopped; installs what is missing with apt-get. Appends what it
 # started to $STARTED_FILE so the caller can stop it afterwards.
 set -euo pipefail
@@ -68,8 +69,24 @@ ensure_redis() {
 }
 
 ensure_browser() {
-  if command -v chromium >/dev/null 2>&1; then say "chromium is installed"; return; fi
-  apt_install chromium fonts-liberation
+  if command -v chromium >/dev/null 2>&1; then
+    say "chromium is installed"
+  else
+    apt_install chromium fonts-liberation
+  fi
+  # The pages in Korean: without a font with Hangul, chromium draws boxes.
+  if fc-list :lang=ko 2>/dev/null | grep -q .; then
+    say "a Korean font is installed"
+  else
+    apt_install fonts-nanum
+  fi
+}
+
+ensure_gettext() {
+  if command -v xgettext >/dev/null 2>&1 && command -v msgmerge >/dev/null 2>&1; then
+    say "gettext is installed"; return
+  fi
+  apt_install gettext
 }
 
 for service in "$@"; do
@@ -77,6 +94,7 @@ for service in "$@"; do
     postgres) ensure_postgres ;;
     redis) ensure_redis ;;
     browser) ensure_browser ;;
+    gettext) ensure_gettext ;;
     *) say "unknown service $service"; exit 2 ;;
   esac
 done

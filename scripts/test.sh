@@ -12,7 +12,7 @@ TEST_REDIS_URL=${TEST_REDIS_URL:-redis://127.0.0.1:6379/15}
 
 mkdir -p var
 trap 'scripts/stop-services.sh' EXIT
-scripts/ensure-services.sh postgres redis browser
+scripts/ensure-services.sh postgres redis browser gettext
 
 echo "== ruff"
 "$BIN/ruff" check .

@@ -1,6 +1,15 @@
 import pytest
+from django.utils import translation
 
 from tests.factories import UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _english_after_each_test():
+    """A request in Korean leaves Korean active in the thread (Django activates a language per
+    request and never switches back): the next test starts in the default language again."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture

@@ -151,6 +151,10 @@ def expected(url: str, role: str, users: dict) -> set[int]:
         return {200, 503}  # open to all; 503 when a part is down (beat does not run here)
     if url == "/admin/login/":
         return {200} if role in ("anonymous", "outsider") else {302}
+    if url == "/language/":
+        return {405}  # the language switcher takes a POST, from anyone (test_languages.py)
+    if url == "/preferences/":
+        return {302} if role == "anonymous" else {200}  # one's own, for any logged-in user
     if url == "/admin/logout/":
         # Logging out is a POST; the admin sends whoever is not staff to its login page first.
         return {405} if role in ("viewer", "editor") else {302, 405}

@@ -14,6 +14,7 @@ from django.contrib import admin
 from django.contrib.admin.views.autocomplete import AutocompleteJsonView
 from django.core.exceptions import PermissionDenied
 from django.db.models import ForeignObjectRel
+from django.utils.translation import gettext_lazy as _
 
 from . import visibility
 
@@ -34,9 +35,9 @@ class VisibleAutocompleteJsonView(AutocompleteJsonView):
 
 
 class TrackerAdminSite(admin.AdminSite):
-    site_header = "Sanctions-deadline compliance tracker"
-    site_title = "Compliance tracker"
-    index_title = "Evidence on DPRK workers abroad"
+    site_header = _("Sanctions-deadline compliance tracker")
+    site_title = _("Compliance tracker")
+    index_title = _("Evidence on DPRK workers abroad")
 
     def autocomplete_view(self, request):
         return VisibleAutocompleteJsonView.as_view(admin_site=self)(request)

@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class TrackerConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "tracker"
-    verbose_name = "Evidence"
+    verbose_name = _("Evidence")
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401  (connects the receivers)
+        from . import languages, signals  # noqa: F401  (connects the receivers)

@@ -21,12 +21,12 @@ from .models import Claim, Obligation, Place, Report, Source, Watch
 D = datetime.date
 
 SUB_PLACES = [
-    # (name, kind, parent: a country's ISO code, WORLD, or a place created above)
-    ("Northeast China", Place.Kind.REGION, "CN"),
-    ("Heilongjiang", Place.Kind.PROVINCE, "Northeast China"),
-    ("Jilin", Place.Kind.PROVINCE, "Northeast China"),
-    ("Liaoning", Place.Kind.PROVINCE, "Northeast China"),
-    ("Southeast Asia", Place.Kind.REGION, "WORLD"),
+    # (name, Korean name, kind, parent: a country's ISO code, WORLD, or a place created above)
+    ("Northeast China", "중국 동북 지역", Place.Kind.REGION, "CN"),
+    ("Heilongjiang", "헤이룽장성", Place.Kind.PROVINCE, "Northeast China"),
+    ("Jilin", "지린성", Place.Kind.PROVINCE, "Northeast China"),
+    ("Liaoning", "랴오닝성", Place.Kind.PROVINCE, "Northeast China"),
+    ("Southeast Asia", "동남아시아", Place.Kind.REGION, "WORLD"),
 ]
 
 SOURCES = [
@@ -53,6 +53,19 @@ SOURCES = [
     ("BenarNews", "news", None, "B", "RFA-affiliated news service covering Southeast Asia."),
     ("South China Morning Post", "news", None, "B", "Hong Kong daily."),
 ]
+
+
+# Their other names, as Korean-language reporting gives them (one a line).
+SOURCE_ALIASES = {
+    "NKDB": "북한인권정보센터\nDatabase Center for North Korean Human Rights",
+    "KITA": "한국무역협회\nKorea International Trade Association",
+    "South Korean Foreign Ministry": "외교부\n대한민국 외교부\nMinistry of Foreign Affairs (ROK)",
+    "KINU and Sejong Institute": "통일연구원\n세종연구소\nKINU",
+    "Asan Institute for Policy Studies": "아산정책연구원",
+    "Radio Free Asia": "자유아시아방송\nRFA",
+    "BenarNews": "베나뉴스",
+    "South China Morning Post": "사우스차이나모닝포스트\nSCMP",
+}
 
 
 @dataclass(frozen=True)
@@ -287,9 +300,9 @@ def demo_load() -> dict[str, int]:
             places[key] = Place.objects.get(kind=Place.Kind.COUNTRY, iso_code=key)
         return places[key]
 
-    for name, kind, parent_key in SUB_PLACES:
+    for name, name_ko, kind, parent_key in SUB_PLACES:
         places[name], new = Place.objects.get_or_create(
-            parent=place(parent_key), name=name, defaults={"kind": kind}
+            parent=place(parent_key), name=name, defaults={"kind": kind, "name_ko": name_ko}
         )
         created["places"] += new
 
@@ -303,6 +316,7 @@ def demo_load() -> dict[str, int]:
                 country=place(country) if country else None,
                 reliability=reliability,
                 notes=notes,
+                aliases=SOURCE_ALIASES.get(name, ""),
             )
             created["sources"] += 1
         sources[name] = source

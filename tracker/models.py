@@ -12,7 +12,7 @@ import hashlib
 import re
 import uuid
 from pathlib import PurePath
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -26,12 +26,16 @@ from django.core.validators import (
 from django.db import models, transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Concat, Lower, Substr
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.functional import LazyObject, empty
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from . import rules, text
+
+if TYPE_CHECKING:
+    from django.utils.functional import _StrOrPromise as StrOrPromise
 
 
 class TextWithoutNul(models.Model):
@@ -59,14 +63,44 @@ class TextWithoutNul(models.Model):
             raise ValidationError(errors)
 
 
-def _not_in_future(value: datetime.date | None, field: str, what: str) -> dict[str, str]:
-    if value is not None and value > timezone.localdate():
-        return {
-            field: f"{what} {value:%Y-%m-%d} is in the future; "
-            f"it can be today ({timezone.localdate():%Y-%m-%d}) at the latest."
-        }
+def reads_korean() -> bool:
+    """Whether the active language (the reader's) is Korean."""
+    return (translation.get_language() or "").split("-")[0] == "ko"
+
+
+def in_reading_language(english: str, korean: str) -> str:
+    """``korean`` for a reader of Korean when there is one, else ``english``: reference data
+    is written in both languages (design section 6, item 6)."""
+    return korean if korean and reads_korean() else english
+
+
+def aliases_field(help_text: StrOrPromise) -> models.TextField:
+    """Other names of a place or source, one a line, in any language: every search finds the
+    place or source by any of them (issue 31)."""
+    return models.TextField(
+        _("other names"), blank=True, default="", db_default="", help_text=help_text
+    )
+
+
+def tidy_aliases(text: str) -> str:
+    """One name a line, each once, without blank lines or surrounding spaces."""
+    names: dict[str, None] = {}
+    for line in text.splitlines():
+        if line.strip():
+            names.setdefault(line.strip(), None)
+    return "\n".join(names)
+
+
+def _not_in_future(value: datetime.date | None, field: str, message: str) -> dict[str, str]:
+    """``message`` (with ``%(date)s`` and ``%(today)s``) if ``value`` is after today."""
+    today = timezone.localdate()
+    if value is not None and value > today:
+        return {field: message % {"date": f"{value:%Y-%m-%d}", "today": f"{today:%Y-%m-%d}"}}
     return {}
 
+
+# The names in Korean and the other names have an empty default in the database too: writers
+# that name only the columns they know (the benchmarks' COPY) still write valid rows.
 
 # --------------------------------------------------------------------------------------------
 # Resolutions and their obligations
@@ -76,26 +110,37 @@ def _not_in_future(value: datetime.date | None, field: str, what: str) -> dict[s
 class Resolution(TextWithoutNul):
     """A UN Security Council resolution."""
 
-    symbol = models.CharField(max_length=40, unique=True, help_text="e.g. S/RES/2397 (2017)")
-    number = models.PositiveIntegerField(unique=True)
-    adopted_on = models.DateField()
-    title = models.CharField(max_length=300)
-    url = models.URLField(blank=True)
+    symbol = models.CharField(
+        _("symbol"), max_length=40, unique=True, help_text=_("e.g. S/RES/2397 (2017)")
+    )
+    number = models.PositiveIntegerField(_("number"), unique=True)
+    adopted_on = models.DateField(_("adopted on"))
+    title = models.CharField(_("title"), max_length=300)
+    title_ko = models.CharField(
+        _("title in Korean"), max_length=300, blank=True, default="", db_default=""
+    )
+    url = models.URLField(_("URL"), blank=True)
 
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("resolution")
+        verbose_name_plural = _("resolutions")
         ordering = ["number"]
 
     def __str__(self) -> str:
         return f"UNSCR {self.number} ({self.adopted_on.year})"
 
+    @property
+    def local_title(self) -> str:
+        return in_reading_language(self.title, self.title_ko)
+
 
 class ObligationKind(models.TextChoices):
-    CAP = "cap", "cap"
-    PROHIBITION = "prohibition", "prohibition"
-    DEADLINE = "deadline", "deadline"
-    REPORTING = "reporting", "reporting"
+    CAP = "cap", pgettext_lazy("obligation kind", "cap")
+    PROHIBITION = "prohibition", pgettext_lazy("obligation kind", "prohibition")
+    DEADLINE = "deadline", pgettext_lazy("obligation kind", "deadline")
+    REPORTING = "reporting", pgettext_lazy("obligation kind", "reporting")
 
 
 class Obligation(TextWithoutNul):
@@ -104,35 +149,84 @@ class Obligation(TextWithoutNul):
     Kind = ObligationKind
 
     code = models.CharField(
-        max_length=40, unique=True, help_text="Stable reference, e.g. UNSCR2397-OP8"
+        _("code"), max_length=40, unique=True, help_text=_("Stable reference, e.g. UNSCR2397-OP8")
     )
-    resolution = models.ForeignKey(Resolution, on_delete=models.PROTECT, related_name="obligations")
-    paragraph = models.CharField(max_length=20, help_text="Operative paragraph, e.g. OP8")
-    kind = models.CharField(max_length=20, choices=ObligationKind.choices)
-    summary = models.TextField(help_text="The duty, paraphrased.")
-    exceptions = models.TextField(blank=True, help_text="What the resolution exempts.")
-    effective_from = models.DateField()
-    due_on = models.DateField(null=True, blank=True)
+    resolution = models.ForeignKey(
+        Resolution,
+        on_delete=models.PROTECT,
+        related_name="obligations",
+        verbose_name=_("resolution"),
+    )
+    paragraph = models.CharField(
+        _("paragraph"), max_length=20, help_text=_("Operative paragraph, e.g. OP8")
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=ObligationKind.choices)
+    short_name = models.CharField(
+        _("short name"),
+        max_length=100,
+        default="",
+        db_default="",
+        help_text=_("How a monitor names the duty, e.g. ban on new work authorisations."),
+    )
+    short_name_ko = models.CharField(
+        _("short name in Korean"),
+        max_length=100,
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_("e.g. 신규 노동허가 금지"),
+    )
+    summary = models.TextField(_("summary"), help_text=_("The duty, paraphrased."))
+    summary_ko = models.TextField(_("summary in Korean"), blank=True, default="", db_default="")
+    exceptions = models.TextField(
+        _("exceptions"), blank=True, help_text=_("What the resolution exempts.")
+    )
+    exceptions_ko = models.TextField(
+        _("exceptions in Korean"), blank=True, default="", db_default=""
+    )
+    effective_from = models.DateField(_("effective from"))
+    due_on = models.DateField(_("due on"), null=True, blank=True)
     max_evidence_age_days = models.PositiveIntegerField(
+        _("maximum evidence age (days)"),
         default=180,
         validators=[MinValueValidator(1)],
-        help_text="Evidence older than this many days is stale.",
+        help_text=_("Evidence older than this many days is stale."),
     )
 
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("obligation")
+        verbose_name_plural = _("obligations")
         ordering = ["resolution__number", "code"]
         constraints = [
             models.CheckConstraint(
                 condition=Q(due_on__isnull=True) | Q(due_on__gte=F("effective_from")),
                 name="obligation_due_after_effective",
-                violation_error_message="The due date cannot precede the date it takes effect.",
+                violation_error_message=_("The due date cannot precede the date it takes effect."),
             ),
         ]
 
     def __str__(self) -> str:
+        """The code, which never changes and which monitors cite; for a reader of Korean, its
+        Korean short name beside it ('UNSCR2375-OP17 · 신규 노동허가 금지'). The pages show
+        ``name`` in either language."""
+        if self.short_name_ko and reads_korean():
+            return f"{self.code} · {self.short_name_ko}"
         return self.code
+
+    @property
+    def name(self) -> str:
+        """The short name in the reader's language (the code if it has none)."""
+        return in_reading_language(self.short_name, self.short_name_ko) or self.code
+
+    @property
+    def local_summary(self) -> str:
+        return in_reading_language(self.summary, self.summary_ko)
+
+    @property
+    def local_exceptions(self) -> str:
+        return in_reading_language(self.exceptions, self.exceptions_ko)
 
     def is_in_force(self, *, on: datetime.date) -> bool:
         return on >= self.effective_from
@@ -143,13 +237,17 @@ class Obligation(TextWithoutNul):
 
     def clean(self) -> None:
         errors: dict[str, str] = {}
-        if self.kind in (ObligationKind.DEADLINE, ObligationKind.REPORTING) and not self.due_on:
-            errors["due_on"] = f"A {self.kind} obligation needs a due date."
+        if self.kind == ObligationKind.DEADLINE and not self.due_on:
+            errors["due_on"] = gettext("A deadline obligation needs a due date.")
+        elif self.kind == ObligationKind.REPORTING and not self.due_on:
+            errors["due_on"] = gettext("A reporting obligation needs a due date.")
         if self.due_on and self.effective_from and self.due_on < self.effective_from:
-            errors["due_on"] = (
-                f"The due date {self.due_on:%Y-%m-%d} is before the obligation takes effect "
-                f"({self.effective_from:%Y-%m-%d})."
-            )
+            errors["due_on"] = gettext(
+                "The due date %(due_on)s is before the obligation takes effect (%(effective)s)."
+            ) % {
+                "due_on": f"{self.due_on:%Y-%m-%d}",
+                "effective": f"{self.effective_from:%Y-%m-%d}",
+            }
         if errors:
             raise ValidationError(errors)
 
@@ -160,18 +258,18 @@ class Obligation(TextWithoutNul):
 
 
 class PlaceKind(models.TextChoices):
-    WORLD = "world", "world"
-    COUNTRY = "country", "country"
-    REGION = "region", "region"
-    PROVINCE = "province", "province"
-    CITY = "city", "city"
+    WORLD = "world", _("world")
+    COUNTRY = "country", _("country")
+    REGION = "region", _("region")
+    PROVINCE = "province", _("province")
+    CITY = "city", _("city")
 
 
 # Depth order of the kinds: a child is always of a later kind than its parent (a city may sit
 # directly under a country; a supranational region such as Southeast Asia under the world).
 PLACE_KIND_RANK = {kind: rank for rank, kind in enumerate(PlaceKind.values)}
 PLACE_PATH_SEPARATOR = " > "
-NOT_A_COUNTRY = "Place %(value)r is not a country: choose a country (a place of kind country)."
+NOT_A_COUNTRY = _("Place %(value)r is not a country: choose a country (a place of kind country).")
 
 
 class PlaceQuerySet(models.QuerySet):
@@ -193,57 +291,84 @@ class Place(TextWithoutNul):
 
     Kind = PlaceKind
 
-    name = models.CharField(max_length=200)
-    kind = models.CharField(max_length=20, choices=PlaceKind.choices)
+    name = models.CharField(_("name"), max_length=200)
+    name_ko = models.CharField(
+        _("name in Korean"),
+        max_length=200,
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_("Shown to readers of Korean; countries have CLDR's (e.g. 중국)."),
+    )
+    aliases = aliases_field(
+        _(
+            "Names in other languages or forms, one a line (e.g. PRC, 中国): a search by any of "
+            "them finds the place."
+        )
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=PlaceKind.choices)
     parent = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children"
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+        verbose_name=_("parent"),
     )
     iso_code = models.CharField(
-        "ISO code",
+        _("ISO code"),
         max_length=2,
         null=True,
         blank=True,
         unique=True,
-        help_text="ISO 3166-1 alpha-2, for countries only.",
+        help_text=_("ISO 3166-1 alpha-2, for countries only."),
     )
     # The checks and the country filters select by prefix on path (indexed; on PostgreSQL
     # Django adds the varchar_pattern_ops index that LIKE 'prefix%' needs).
-    path = models.CharField(max_length=255, editable=False, db_index=True, default="")
-    name_path = models.CharField(max_length=1000, editable=False, default="")
+    path = models.CharField(_("path"), max_length=255, editable=False, db_index=True, default="")
+    name_path = models.CharField(_("place"), max_length=1000, editable=False, default="")
+    # The same path with each place's Korean name (its English one where it has none).
+    name_path_ko = models.CharField(
+        _("place in Korean"), max_length=1000, editable=False, default="", db_default=""
+    )
 
     objects = PlaceQuerySet.as_manager()
-    history = HistoricalRecords(excluded_fields=["path", "name_path"])
+    history = HistoricalRecords(excluded_fields=["path", "name_path", "name_path_ko"])
 
     class Meta:
+        verbose_name = _("place")
+        verbose_name_plural = _("places")
         ordering = ["name_path"]
         constraints = [
             models.UniqueConstraint(
                 Lower("name"),
                 "parent",
                 name="place_unique_name_in_parent",
-                violation_error_message="This parent already has a place with that name.",
+                violation_error_message=_("This parent already has a place with that name."),
             ),
             models.UniqueConstraint(
                 fields=["kind"],
                 condition=Q(kind="world"),
                 name="place_single_world",
-                violation_error_message="There is only one world.",
+                violation_error_message=_("There is only one world."),
             ),
             models.CheckConstraint(
                 condition=Q(kind="country", iso_code__isnull=False)
                 | (~Q(kind="country") & Q(iso_code__isnull=True)),
                 name="place_iso_code_iff_country",
-                violation_error_message="Countries, and only countries, have an ISO code.",
+                violation_error_message=_("Countries, and only countries, have an ISO code."),
             ),
         ]
 
     def __str__(self) -> str:
-        return self.name_path or self.name
+        """The path from the country down, in the reader's language."""
+        return in_reading_language(self.name_path or self.name, self.name_path_ko)
 
     # --- persistence --------------------------------------------------------------------------
 
     def save(self, *args, **kwargs) -> None:
-        """Save, keeping ``path`` and ``name_path`` of this place and its subtree right.
+        """Save, keeping ``path``, ``name_path`` and ``name_path_ko`` of this place and its
+        subtree right.
 
         The paths live here rather than in a service because every writer (admin, import,
         API, demo loader) must keep them consistent, and a stale path would silently move
@@ -254,26 +379,40 @@ class Place(TextWithoutNul):
         with transaction.atomic():
             if self.pk is None:
                 super().save(*args, **kwargs)
-                self.path, self.name_path = self._computed_paths()
+                self.path, self.name_path, self.name_path_ko = self._computed_paths()
                 # A queryset update, not a second save(): one history row per change.
-                Place.objects.filter(pk=self.pk).update(path=self.path, name_path=self.name_path)
+                Place.objects.filter(pk=self.pk).update(
+                    path=self.path, name_path=self.name_path, name_path_ko=self.name_path_ko
+                )
                 return
-            old_path, old_name_path = Place.objects.filter(pk=self.pk).values_list(
-                "path", "name_path"
-            ).first() or (self.path, self.name_path)
-            self.path, self.name_path = self._computed_paths()
+            old_path, old_name_path, old_name_path_ko = Place.objects.filter(
+                pk=self.pk
+            ).values_list("path", "name_path", "name_path_ko").first() or (
+                self.path,
+                self.name_path,
+                self.name_path_ko,
+            )
+            self.path, self.name_path, self.name_path_ko = self._computed_paths()
             super().save(*args, **kwargs)
             below = Place.objects.filter(path__startswith=old_path).exclude(pk=self.pk)
             if old_path and old_path != self.path:
                 below.update(path=Concat(Value(self.path), Substr("path", len(old_path) + 1)))
-            if old_name_path != self.name_path and self.kind != PlaceKind.WORLD:
-                Place.objects.filter(path__startswith=self.path).exclude(pk=self.pk).update(
-                    name_path=Concat(
-                        Value(self.name_path), Substr("name_path", len(old_name_path) + 1)
-                    )
-                )
+            if self.kind == PlaceKind.WORLD:
+                return  # the world's name is in no other place's path
+            below = Place.objects.filter(path__startswith=self.path).exclude(pk=self.pk)
+            for field, old, new in [
+                ("name_path", old_name_path, self.name_path),
+                ("name_path_ko", old_name_path_ko, self.name_path_ko),
+            ]:
+                if old != new:
+                    below.update(**{field: Concat(Value(new), Substr(field, len(old) + 1))})
 
     # --- derived values -----------------------------------------------------------------------
+
+    @property
+    def local_name(self) -> str:
+        """The place's own name in the reader's language."""
+        return in_reading_language(self.name, self.name_ko)
 
     @property
     def ancestor_ids(self) -> list[int]:
@@ -284,50 +423,63 @@ class Place(TextWithoutNul):
         """True when this place is ``other`` or lies below it."""
         return bool(self.path) and self.path.startswith(other.path)
 
-    def _computed_paths(self) -> tuple[str, str]:
+    def _computed_paths(self) -> tuple[str, str, str]:
+        """(path, name_path, name_path_ko): the world's names are in no path below it."""
+        korean = self.name_ko or self.name
         if self.parent is None:
-            return f"/{self.pk}/", self.name
-        parent_names = "" if self.parent.kind == PlaceKind.WORLD else self.parent.name_path
-        name_path = (
-            f"{parent_names}{PLACE_PATH_SEPARATOR}{self.name}" if parent_names else self.name
+            return f"/{self.pk}/", self.name, korean
+        if self.parent.kind == PlaceKind.WORLD:
+            return f"{self.parent.path}{self.pk}/", self.name, korean
+        return (
+            f"{self.parent.path}{self.pk}/",
+            f"{self.parent.name_path}{PLACE_PATH_SEPARATOR}{self.name}",
+            f"{self.parent.name_path_ko}{PLACE_PATH_SEPARATOR}{korean}",
         )
-        return f"{self.parent.path}{self.pk}/", name_path
 
     # --- validation ---------------------------------------------------------------------------
 
     def clean(self) -> None:
+        self.aliases = tidy_aliases(self.aliases)
         errors: dict[str, str] = {}
         if self.kind == PlaceKind.WORLD:
             if self.parent_id is not None:
-                errors["parent"] = "The world is the root of the tree: it has no parent."
+                errors["parent"] = gettext("The world is the root of the tree: it has no parent.")
         elif self.parent_id is None:
-            errors["parent"] = f"A {self.kind or 'place'} needs a parent place."
+            errors["parent"] = gettext("A %(kind)s needs a parent place.") % {
+                "kind": self.get_kind_display() if self.kind else gettext("place")
+            }
         elif self.kind:
             parent = self.parent
             if self.pk is not None and (parent.pk == self.pk or parent.is_inside(self)):
-                errors["parent"] = (
-                    f"{self.name} cannot be its own ancestor: {parent} lies inside it."
-                )
+                errors["parent"] = gettext(
+                    "%(name)s cannot be its own ancestor: %(parent)s lies inside it."
+                ) % {"name": self.name, "parent": parent}
             elif PLACE_KIND_RANK[self.kind] <= PLACE_KIND_RANK[parent.kind]:
-                errors["parent"] = (
-                    f"A {self.kind} cannot sit inside a {parent.kind} ({parent}); "
+                errors["parent"] = gettext(
+                    "A %(kind)s cannot sit inside a %(parent_kind)s (%(parent)s); "
                     "the order is world > country > region > province > city."
-                )
+                ) % {
+                    "kind": self.get_kind_display(),
+                    "parent_kind": parent.get_kind_display(),
+                    "parent": parent,
+                }
             elif self.kind == PlaceKind.COUNTRY and parent.kind != PlaceKind.WORLD:
-                errors["parent"] = "A country sits directly under the world."
+                errors["parent"] = gettext("A country sits directly under the world.")
         if self.kind == PlaceKind.COUNTRY:
             if not self.iso_code:
-                errors["iso_code"] = "A country needs its ISO 3166-1 alpha-2 code (e.g. CN)."
+                errors["iso_code"] = gettext(
+                    "A country needs its ISO 3166-1 alpha-2 code (e.g. CN)."
+                )
             elif not (
                 len(self.iso_code) == 2 and self.iso_code.isascii() and self.iso_code.isalpha()
             ):
-                errors["iso_code"] = (
-                    f"{self.iso_code!r} is not an ISO 3166-1 alpha-2 code (two letters)."
-                )
+                errors["iso_code"] = gettext(
+                    "%(code)r is not an ISO 3166-1 alpha-2 code (two letters)."
+                ) % {"code": self.iso_code}
             else:
                 self.iso_code = self.iso_code.upper()
         elif self.iso_code:
-            errors["iso_code"] = "Only countries have an ISO code."
+            errors["iso_code"] = gettext("Only countries have an ISO code.")
         else:
             self.iso_code = None
         if errors:
@@ -340,34 +492,34 @@ class Place(TextWithoutNul):
 
 
 class SourceKind(models.TextChoices):
-    NGO = "ngo", "NGO"
-    NEWS = "news", "news outlet"
-    GOVERNMENT = "government", "government"
-    UN = "un", "UN body"
-    RESEARCH = "research", "research institute"
-    SELF_REPORT = "self_report", "the state itself (report to the 1718 Committee)"
+    NGO = "ngo", _("NGO")
+    NEWS = "news", _("news outlet")
+    GOVERNMENT = "government", _("government")
+    UN = "un", _("UN body")
+    RESEARCH = "research", _("research institute")
+    SELF_REPORT = "self_report", _("the state itself (report to the 1718 Committee)")
 
 
 class Reliability(models.TextChoices):
     """Source reliability on the Admiralty (NATO) scale."""
 
-    A = "A", "A – completely reliable"
-    B = "B", "B – usually reliable"
-    C = "C", "C – fairly reliable"
-    D = "D", "D – not usually reliable"
-    E = "E", "E – unreliable"
-    F = "F", "F – reliability cannot be judged"
+    A = "A", _("A – completely reliable")
+    B = "B", _("B – usually reliable")
+    C = "C", _("C – fairly reliable")
+    D = "D", _("D – not usually reliable")
+    E = "E", _("E – unreliable")
+    F = "F", _("F – reliability cannot be judged")
 
 
 class Credibility(models.IntegerChoices):
     """Credibility of one piece of information on the Admiralty (NATO) scale."""
 
-    CONFIRMED = 1, "1 – confirmed by other sources"
-    PROBABLY_TRUE = 2, "2 – probably true"
-    POSSIBLY_TRUE = 3, "3 – possibly true"
-    DOUBTFUL = 4, "4 – doubtful"
-    IMPROBABLE = 5, "5 – improbable"
-    CANNOT_JUDGE = 6, "6 – truth cannot be judged"
+    CONFIRMED = 1, _("1 – confirmed by other sources")
+    PROBABLY_TRUE = 2, _("2 – probably true")
+    POSSIBLY_TRUE = 3, _("3 – possibly true")
+    DOUBTFUL = 4, _("4 – doubtful")
+    IMPROBABLE = 5, _("5 – improbable")
+    CANNOT_JUDGE = 6, _("6 – truth cannot be judged")
 
 
 class Source(TextWithoutNul):
@@ -375,8 +527,8 @@ class Source(TextWithoutNul):
 
     Kind = SourceKind
 
-    name = models.CharField(max_length=200)
-    kind = models.CharField(max_length=20, choices=SourceKind.choices)
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=20, choices=SourceKind.choices)
     country = models.ForeignKey(
         Place,
         on_delete=models.PROTECT,
@@ -385,40 +537,55 @@ class Source(TextWithoutNul):
         related_name="+",
         limit_choices_to={"kind": PlaceKind.COUNTRY},
         error_messages={"invalid": NOT_A_COUNTRY},
-        help_text="The state a government or self-report source speaks for.",
+        verbose_name=_("country"),
+        help_text=_("The state a government or self-report source speaks for."),
     )
     reliability = models.CharField(
+        _("reliability"),
         max_length=1,
         choices=Reliability.choices,
         default=Reliability.F,
         error_messages={
-            "invalid_choice": "Reliability %(value)r is not a grade of the Admiralty scale: "
-            "use a letter from A (completely reliable) to F (cannot be judged)."
+            "invalid_choice": _(
+                "Reliability %(value)r is not a grade of the Admiralty scale: "
+                "use a letter from A (completely reliable) to F (cannot be judged)."
+            )
         },
     )
     confidential = models.BooleanField(
+        _("confidential"),
         default=False,
-        help_text="An informant or a source that must not be named: only users with the "
-        "'see confidential sources and reports' permission see its name.",
+        help_text=_(
+            "An informant or a source that must not be named: only users with the "
+            "'see confidential sources and reports' permission see its name."
+        ),
     )
-    url = models.URLField(blank=True)
-    notes = models.TextField(blank=True)
+    aliases = aliases_field(
+        _(
+            "Names in other languages or forms, one a line (e.g. 통일부, MOU for the Ministry "
+            "of Unification): a search by any of them finds the source."
+        )
+    )
+    url = models.URLField(_("URL"), blank=True)
+    notes = models.TextField(_("notes"), blank=True)
 
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("source")
+        verbose_name_plural = _("sources")
         ordering = ["name"]
         permissions = [("view_confidential", "Can see confidential sources and reports")]
         constraints = [
             models.UniqueConstraint(
                 Lower("name"),
                 name="source_unique_name",
-                violation_error_message="A source with this name already exists.",
+                violation_error_message=_("A source with this name already exists."),
             ),
             models.CheckConstraint(
                 condition=~Q(kind__in=["government", "self_report"]) | Q(country__isnull=False),
                 name="source_state_has_country",
-                violation_error_message="A government or self-report source needs its country.",
+                violation_error_message=_("A government or self-report source needs its country."),
             ),
         ]
 
@@ -426,42 +593,46 @@ class Source(TextWithoutNul):
         return self.name
 
     def clean(self) -> None:
+        self.aliases = tidy_aliases(self.aliases)
         if self.kind in (SourceKind.GOVERNMENT, SourceKind.SELF_REPORT) and not self.country_id:
-            kind = self.get_kind_display()
-            raise ValidationError(
-                {"country": f"A {kind} source speaks for a state: choose its country."}
-            )
+            message = gettext("A %(kind)s source speaks for a state: choose its country.")
+            raise ValidationError({"country": message % {"kind": self.get_kind_display()}})
 
 
 class Report(TextWithoutNul):
     """One source document that staff log: an article, a survey, a statement, a UN document."""
 
-    title = models.CharField(max_length=500)
-    url = models.URLField("URL", max_length=1000, blank=True)
+    title = models.CharField(_("title"), max_length=500)
+    url = models.URLField(_("URL"), max_length=1000, blank=True)
     publisher = models.ForeignKey(
         Source,
         on_delete=models.PROTECT,
         related_name="published_reports",
         db_index=False,  # report_publisher, below
-        help_text="Who published the document (an outlet), not who makes each claim.",
+        verbose_name=_("publisher"),
+        help_text=_("Who published the document (an outlet), not who makes each claim."),
     )
-    published_on = models.DateField()
+    published_on = models.DateField(_("published on"))
     language = models.CharField(
+        _("language"),
         max_length=10,
         default="en",
         validators=[
             RegexValidator(
                 r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$",
-                "Write the language as a code such as en, ko, zh, ru or zh-Hant.",
+                _("Write the language as a code such as en, ko, zh, ru or zh-Hant."),
             )
         ],
-        help_text="Language of the document, as a code: en, ko, zh, ru ...",
+        help_text=_("Language of the document, as a code: en, ko, zh, ru ..."),
     )
-    notes = models.TextField(blank=True)
+    notes = models.TextField(_("notes"), blank=True)
     confidential = models.BooleanField(
+        _("confidential"),
         default=False,
-        help_text="E.g. a state's report it asked not to be published. Its title, link, notes "
-        "and claim summaries are hidden from users without the permission.",
+        help_text=_(
+            "E.g. a state's report it asked not to be published. Its title, link, notes "
+            "and claim summaries are hidden from users without the permission."
+        ),
     )
     logged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -470,13 +641,16 @@ class Report(TextWithoutNul):
         blank=True,
         editable=False,
         related_name="+",
+        verbose_name=_("logged by"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("report")
+        verbose_name_plural = _("reports")
         ordering = ["-published_on", "title"]
         indexes = [
             models.Index(fields=["published_on"], name="report_published_on"),
@@ -498,7 +672,14 @@ class Report(TextWithoutNul):
         return self.confidential or self.publisher.confidential
 
     def clean(self) -> None:
-        errors = _not_in_future(self.published_on, "published_on", "The publication date")
+        errors = _not_in_future(
+            self.published_on,
+            "published_on",
+            gettext(
+                "The publication date %(date)s is in the future; "
+                "it can be today (%(today)s) at the latest."
+            ),
+        )
         if errors:
             raise ValidationError(errors)
 
@@ -636,19 +817,19 @@ class ReportDocument(TextWithoutNul):
 
 
 class Stance(models.TextChoices):
-    COMPLYING = "complying", "complying"
-    VIOLATING = "violating", "violating"
-    PARTIAL = "partial", "partial"
-    UNCLEAR = "unclear", "unclear"
+    COMPLYING = "complying", pgettext_lazy("stance", "complying")
+    VIOLATING = "violating", pgettext_lazy("stance", "violating")
+    PARTIAL = "partial", pgettext_lazy("stance", "partial")
+    UNCLEAR = "unclear", pgettext_lazy("stance", "unclear")
 
 
 class Measure(models.TextChoices):
-    WORKERS = "workers", "workers"
-    WORK_PERMITS = "work_permits", "work permits"
-    NEW_WORK_PERMITS = "new_work_permits", "new work permits"
-    VISAS_ISSUED = "visas_issued", "visas issued"
-    ENTRIES = "entries", "entries"
-    REPATRIATED = "repatriated", "repatriated"
+    WORKERS = "workers", pgettext_lazy("measure", "workers")
+    WORK_PERMITS = "work_permits", pgettext_lazy("measure", "work permits")
+    NEW_WORK_PERMITS = "new_work_permits", pgettext_lazy("measure", "new work permits")
+    VISAS_ISSUED = "visas_issued", pgettext_lazy("measure", "visas issued")
+    ENTRIES = "entries", pgettext_lazy("measure", "entries")
+    REPATRIATED = "repatriated", pgettext_lazy("measure", "repatriated")
 
 
 # Stocks are counted on the as_of date; flows over period_start..as_of (DESIGN.md §2).
@@ -668,68 +849,86 @@ class Claim(TextWithoutNul):
     Stance = Stance
     Measure = Measure
 
-    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="claims")
+    report = models.ForeignKey(
+        Report, on_delete=models.CASCADE, related_name="claims", verbose_name=_("report")
+    )
     attributed_to = models.ForeignKey(
         Source,
         on_delete=models.PROTECT,
         related_name="claims",
-        verbose_name="claim made by",
-        help_text="Who makes the claim (e.g. NKDB), which may differ from the publisher.",
+        verbose_name=_("claim made by"),
+        help_text=_("Who makes the claim (e.g. NKDB), which may differ from the publisher."),
     )
-    place = models.ForeignKey(Place, on_delete=models.PROTECT, related_name="claims")
+    place = models.ForeignKey(
+        Place, on_delete=models.PROTECT, related_name="claims", verbose_name=_("place")
+    )
     obligation = models.ForeignKey(
         Obligation,
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="claims",
-        help_text="Leave empty for a pure count.",
+        verbose_name=_("obligation"),
+        help_text=_("Leave empty for a pure count."),
     )
-    stance = models.CharField(max_length=20, choices=Stance.choices, default=Stance.UNCLEAR)
-    measure = models.CharField(max_length=20, choices=Measure.choices, blank=True)
+    stance = models.CharField(
+        _("stance"), max_length=20, choices=Stance.choices, default=Stance.UNCLEAR
+    )
+    measure = models.CharField(_("measure"), max_length=20, choices=Measure.choices, blank=True)
     count_low = models.PositiveBigIntegerField(
-        null=True, blank=True, help_text="For a point estimate, low = high."
+        _("count low"), null=True, blank=True, help_text=_("For a point estimate, low = high.")
     )
     count_high = models.PositiveBigIntegerField(
-        null=True, blank=True, help_text="Empty means 'at least count low'."
+        _("count high"), null=True, blank=True, help_text=_("Empty means 'at least count low'.")
     )
     period_start = models.DateField(
+        _("period start"),
         null=True,
         blank=True,
-        help_text="For flows (new permits, entries ...): start of the period.",
+        help_text=_("For flows (new permits, entries ...): start of the period."),
     )
-    as_of = models.DateField(help_text="The date the claim describes, not the publication date.")
+    as_of = models.DateField(
+        _("as of"), help_text=_("The date the claim describes, not the publication date.")
+    )
     credibility = models.PositiveSmallIntegerField(
+        _("credibility"),
         choices=Credibility.choices,
         default=Credibility.CANNOT_JUDGE,
         validators=[
             MinValueValidator(
-                1, "Credibility is a grade from 1 (confirmed) to 6 (cannot be judged)."
+                1, _("Credibility is a grade from 1 (confirmed) to 6 (cannot be judged).")
             ),
             MaxValueValidator(
-                6, "Credibility is a grade from 1 (confirmed) to 6 (cannot be judged)."
+                6, _("Credibility is a grade from 1 (confirmed) to 6 (cannot be judged).")
             ),
         ],
         error_messages={
-            "invalid_choice": "Credibility %(value)r is not a grade: use 1 (confirmed) to 6 "
-            "(truth cannot be judged)."
+            "invalid_choice": _(
+                "Credibility %(value)r is not a grade: use 1 (confirmed) to 6 "
+                "(truth cannot be judged)."
+            )
         },
     )
-    summary = models.TextField(blank=True, help_text="A paraphrase; never the source's sentences.")
+    summary = models.TextField(
+        _("summary"), blank=True, help_text=_("A paraphrase; never the source's sentences.")
+    )
     external_id = models.CharField(
+        _("external ID"),
         max_length=100,
         null=True,
         blank=True,
         unique=True,
-        help_text="Your own reference for this claim (kept across imports).",
+        help_text=_("Your own reference for this claim (kept across imports)."),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     objects = ClaimQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("claim")
+        verbose_name_plural = _("claims")
         ordering = ["-as_of", "id"]
         indexes = [
             # The checks read a partition's claims by obligation and by place, in as_of order.
@@ -750,23 +949,23 @@ class Claim(TextWithoutNul):
                 condition=Q(count_high__isnull=True)
                 | Q(count_low__isnull=False, count_high__gte=F("count_low")),
                 name="claim_count_range",
-                violation_error_message="The upper bound cannot be below the lower bound.",
+                violation_error_message=_("The upper bound cannot be below the lower bound."),
             ),
             models.CheckConstraint(
                 condition=(Q(measure="") & Q(count_low__isnull=True))
                 | (~Q(measure="") & Q(count_low__isnull=False)),
                 name="claim_measure_iff_count",
-                violation_error_message="A count needs a measure and a measure needs a count.",
+                violation_error_message=_("A count needs a measure and a measure needs a count."),
             ),
             models.CheckConstraint(
                 condition=Q(period_start__isnull=True) | Q(period_start__lte=F("as_of")),
                 name="claim_period_before_as_of",
-                violation_error_message="The period cannot start after the as-of date.",
+                violation_error_message=_("The period cannot start after the as-of date."),
             ),
             models.CheckConstraint(
                 condition=Q(credibility__gte=1, credibility__lte=6),
                 name="claim_credibility_range",
-                violation_error_message="Credibility is a grade from 1 to 6.",
+                violation_error_message=_("Credibility is a grade from 1 to 6."),
             ),
         ]
 
@@ -796,33 +995,45 @@ class Claim(TextWithoutNul):
 
     def clean(self) -> None:
         errors: dict[str, str] = {}
-        errors.update(_not_in_future(self.as_of, "as_of", "The as-of date"))
+        errors.update(
+            _not_in_future(
+                self.as_of,
+                "as_of",
+                gettext(
+                    "The as-of date %(date)s is in the future; "
+                    "it can be today (%(today)s) at the latest."
+                ),
+            )
+        )
         low, high = self.count_low, self.count_high
         if high is not None and low is None:
-            errors["count_low"] = "A count needs its lower bound; write 0 for 'fewer than N'."
+            errors["count_low"] = gettext(
+                "A count needs its lower bound; write 0 for 'fewer than N'."
+            )
         elif low is not None and high is not None and high < low:
-            errors["count_high"] = f"The upper bound ({high:,}) is below the lower bound ({low:,})."
+            errors["count_high"] = gettext(
+                "The upper bound (%(high)s) is below the lower bound (%(low)s)."
+            ) % {"high": f"{high:,}", "low": f"{low:,}"}
         if low is not None and not self.measure:
-            errors["measure"] = (
+            errors["measure"] = gettext(
                 "A count needs a measure: say what was counted (workers, work permits, "
                 "new work permits, visas issued, entries, repatriated)."
             )
         elif self.measure and low is None and "count_low" not in errors:
-            errors["count_low"] = (
-                f"The measure '{self.get_measure_display()}' needs a count; "
+            errors["count_low"] = gettext(
+                "The measure '%(measure)s' needs a count; "
                 "clear the measure for a claim without a number."
-            )
+            ) % {"measure": self.get_measure_display()}
         if self.period_start and self.as_of:
             if self.period_start > self.as_of:
-                errors["period_start"] = (
-                    f"The period starts ({self.period_start:%Y-%m-%d}) after the as-of date "
-                    f"({self.as_of:%Y-%m-%d}) that ends it."
-                )
+                errors["period_start"] = gettext(
+                    "The period starts (%(start)s) after the as-of date (%(as_of)s) that ends it."
+                ) % {"start": f"{self.period_start:%Y-%m-%d}", "as_of": f"{self.as_of:%Y-%m-%d}"}
             elif self.measure in STOCK_MEASURES:
-                errors["period_start"] = (
-                    f"'{self.get_measure_display()}' is a stock counted on the as-of date; "
+                errors["period_start"] = gettext(
+                    "'%(measure)s' is a stock counted on the as-of date; "
                     "a period applies to flows (new permits, visas, entries, repatriations)."
-                )
+                ) % {"measure": self.get_measure_display()}
         if errors:
             raise ValidationError(errors)
 
@@ -841,32 +1052,72 @@ class Watch(TextWithoutNul):
         related_name="watches",
         limit_choices_to={"kind": PlaceKind.COUNTRY},
         error_messages={"invalid": NOT_A_COUNTRY},
-        verbose_name="country",
+        verbose_name=_("country"),
     )
-    obligation = models.ForeignKey(Obligation, on_delete=models.CASCADE, related_name="watches")
+    obligation = models.ForeignKey(
+        Obligation,
+        on_delete=models.CASCADE,
+        related_name="watches",
+        verbose_name=_("obligation"),
+    )
     max_evidence_age_days = models.PositiveIntegerField(
+        _("maximum evidence age (days)"),
         null=True,
         blank=True,
         validators=[MinValueValidator(1)],
-        help_text="Overrides the obligation's maximum evidence age for this country.",
+        help_text=_("Overrides the obligation's maximum evidence age for this country."),
     )
-    notes = models.TextField(blank=True)
+    notes = models.TextField(_("notes"), blank=True)
 
     history = HistoricalRecords()
 
     class Meta:
-        verbose_name_plural = "watches"
+        verbose_name = _("watch")
+        verbose_name_plural = _("watches")
         ordering = ["place__name", "obligation__code"]
         constraints = [
             models.UniqueConstraint(
                 fields=["place", "obligation"],
                 name="watch_unique_pair",
-                violation_error_message="This country is already watched for that obligation.",
+                violation_error_message=_("This country is already watched for that obligation."),
             )
         ]
 
     def __str__(self) -> str:
         return f"{self.place} · {self.obligation}"
+
+
+# --------------------------------------------------------------------------------------------
+# A user's preferences
+# --------------------------------------------------------------------------------------------
+
+# Each language named in itself, as a reader looks for it.
+LANGUAGE_CHOICES = [("en", "English"), ("ko", "한국어")]
+
+
+class Profile(models.Model):
+    """What a user chose for themselves: the language of the pages and the admin."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="profile",
+        verbose_name=_("user"),
+    )
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        choices=LANGUAGE_CHOICES,
+        blank=True,
+        help_text=_("The language of the pages and the admin. Empty: the browser's language."),
+    )
+
+    class Meta:
+        verbose_name = _("preferences")
+        verbose_name_plural = _("preferences")
+
+    def __str__(self) -> str:
+        return str(self.user)
 
 
 # --------------------------------------------------------------------------------------------

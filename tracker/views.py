@@ -3,15 +3,23 @@ staff (the dashboard and the country pages are in ``reports.pages``); a report's
 
 from __future__ import annotations
 
+from django import forms
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views import i18n
+from django.views.decorators.http import require_POST
 
-from . import exports, visibility
+from . import exports, languages, visibility
 from .filters import ClaimFilter, FlagFilter
 from .flags.render import FlagText
-from .models import Claim, Flag, ReportDocument
+from .models import LANGUAGE_CHOICES, Claim, Flag, ReportDocument
 
 PAGE_SIZE = 50
 
@@ -100,3 +108,53 @@ def document_download(request, pk: int):
     response["Content-Security-Policy"] = "sandbox; default-src 'none'"
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+# --- the reader's language ----------------------------------------------------------------------
+
+
+@require_POST
+def switch_language(request):
+    """The switcher on every page: Django's ``set_language`` (the language cookie, then back to
+    ``next`` if it is on this site), and for a logged-in user their preference, kept."""
+    response = i18n.set_language(request)
+    language = request.POST.get("language", "")
+    if request.user.is_authenticated and language in languages.codes():
+        languages.language_set(user=request.user, language=language)
+        languages.remember(request, language)
+    return response
+
+
+class PreferencesForm(forms.Form):
+    language = forms.ChoiceField(
+        label=gettext_lazy("Language"),
+        choices=[("", gettext_lazy("The browser's language")), *LANGUAGE_CHOICES],
+        required=False,
+        help_text=gettext_lazy(
+            "The language of the pages and the admin. With the browser's language, a browser "
+            "set to Korean reads Korean, any other English."
+        ),
+    )
+
+
+@login_required
+def preferences(request):
+    """The user's own preferences: their language."""
+    form = PreferencesForm(
+        request.POST or None,
+        initial={"language": languages.preferred_language(request.user)},
+    )
+    if request.method == "POST" and form.is_valid():
+        language = form.cleaned_data["language"]
+        languages.language_set(user=request.user, language=language)
+        languages.remember(request, language)
+        if language:
+            translation.activate(language)
+        response = redirect("preferences")
+        # The browser's language again: a choice made before logging in (the language cookie)
+        # no longer stands in front of it.
+        if not language:
+            response.delete_cookie(settings.LANGUAGE_COOKIE_NAME)
+        messages.success(request, _("Your preferences are saved."))
+        return response
+    return render(request, "tracker/preferences.html", {"form": form})

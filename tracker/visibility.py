@@ -24,6 +24,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.db.models import Model, Q, QuerySet
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .models import Claim, Report, ReportDocument, Source
@@ -234,12 +235,15 @@ class ClaimShown:
         as of 2019-12-23'."""
         claim = self.claim
         what = (
-            f"{claim.count_display()} {claim.get_measure_display()}"
+            # Translators: a count and what was counted: "60,000 workers".
+            gettext("%(count)s %(measure)s")
+            % {"count": claim.count_display(), "measure": claim.get_measure_display()}
             if claim.count_low is not None
             else claim.get_stance_display()
         )
-        place = claim.place.name_path or claim.place.name
-        return " · ".join([self.source_name, place, what, f"as of {claim.as_of:%Y-%m-%d}"])
+        place = str(claim.place)  # in the reader's language
+        as_of = gettext("as of %(date)s") % {"date": f"{claim.as_of:%Y-%m-%d}"}
+        return " · ".join([self.source_name, place, what, as_of])
 
 
 def shown(claim: Claim, user=None, *, sees: bool | None = None) -> ClaimShown:

@@ -67,6 +67,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The reader's language: their preference, else the browser's Accept-Language, else English
+    # (tracker/languages.py).
+    "tracker.languages.UserLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -227,9 +230,14 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # --- i18n -------------------------------------------------------------------------------------
+# English and Korean for every string a user reads (docs/design.md section 6, item 6); English
+# is the default. The project's catalogue is locale/ko/LC_MESSAGES/django.po, with its compiled
+# .mo committed beside it (`make messages` updates both; docs/decisions/i18n.md says why).
 LANGUAGE_CODE = "en"
 # Dates as our monitors write them ("23 December 2019"); Korean keeps Django's own formats.
 FORMAT_MODULE_PATH = ["config.formats"]
+LANGUAGES = [("en", "English"), ("ko", "Korean")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("DJANGO_TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True

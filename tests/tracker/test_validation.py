@@ -271,6 +271,7 @@ def test_deadline_obligation_needs_a_due_date():
             resolution=resolution,
             paragraph="OP9",
             kind="deadline",
+            short_name="s",
             summary="s",
             effective_from=datetime.date(2017, 12, 22),
         )

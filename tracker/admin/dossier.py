@@ -7,14 +7,24 @@ from django.core.exceptions import PermissionDenied
 from django.http import FileResponse
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from .. import dossier
-from ..models import Obligation, Place
+from ..models import Obligation, Place, reads_korean
 
 
 class DossierForm(forms.Form):
-    country = forms.ModelChoiceField(Place.objects.countries().order_by("name"))
-    obligation = forms.ModelChoiceField(Obligation.objects.order_by("code"))
+    country = forms.ModelChoiceField(Place.objects.countries(), label=_("Country"))
+    obligation = forms.ModelChoiceField(Obligation.objects.order_by("code"), label=_("Obligation"))
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # By name in the reader's language.
+        order = "name_ko" if reads_korean() else "name"
+        country = self.fields["country"]
+        assert isinstance(country, forms.ModelChoiceField)  # noqa: S101 (declared above)
+        country.queryset = Place.objects.countries().order_by(order, "name")
 
 
 class DossierMixin:
@@ -43,7 +53,7 @@ class DossierMixin:
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": "Evidence dossier",
+            "title": gettext("Evidence dossier"),
             "form": form,
         }
         return TemplateResponse(request, "admin/tracker/claim/dossier.html", context)

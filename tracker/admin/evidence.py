@@ -33,7 +33,8 @@ from django.db.models.lookups import StartsWith
 from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from .. import exports, history, selectors, services, visibility
@@ -45,6 +46,7 @@ from ..models import (
     Resolution,
     Source,
     Watch,
+    in_reading_language,
 )
 from .documents import DocumentInline
 from .dossier import DossierMixin
@@ -137,7 +139,7 @@ class HiddenWhenConfidentialMixin:
 
     object_history_list_template = "admin/tracker/object_history_list.html"
     # What the list of versions shows in place of a value a restricted version held.
-    RESTRICTED_VALUE = "(restricted)"
+    RESTRICTED_VALUE = _("(restricted)")
 
     def is_hidden(self, request: HttpRequest, obj) -> bool:
         return (
@@ -248,7 +250,8 @@ class FlaggedMeanwhileMixin:
             return self._refused(request, refusal)
 
     def _refused(self, request, refusal: ProtectedError) -> HttpResponseRedirect:
-        self.message_user(request, f"Nothing was deleted. {refusal.args[0]}", messages.ERROR)
+        message = gettext("Nothing was deleted. %(reason)s") % {"reason": refusal.args[0]}
+        self.message_user(request, message, messages.ERROR)
         return HttpResponseRedirect(request.get_full_path())
 
 
@@ -259,8 +262,8 @@ class FlaggedMeanwhileMixin:
 
 @admin.register(Resolution)
 class ResolutionAdmin(TrackerAdmin):
-    list_display = ["symbol", "adopted_on", "title"]
-    search_fields = ["symbol", "title"]
+    list_display = ["symbol", "adopted_on", "title", "title_ko"]
+    search_fields = ["symbol", "title", "title_ko"]
     ordering = ["number"]
 
 
@@ -268,6 +271,8 @@ class ResolutionAdmin(TrackerAdmin):
 class ObligationAdmin(FlaggedMeanwhileMixin, TrackerAdmin):
     list_display = [
         "code",
+        "short_name",
+        "short_name_ko",
         "resolution",
         "paragraph",
         "kind",
@@ -277,7 +282,8 @@ class ObligationAdmin(FlaggedMeanwhileMixin, TrackerAdmin):
     ]
     list_filter = ["kind", "resolution"]
     list_select_related = ["resolution"]
-    search_fields = ["code", "summary"]
+    # Any of its names, in either language: "repatriation", "송환", the code.
+    search_fields = ["code", "short_name", "short_name_ko", "summary", "summary_ko"]
 
     def save_model(self, request, obj, form, change: bool) -> None:
         super().save_model(request, obj, form, change)
@@ -286,9 +292,10 @@ class ObligationAdmin(FlaggedMeanwhileMixin, TrackerAdmin):
 
 @admin.register(Place)
 class PlaceAdmin(FlaggedMeanwhileMixin, ChecksOnChangeMixin, TrackerAdmin):
-    list_display = ["name_path", "kind", "iso_code", "claim_count"]
+    list_display = ["name_path", "name_ko", "kind", "iso_code", "claim_count"]
     list_filter = ["kind"]
-    search_fields = ["name", "name_path", "=iso_code"]
+    # Any of its names, in either language, and its path (its ancestors' names) in either.
+    search_fields = ["name", "name_ko", "aliases", "name_path", "name_path_ko", "=iso_code"]
     autocomplete_fields = ["parent"]
     readonly_fields = ["path"]
     ordering = ["name_path"]
@@ -300,7 +307,7 @@ class PlaceAdmin(FlaggedMeanwhileMixin, ChecksOnChangeMixin, TrackerAdmin):
             super().get_queryset(request).annotate(n_claims=Count("claims")).order_by("name_path")
         )
 
-    @admin.display(description="claims", ordering="n_claims")
+    @admin.display(description=_("claims"), ordering="n_claims")
     def claim_count(self, obj: Place) -> int:
         return obj.n_claims
 
@@ -323,9 +330,10 @@ class SourceAdmin(ChecksOnChangeMixin, HiddenWhenConfidentialMixin, TrackerAdmin
         ("country", admin.RelatedOnlyFieldListFilter),
     ]
     list_select_related = ["country"]
-    search_fields = ["name"]
+    # get_queryset holds only the sources the user may see: a hidden one is found by no name.
+    search_fields = ["name", "aliases"]
     autocomplete_fields = ["country"]
-    fields = ["name", "kind", "country", "reliability", "confidential", "url", "notes"]
+    fields = ["name", "aliases", "kind", "country", "reliability", "confidential", "url", "notes"]
 
     def is_restricted(self, obj: Source) -> bool:
         return obj.confidential
@@ -337,7 +345,7 @@ class SourceAdmin(ChecksOnChangeMixin, HiddenWhenConfidentialMixin, TrackerAdmin
             .order_by("name")
         )
 
-    @admin.display(description="claims", ordering="n_claims")
+    @admin.display(description=_("claims"), ordering="n_claims")
     def claim_count(self, obj: Source) -> int:
         return obj.n_claims
 
@@ -396,7 +404,8 @@ class ReportAdmin(ChecksOnChangeMixin, HiddenWhenConfidentialMixin, TrackerAdmin
     ]
     list_filter = ["publisher__kind", "confidential", "language"]
     list_select_related = ["publisher", "logged_by"]
-    search_fields = ["title", "url", "publisher__name"]
+    # Only reports the user may see are listed, so their publishers are visible too.
+    search_fields = ["title", "url", "publisher__name", "publisher__aliases"]
     date_hierarchy = "published_on"
     autocomplete_fields = ["publisher"]
     readonly_fields = ["logged_by", "created_at", "updated_at"]
@@ -424,7 +433,7 @@ class ReportAdmin(ChecksOnChangeMixin, HiddenWhenConfidentialMixin, TrackerAdmin
             .order_by("-published_on", "title")
         )
 
-    @admin.display(description="claims", ordering="n_claims")
+    @admin.display(description=_("claims"), ordering="n_claims")
     def claim_count(self, obj: Report) -> int:
         return obj.n_claims
 
@@ -467,18 +476,18 @@ class ReportAdmin(ChecksOnChangeMixin, HiddenWhenConfidentialMixin, TrackerAdmin
 class CountryFilter(admin.SimpleListFilter):
     """Claims about a country or any place inside it."""
 
-    title = "country"
+    title = _("country")
     parameter_name = "country"
 
     def lookups(self, request, model_admin):
         # One query: the countries with a claim about them or about a place inside them.
         has_claims = Exists(Claim.objects.filter(StartsWith(F("place__path"), OuterRef("path"))))
-        return list(
-            Place.objects.countries()
-            .filter(has_claims)
-            .order_by("name")
-            .values_list("iso_code", "name")
-        )
+        countries = Place.objects.countries().filter(has_claims).order_by("name")
+        return sorted(
+            ((iso, in_reading_language(name, name_ko)) for iso, name, name_ko in
+             countries.values_list("iso_code", "name", "name_ko")),
+            key=lambda choice: choice[1],
+        )  # fmt: skip
 
     def queryset(self, request, queryset):
         if not self.value():
@@ -489,11 +498,26 @@ class CountryFilter(admin.SimpleListFilter):
         return queryset.inside(country)
 
 
-SEARCH_FIELDS_ALWAYS = ["place__name_path", "obligation__code"]
+# A place and an obligation by any of their names, in either language.
+SEARCH_FIELDS_ALWAYS = [
+    "place__name_path",
+    "place__name_path_ko",
+    "place__aliases",
+    "obligation__code",
+    "obligation__short_name",
+    "obligation__short_name_ko",
+]
 # Searched through aliases that are empty on restricted claims for a user without the
 # permission, so a search for a hidden name finds nothing (see ClaimAdmin.get_queryset). The
-# monitor's own reference may name whoever made the claim, as its summary may.
-SEARCH_FIELDS_GUARDED = ["search_source", "search_report", "search_summary", "search_ref"]
+# monitor's own reference may name whoever made the claim, as its summary may; a source's
+# other names are its names.
+SEARCH_FIELDS_GUARDED = [
+    "search_source",
+    "search_source_aliases",
+    "search_report",
+    "search_summary",
+    "search_ref",
+]
 
 
 @admin.register(Claim)
@@ -523,7 +547,10 @@ class ClaimAdmin(
     list_per_page = 100
     fieldsets = [
         (None, {"fields": ["report", "attributed_to", "place", "obligation", "stance"]}),
-        ("Count", {"fields": [("measure", "count_low", "count_high"), ("period_start", "as_of")]}),
+        (
+            _("Count"),
+            {"fields": [("measure", "count_low", "count_high"), ("period_start", "as_of")]},
+        ),
         (None, {"fields": ["credibility", "summary", "external_id"]}),
     ]
 
@@ -536,6 +563,7 @@ class ClaimAdmin(
         if may_see:
             return queryset.annotate(show_confidential=Value(True, BooleanField())).alias(
                 search_source=F("attributed_to__name"),
+                search_source_aliases=F("attributed_to__aliases"),
                 search_report=F("report__title"),
                 search_summary=F("summary"),
                 search_ref=F("external_id"),
@@ -548,12 +576,13 @@ class ClaimAdmin(
 
         return queryset.annotate(show_confidential=Value(False, BooleanField())).alias(
             search_source=guarded("attributed_to__name", source_hidden),
+            search_source_aliases=guarded("attributed_to__aliases", source_hidden),
             search_report=guarded("report__title", report_hidden),
             search_summary=guarded("summary", report_hidden),
             search_ref=guarded("external_id", report_hidden),
         )
 
-    @admin.display(description="claim", ordering="as_of")
+    @admin.display(description=_("claim"), ordering="as_of")
     def claim(self, obj: Claim) -> str:
         return visibility.shown(obj, sees=obj.show_confidential).headline()
 
@@ -572,17 +601,19 @@ class ClaimAdmin(
         Otherwise as Django renders it: never ticked."""
         attrs = {
             "class": "action-select",
-            "aria-label": format_html(_("Select this object for an action - {}"), self.claim(obj)),
+            "aria-label": format_html(
+                gettext("Select this object for an action - {}"), self.claim(obj)
+            ),
         }
         checkbox = forms.CheckboxInput(attrs, lambda value: False)
         return checkbox.render(helpers.ACTION_CHECKBOX_NAME, str(obj.pk))
 
-    @admin.action(description="Export selected claims as CSV", permissions=["view"])
+    @admin.action(description=_("Export selected claims as CSV"), permissions=["view"])
     def export_csv(self, request, queryset):
         rows = exports.claim_export_rows(queryset, request.user)
         return exports.download(exports.as_csv(rows), "claims", "csv")
 
-    @admin.action(description="Export selected claims as XLSX", permissions=["view"])
+    @admin.action(description=_("Export selected claims as XLSX"), permissions=["view"])
     def export_xlsx(self, request, queryset):
         rows = exports.claim_export_rows(queryset, request.user)
         return exports.download(exports.as_xlsx(rows), "claims", "xlsx")
@@ -592,12 +623,12 @@ class ClaimAdmin(
         place, source = row or (obj.place_id, obj.attributed_to_id)
         return Touched(sources={source}, claims={(obj.pk, place)})
 
-    @admin.display(description="grade")
+    @admin.display(description=_("grade"))
     def grade(self, obj: Claim) -> str:
         """Source reliability and claim credibility, Admiralty style: 'B2'."""
         return visibility.shown(obj, sees=obj.show_confidential).grade
 
-    @admin.display(description="report", ordering="report__published_on")
+    @admin.display(description=_("report"), ordering="report__published_on")
     def report_link(self, obj: Claim) -> str:
         shown = visibility.shown(obj, sees=obj.show_confidential)
         if shown.hidden:
@@ -623,7 +654,14 @@ class WatchAdmin(ChecksOnChangeMixin, TrackerAdmin):
     list_display = ["place", "obligation", "max_evidence_age_days"]
     list_filter = ["obligation"]
     list_select_related = ["place", "obligation"]
-    search_fields = ["place__name", "obligation__code"]
+    search_fields = [
+        "place__name",
+        "place__name_ko",
+        "place__aliases",
+        "obligation__code",
+        "obligation__short_name",
+        "obligation__short_name_ko",
+    ]
     autocomplete_fields = ["place", "obligation"]
 
     def touched(self, obj: Watch):

@@ -44,7 +44,7 @@ class ModelValidated(serializers.ModelSerializer):
 class ResolutionSerializer(serializers.ModelSerializer):
     class Meta:
         model = Resolution
-        fields = ["id", "symbol", "number", "adopted_on", "title"]
+        fields = ["id", "symbol", "number", "adopted_on", "title", "title_ko"]
 
 
 class ObligationSerializer(serializers.ModelSerializer):
@@ -53,13 +53,15 @@ class ObligationSerializer(serializers.ModelSerializer):
     class Meta:
         model = Obligation
         fields = ["id", "code", "resolution", "paragraph", "kind", "summary", "exceptions",
-                  "effective_from", "due_on", "max_evidence_age_days"]  # fmt: skip
+                  "effective_from", "due_on", "max_evidence_age_days",
+                  "short_name", "short_name_ko", "summary_ko", "exceptions_ko"]  # fmt: skip
 
 
 class PlaceSerializer(serializers.ModelSerializer):
     class Meta:
         model = Place
-        fields = ["id", "name", "kind", "iso_code", "parent", "name_path"]
+        fields = ["id", "name", "kind", "iso_code", "parent", "name_path", "name_ko",
+                  "name_path_ko", "aliases"]  # fmt: skip
 
 
 class SourceSerializer(serializers.ModelSerializer):
@@ -67,7 +69,7 @@ class SourceSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Source
-        fields = ["id", "name", "kind", "country", "reliability", "confidential"]
+        fields = ["id", "name", "kind", "country", "reliability", "confidential", "aliases"]
 
 
 class ReportSerializer(ModelValidated):
