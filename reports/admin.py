@@ -25,6 +25,7 @@ class SubscriptionForm(forms.ModelForm):
             "active",
             "users",
             "addresses",
+            "language",
             "countries",
             "obligations",
             "include_confidential",
@@ -93,8 +94,6 @@ class SummaryAdmin(AllowListedLookupsMixin, admin.ModelAdmin):
         "status",
         "confidential",
         "recipients",
-        "subject",
-        "headline",
         "created_at",
         "sending_since",
         "sent_at",
@@ -106,7 +105,7 @@ class SummaryAdmin(AllowListedLookupsMixin, admin.ModelAdmin):
     fields = readonly_fields
 
     def get_queryset(self, request):
-        queryset = super().get_queryset(request).defer("body_text", "body_html", "chart_png")
+        queryset = super().get_queryset(request).defer("content")
         if not visibility.sees_confidential(request.user):
             queryset = queryset.filter(confidential=False)
         return queryset

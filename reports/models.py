@@ -75,6 +75,13 @@ class Subscription(models.Model):
         ),
     )
     active = models.BooleanField(_("active"), default=True)
+    language = models.CharField(
+        _("language of the plain addresses"),
+        max_length=10,
+        choices=[("en", "English"), ("ko", "한국어")],
+        default="en",
+        help_text=_("Users receive it in their own language; plain addresses in this one."),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
@@ -141,16 +148,9 @@ class Summary(models.Model):
         related_name="summaries_received",
         verbose_name=_("recipient users"),
     )
-    subject = models.CharField(_("subject"), max_length=300)
-    body_text = models.TextField(_("text"))
-    body_html = models.TextField(_("HTML"))
-    chart_png = models.BinaryField(_("chart"), blank=True, default=b"")
-    headline = models.CharField(_("headline"), max_length=300, blank=True)
-    statuses = models.JSONField(
-        _("statuses"),
-        default=dict,
-        help_text=_("The status matrix it reported, to compare the next one with."),
-    )
+    # What it says, as data (``reports.summaries.build``); said for each reader when read or
+    # sent (``reports.summaries.render``), never stored as text.
+    content = models.JSONField(_("content"), default=dict)
     created_at = models.DateTimeField(_("created at"))
     sending_since = models.DateTimeField(_("sending since"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)

@@ -28,7 +28,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from tracker import visibility
+from tracker import languages, visibility
 
 from . import summaries
 from .models import Subscription, Summary, SummaryStatus, last_complete_period
@@ -97,15 +97,7 @@ def summary_create(
                 created_at=timezone.now(),
             )
             content = summaries.build(subscription, period_start, period_end, previous=previous)
-            subject, text, html = summaries.render(content, summary_id=summary.pk)
-            Summary.objects.filter(pk=summary.pk).update(
-                subject=subject,
-                body_text=text,
-                body_html=html,
-                chart_png=content.chart_png,
-                headline=content.headline,
-                statuses=content.matrix.as_dict(),
-            )
+            Summary.objects.filter(pk=summary.pk).update(content=content)
             summary.recipient_users.set(subscription.users.all())
             if enqueue:
                 from .tasks import send_summary
@@ -172,10 +164,10 @@ def summary_send(summary_id: int, *, max_attempts: int | None = None) -> str:
     if not claimed:
         return SKIPPED
     summary = Summary.objects.select_related("subscription").get(pk=summary_id)
-    message = email_message(summary)
+    messages = email_messages(summary)
     try:
         with get_connection(fail_silently=False) as connection:
-            connection.send_messages([message])
+            connection.send_messages(messages)
     except TRANSIENT as error:
         final = summary.attempts >= max_attempts
         Summary.objects.filter(pk=summary_id, status=SummaryStatus.SENDING).update(
@@ -188,7 +180,7 @@ def summary_send(summary_id: int, *, max_attempts: int | None = None) -> str:
         status=SummaryStatus.SENT,
         sent_at=timezone.now(),
         last_error="",
-        message_id=message.extra_headers["Message-ID"],
+        message_id=" ".join(m.extra_headers["Message-ID"] for m in messages)[:300],
     )
     return SENT
 
@@ -230,20 +222,42 @@ def summaries_requeue(*, summary_ids, user) -> int:
     return len(ids)
 
 
-def email_message(summary: Summary) -> EmailMultiAlternatives:
-    message = EmailMultiAlternatives(
-        subject=summary.subject,
-        body=summary.body_text,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[settings.DEFAULT_FROM_EMAIL],
-        bcc=summary.recipients,
-        headers={"Message-ID": make_msgid(domain="compliance-tracker")},
-    )
-    message.attach_alternative(summary.body_html, "text/html")
-    if summary.chart_png:
-        message.mixed_subtype = "related"
-        image = MIMEImage(bytes(summary.chart_png), _subtype="png")
-        image.add_header("Content-ID", f"<{summaries.CHART_CID}>")
-        image.add_header("Content-Disposition", "inline", filename="chart.png")
-        message.attach(image)
-    return message
+def recipients_by_language(summary: Summary) -> dict[str, list[str]]:
+    """The summary's recipients (the addresses it was built for), by the language each reads:
+    a user's own choice, else the subscription's language, which plain addresses read."""
+    subscription = summary.subscription
+    users = {
+        u.email: languages.preferred_language(u) or subscription.language
+        for u in summary.recipient_users.all()
+        if u.email
+    }
+    groups: dict[str, list[str]] = {}
+    for address in summary.recipients:
+        groups.setdefault(users.get(address, subscription.language), []).append(address)
+    return groups or {subscription.language: []}  # none: the sender's own copy
+
+
+def email_messages(summary: Summary) -> list[EmailMultiAlternatives]:
+    """One email per language its recipients read, each said for them (``summaries.render``):
+    with confidential material only when the summary may include it (every recipient may
+    see it: ``confidential_allowed``)."""
+    out = []
+    for language, addresses in sorted(recipients_by_language(summary).items()):
+        said = summaries.render(summary, language=language, sees=summary.confidential)
+        message = EmailMultiAlternatives(
+            subject=said.subject,
+            body=said.text,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[settings.DEFAULT_FROM_EMAIL],
+            bcc=addresses,
+            headers={"Message-ID": make_msgid(domain="compliance-tracker")},
+        )
+        message.attach_alternative(said.html, "text/html")
+        if said.chart_png:
+            message.mixed_subtype = "related"
+            image = MIMEImage(said.chart_png, _subtype="png")
+            image.add_header("Content-ID", f"<{summaries.CHART_CID}>")
+            image.add_header("Content-Disposition", "inline", filename="chart.png")
+            message.attach(image)
+        out.append(message)
+    return out

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
 
 from tracker import visibility
@@ -16,12 +18,21 @@ from . import summaries
 from .models import Subscription, Summary, last_complete_period
 
 
-def _stored_html(html: str):
+def _inner_html(html: str):
     """The body of an email this application rendered from its own autoescaped templates
     (never user input as such): what lies inside <body>, so that the email's own document and
     styles do not restyle the page around it (tracker/pages.css styles it)."""
     inner = html.split("<body>", 1)[-1].rsplit("</body>", 1)[0]
     return mark_safe(inner)  # noqa: S308
+
+
+def _said(summary: Summary, request) -> summaries.Said:
+    """The summary said for the reader: in their language, with what they may see now."""
+    return summaries.render(
+        summary,
+        language=translation.get_language() or "en",
+        sees=visibility.sees_confidential(request.user),
+    )
 
 
 def readable_summaries(user):
@@ -45,10 +56,7 @@ def _readable(request, pk: int) -> Summary:
 @login_required
 def summary_list(request):
     page = Paginator(
-        readable_summaries(request.user)
-        .defer("body_text", "body_html", "chart_png")
-        .order_by("-period_end", "-id"),
-        50,
+        readable_summaries(request.user).defer("content").order_by("-period_end", "-id"), 50
     ).get_page(request.GET.get("page"))
     return render(request, "reports/summary_list.html", {"page": page})
 
@@ -56,21 +64,23 @@ def summary_list(request):
 @login_required
 def summary_detail(request, pk: int):
     summary = _readable(request, pk)
+    said = _said(summary, request)
     chart = reverse("reports:chart", args=[summary.pk])
-    html = summary.body_html.replace(f'src="cid:{summaries.CHART_CID}"', f'src="{chart}"')
+    html = said.html.replace(f'src="cid:{summaries.CHART_CID}"', f'src="{chart}"')
     return render(
         request,
         "reports/summary_detail.html",
-        {"summary": summary, "body": _stored_html(html)},
+        {"summary": summary, "subject": said.subject, "body": _inner_html(html)},
     )
 
 
 @login_required
 def summary_chart(request, pk: int):
     summary = _readable(request, pk)
-    if not summary.chart_png:
+    said = _said(summary, request)
+    if not said.chart_png:
         raise Http404("This summary has no chart.")
-    return HttpResponse(bytes(summary.chart_png), content_type="image/png")
+    return HttpResponse(said.chart_png, content_type="image/png")
 
 
 @login_required
@@ -83,12 +93,17 @@ def subscription_preview(request, pk: int):
         raise Http404("No subscription you may preview has this number.")
     start, end = last_complete_period(subscription.cadence, timezone.localdate())
     previous = subscription.summaries.filter(period_end__lt=start).order_by("-period_end").first()
-    content = summaries.build(subscription, start, end, previous=previous)
-    subject, _, html = summaries.render(content, summary_id=0)
-    if content.chart_png:
-        import base64
-
-        data = base64.b64encode(content.chart_png).decode()
+    unsaved = Summary(
+        subscription=subscription,
+        period_start=start,
+        period_end=end,
+        confidential=subscription.include_confidential,
+        content=summaries.build(subscription, start, end, previous=previous),
+    )
+    said = _said(unsaved, request)
+    html = said.html
+    if said.chart_png:
+        data = base64.b64encode(said.chart_png).decode()
         html = html.replace(
             f'src="cid:{summaries.CHART_CID}"', f'src="data:image/png;base64,{data}"'
         )
@@ -97,8 +112,8 @@ def subscription_preview(request, pk: int):
         "reports/summary_detail.html",
         {
             "preview": True,
-            "subject": subject,
-            "body": _stored_html(html),
+            "subject": said.subject,
+            "body": _inner_html(html),
             "subscription": subscription,
         },
     )

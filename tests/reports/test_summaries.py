@@ -7,11 +7,12 @@ import pytest
 import time_machine
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import translation
 
-from reports import sending, tasks
+from reports import sending, summaries, tasks
 from reports.models import Subscription, Summary
-from tests.factories import ClaimFactory, SourceFactory, UserFactory, country
-from tracker import checks
+from tests.factories import ClaimFactory, SourceFactory, UserFactory, country, obligation
+from tracker import checks, languages
 from tracker.models import Place
 
 pytestmark = pytest.mark.django_db
@@ -73,29 +74,32 @@ def test_a_weekly_summary_arrives_with_subject_text_html_and_inline_chart(smtp, 
     recipients, message = smtp.messages[0]
     assert set(recipients) >= {viewer.email, "partner@example.org"}
     assert message["Subject"].startswith(
-        "[Compliance tracker] Weekly: China and Russia, 2026-11-16 to 2026-11-22: "
+        "[Compliance tracker] Weekly: China and Russia, 16 November 2026 to 22 November 2026: "
     )
-    assert "new contradiction" in message["Subject"]
+    assert "flags opened" in message["Subject"]
     assert viewer.email not in message["To"]  # recipients do not see each other
     text, html, images = parts(message)
-    assert "opened #" in text and "KINU and Sejong Institute says 50,000 workers" in text
-    assert "STATUS CHANGES" not in text  # the first summary has nothing to compare with
+    assert "flags opened:" in text and "KINU and Sejong Institute says 50,000 workers" in text
+    assert "Status changes" not in text  # the first summary has nothing to compare with
     assert "China (CN)" in text and "Russia (RU)" in text
-    assert "UNSCR2397-OP8-FINAL (reporting) due 2020-03-22: passed" in text
+    assert "(UNSCR2397-OP8-FINAL), due 22 March 2020: passed" in text
     assert f"https://tracker.example.org/summaries/{summary.pk}/" in text
     assert "Northeast China" in text
     assert 'src="cid:chart"' in html
     assert len(images) == 1
     assert images[0]["Content-ID"] == "<chart>"
     assert images[0].get_content()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert text.replace("\r\n", "\n").strip() == summary.body_text.strip()  # as archived
+    archived = summaries.render(summary, language="en", sees=False).text
+    assert text.replace("\r\n", "\n").strip() == archived.strip()  # as the archive says it
 
 
 @time_machine.travel(NOW, tick=False)
 def test_the_next_summary_says_what_changed(smtp, weekly):
     first = send(weekly)
-    assert first.statuses["CN UNSCR2397-OP8"] in {"contested", "stale", "violating"}
-    Summary.objects.filter(pk=first.pk).update(statuses={**first.statuses, "CN UNSCR2397-OP8": "x"})
+    content = first.content
+    assert content["statuses"]["CN UNSCR2397-OP8"]["status"] in {"contested", "stale", "violating"}
+    content["statuses"]["CN UNSCR2397-OP8"]["status"] = "x"
+    Summary.objects.filter(pk=first.pk).update(content=content)
     with time_machine.travel(NOW + datetime.timedelta(days=7), tick=False):
         second = sending.summary_create(
             subscription=weekly,
@@ -103,7 +107,10 @@ def test_the_next_summary_says_what_changed(smtp, weekly):
             period_end=WEEK[1] + datetime.timedelta(days=7),
             enqueue=False,
         )
-    assert "STATUS CHANGES\n- CN UNSCR2397-OP8: x ->" in second.body_text
+    text = summaries.render(second, language="en", sees=False).text
+    with translation.override("en"):
+        name = obligation("UNSCR2397-OP8").name
+    assert f"Status changes:\n- China, {name}: x ->" in text
 
 
 @time_machine.travel(NOW, tick=False)
@@ -139,7 +146,7 @@ def test_a_server_that_is_down_marks_the_summary_failed_and_loses_nothing(
     assert summary.status == "failed"
     assert summary.attempts == 2
     assert "ConnectionRefusedError" in summary.last_error
-    assert summary.body_html and summary.chart_png  # stored before sending
+    assert summary.content["statuses"] and summary.content["events"]  # stored before sending
     page = editor_client.get(reverse("admin:reports_summary_changelist"))
     assert "ConnectionRefusedError" in page.content.decode()
 
@@ -169,7 +176,8 @@ def test_a_failed_summary_is_sent_again_only_by_a_deliberate_action(
 def test_a_confidential_source_never_reaches_a_recipient_without_the_permission(smtp, weekly):
     summary = send(weekly)
     text, html, images = parts(smtp.messages[0][1])
-    for part in (text, html, summary.subject, summary.body_text, summary.body_html):
+    archived = summaries.render(summary, language="en", sees=False)
+    for part in (text, html, archived.subject, archived.text, archived.html):
         assert CANARY not in part
     assert all(CANARY.encode() not in image.get_content() for image in images)
     assert "a confidential source" in text  # the flag is reported, its source is not named
@@ -181,7 +189,8 @@ def test_a_confidential_subscription_names_the_source_to_permitted_users(smtp, e
     subscription = Subscription.objects.create(name="Trusted", include_confidential=True)
     subscription.users.add(trusted)
     summary = send(subscription)
-    assert CANARY in summary.body_text
+    text, _, _ = parts(smtp.messages[0][1])
+    assert CANARY in text
     assert summary.confidential
 
 
@@ -237,10 +246,10 @@ def test_building_a_summary_runs_the_same_queries_for_1_and_50_countries(
     subscription = Subscription.objects.create(name=f"{n} countries")
     subscription.countries.add(*Place.objects.countries().order_by("-iso_code")[: n - 1])
     subscription.countries.add(country("CN"))
-    # The kept statuses, their obligations and the places inside the countries, the
-    # period's events and reports, the estimates (8), and what the flags of the events name:
-    # their claims, places, obligations and links to obligations (4).
-    with django_assert_num_queries(12):
+    # The subscription's countries and obligations, the kept statuses, the places inside the
+    # countries, the period's events, its reports, and the countries' watches and open
+    # flags (the ones needing attention): 9, whatever the number of countries.
+    with django_assert_num_queries(9):
         summaries.build(subscription, *WEEK, previous=None)
 
 
@@ -252,8 +261,9 @@ def test_a_recipient_reads_the_summary_as_emailed_with_its_chart(smtp, weekly, v
     summary = send(weekly)
     client.force_login(viewer)
     listing = client.get(reverse("reports:list"))
-    assert summary.headline in listing.content.decode()
+    assert reverse("reports:detail", args=[summary.pk]) in listing.content.decode()
     page = client.get(reverse("reports:detail", args=[summary.pk])).content.decode()
+    assert "KINU and Sejong Institute says 50,000 workers" in page
     assert f'src="/summaries/{summary.pk}/chart.png"' in page
     chart = client.get(reverse("reports:chart", args=[summary.pk]))
     assert chart["Content-Type"] == "image/png"
@@ -310,3 +320,46 @@ def test_the_scheduled_dispatch_through_a_real_worker_sends_one_email(live_worke
     time.sleep(1)  # room for a wrong second email to arrive
     assert len(smtp.messages) == 1
     assert Summary.objects.count() == 1
+
+
+@time_machine.travel(NOW, tick=False)
+def test_each_recipient_gets_the_summary_in_their_own_language(smtp, weekly, viewer):
+    """A user who reads Korean gets a Korean email; the plain addresses get the
+    subscription's language; nothing is stored as text, so both are said from one summary."""
+    korean = UserFactory(username="korean-monitor", groups=["Viewers"])
+    languages.language_set(user=korean, language="ko")
+    weekly.users.add(korean)
+    send(weekly)
+    assert len(smtp.messages) == 2
+    by_recipients = {frozenset(recipients): message for recipients, message in smtp.messages}
+    korean_mail = next(m for r, m in by_recipients.items() if korean.email in r)
+    english_mail = next(m for r, m in by_recipients.items() if "partner@example.org" in r)
+    assert korean.email not in next(r for r in by_recipients if "partner@example.org" in r)
+    assert "2026년 11월 16일" in korean_mail["Subject"]  # dates as Korean readers write them
+    assert "16 November 2026" in english_mail["Subject"]
+    korean_text, _, _ = parts(korean_mail)
+    assert "중국" in korean_text  # China, by its Korean name
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_demos_weekly_summary_is_read_in_a_minute(smtp, weekly):
+    """Under 8,000 characters of text on the demo data, naming its flags; the countries with
+    nothing to say are summed up in one line."""
+    summary = send(weekly)
+    text, _, _ = parts(smtp.messages[0][1])
+    assert len(text) < 8_000, len(text)
+    opened = summary.content["events"]
+    assert opened and all(f"#{flag.pk}" in text for flag in _flags_of(opened))
+    world = Subscription.objects.create(name="Everything", addresses="all@example.org")
+    everything = sending.summary_create(
+        subscription=world, period_start=WEEK[0], period_end=WEEK[1], enqueue=False
+    )
+    text = summaries.render(everything, language="en", sees=False).text
+    assert len(text) < 8_000, len(text)
+    assert "other countries: no evidence, no watch, no open flag." in text
+
+
+def _flags_of(event_ids):
+    from tracker.models import FlagEvent
+
+    return {event.flag for event in FlagEvent.objects.filter(pk__in=event_ids)}
