@@ -270,3 +270,101 @@ def test_a_write_with_a_token_is_in_the_history_with_who_made_it(editor):
     assert response.status_code == 201, response.json()
     version = Claim.objects.get(external_id="API-1").history.get()
     assert (version.history_type, version.history_user) == ("+", editor)
+
+
+@pytest.fixture
+def hidden_and_visible():
+    """A confidential source, a confidential report, a report by a confidential publisher, and
+    a public source and report beside them."""
+    return {
+        "hidden_source": SourceFactory(name="Hidden informant", confidential=True),
+        "hidden_report": ReportFactory(title="Hidden report", confidential=True),
+        "hidden_publisher": ReportFactory(
+            title="Bulletin of a hidden publisher",
+            publisher=SourceFactory(name="Hidden press", confidential=True),
+        ),
+        "claim": ClaimFactory(
+            attributed_to=SourceFactory(name="Public NGO"),
+            report=ReportFactory(title="Public article"),
+        ),
+    }
+
+
+HIDDEN_NAMES = [b"Hidden informant", b"Hidden report", b"Bulletin of a hidden publisher",
+                b"Hidden press"]  # fmt: skip
+
+
+def browsable_pages(planted) -> list[str]:
+    claim = planted["claim"]
+    return [
+        "/api/claims/",
+        f"/api/claims/{claim.pk}/",
+        "/api/claims/999999/",
+        "/api/reports/",
+        f"/api/reports/{claim.report_id}/",
+        "/api/reports/999999/",
+    ]
+
+
+def test_the_browsable_forms_offer_an_editor_only_what_they_may_see(
+    editor_client, hidden_and_visible
+):
+    for url in browsable_pages(hidden_and_visible):
+        page = editor_client.get(url, HTTP_ACCEPT="text/html")
+        assert page.status_code in (200, 404), url
+        assert b"<form" in page.content and b"Public NGO" in page.content, url
+        assert not [name for name in HIDDEN_NAMES if name in page.content], url
+
+
+def test_the_browsable_forms_offer_a_trusted_editor_everything(trusted_client, hidden_and_visible):
+    page = trusted_client.get("/api/claims/", HTTP_ACCEPT="text/html")
+    assert all(name in page.content for name in HIDDEN_NAMES)
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "field", "hidden"),
+    [
+        ("claims", "attributed_to", "hidden_source"),
+        ("claims", "report", "hidden_report"),
+        ("claims", "report", "hidden_publisher"),
+        ("reports", "publisher", "hidden_source"),
+    ],
+)
+def test_a_hidden_id_is_refused_as_one_that_does_not_exist(
+    editor_api, hidden_and_visible, endpoint, field, hidden
+):
+    if endpoint == "claims":
+        body = claim_body()
+    else:
+        body = {"title": "T", "publisher": SourceFactory().pk, "published_on": "2019-12-23"}
+    answers = [
+        editor_api.post(f"/api/{endpoint}/", {**body, field: pk}, format="json")
+        for pk in (hidden_and_visible[hidden].pk, 999_999)
+    ]
+    assert [a.status_code for a in answers] == [400, 400]
+    assert answers[0].json() == answers[1].json()
+    assert list(answers[0].json()) == [field]
+
+
+def test_an_id_is_a_whole_number(editor_api):
+    response = editor_api.post("/api/claims/", claim_body(report=1.5), format="json")
+    assert response.status_code == 400
+    assert "report" in response.json()
+
+
+def test_every_relation_the_api_takes_is_narrowed_to_what_the_user_may_see():
+    """Every writable relation of every endpoint of the router, so a new one is covered."""
+    from rest_framework import relations
+
+    from tracker.api.serializers import VisibleRelatedField
+    from tracker.api.urls import router
+
+    checked = []
+    for _prefix, viewset, _basename in router.registry:
+        serializer = viewset.serializer_class()
+        for name, field in serializer.fields.items():
+            field = getattr(field, "child_relation", field)
+            if isinstance(field, relations.RelatedField) and not field.read_only:
+                assert isinstance(field, VisibleRelatedField), (viewset.__name__, name)
+                checked.append(name)
+    assert {"report", "attributed_to", "publisher"} <= set(checked)

@@ -1,9 +1,12 @@
-"""The API's representations. Names of confidential sources and reports are replaced for a
-user without the permission, as everywhere; writes go through the models' own validation."""
+"""The API's representations, each read through the visibility rule (``tracker.visibility``):
+a relation offers, accepts and renders in the browsable API's forms only the rows the requesting
+user may see; a restricted claim is shown as everywhere else (``visibility.ClaimShown``); writes
+go through the models' own validation."""
 
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from .. import visibility
@@ -24,7 +27,35 @@ def _may_see(context) -> bool:
     return request is not None and visibility.sees_confidential(request.user)
 
 
-class ModelValidated(serializers.ModelSerializer):
+class VisibleRelatedField(serializers.PrimaryKeyRelatedField):
+    """A relation by id whose choices are the rows the requesting user may see
+    (``visibility.queryset_for``): its validation, and the drop-downs of the browsable API's
+    forms, know no other. A hidden id is refused as one that does not exist, with the same
+    message. Without a request in the context nothing confidential is offered."""
+
+    default_error_messages = {"does_not_exist": _("No such {model}.")}
+
+    def __init__(self, **kwargs):
+        # An id is a whole number: 1.5 is refused, not read as 1.
+        kwargs.setdefault("pk_field", serializers.IntegerField())
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        request = self.context.get("request")
+        return visibility.queryset_for(queryset.model, getattr(request, "user", None), queryset)
+
+    def fail(self, key, **kwargs):
+        super().fail(key, model=self.queryset.model._meta.verbose_name, **kwargs)
+
+
+class VisibleModelSerializer(serializers.ModelSerializer):
+    """Every relation a model serializer builds is a ``VisibleRelatedField``."""
+
+    serializer_related_field = VisibleRelatedField
+
+
+class ModelValidated(VisibleModelSerializer):
     """Runs the model's ``full_clean`` so the API says what the admin says."""
 
     def validate(self, attrs):
@@ -41,13 +72,13 @@ class ModelValidated(serializers.ModelSerializer):
         return []
 
 
-class ResolutionSerializer(serializers.ModelSerializer):
+class ResolutionSerializer(VisibleModelSerializer):
     class Meta:
         model = Resolution
         fields = ["id", "symbol", "number", "adopted_on", "title"]
 
 
-class ObligationSerializer(serializers.ModelSerializer):
+class ObligationSerializer(VisibleModelSerializer):
     resolution = serializers.SlugRelatedField(slug_field="symbol", read_only=True)
 
     class Meta:
@@ -56,13 +87,13 @@ class ObligationSerializer(serializers.ModelSerializer):
                   "effective_from", "due_on", "max_evidence_age_days"]  # fmt: skip
 
 
-class PlaceSerializer(serializers.ModelSerializer):
+class PlaceSerializer(VisibleModelSerializer):
     class Meta:
         model = Place
         fields = ["id", "name", "kind", "iso_code", "parent", "name_path"]
 
 
-class SourceSerializer(serializers.ModelSerializer):
+class SourceSerializer(VisibleModelSerializer):
     country = serializers.SlugRelatedField(slug_field="iso_code", read_only=True)
 
     class Meta:
@@ -83,11 +114,6 @@ class ReportSerializer(ModelValidated):
         if publisher.confidential and not _may_see(self.context):
             return str(visibility.SOURCE_LABEL)
         return publisher.name
-
-    def validate_publisher(self, publisher: Source) -> Source:
-        if publisher.confidential and not _may_see(self.context):
-            raise serializers.ValidationError("No such source.")
-        return publisher
 
 
 class ClaimSerializer(ModelValidated):
@@ -123,16 +149,6 @@ class ClaimSerializer(ModelValidated):
             data.update(summary="", external_id=None, attributed_to=None, report=None)
         return data
 
-    def validate_attributed_to(self, source: Source) -> Source:
-        if source.confidential and not _may_see(self.context):
-            raise serializers.ValidationError("No such source.")
-        return source
-
-    def validate_report(self, report: Report) -> Report:
-        if report.is_restricted and not _may_see(self.context):
-            raise serializers.ValidationError("No such report.")
-        return report
-
 
 class SaidFlags(serializers.ListSerializer):
     """A list of flags, said for the requester by one ``FlagText`` (its queries once for the
@@ -145,7 +161,7 @@ class SaidFlags(serializers.ListSerializer):
         return super().to_representation(flags)
 
 
-class FlagSerializer(serializers.ModelSerializer):
+class FlagSerializer(VisibleModelSerializer):
     """A flag's facts, and its sentence and resolution said for the requester, in their
     language, with what they may see now (``tracker.flags.render``)."""
 
