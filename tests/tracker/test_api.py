@@ -98,28 +98,54 @@ def test_a_confidential_source_is_never_named(api, trusted_editor):
     assert b"Canary" in trusted.get("/api/claims/").content
 
 
-@pytest.mark.parametrize("by", ["source", "report"])
-def test_a_hidden_claim_shows_neither_its_source_nor_its_report_by_id(api, by):
-    """Ids would let a reader group the claims of one informant, or of one confidential
-    report, and count where they were made."""
+@pytest.mark.parametrize("by", ["source", "report", "publisher"])
+def test_a_restricted_claim_is_listed_as_the_pages_and_exports_show_it(api, by):
+    """Source, report, publisher and publication date replaced, reference and summary blank,
+    no id of its source or report: ids would let a reader group the claims of one informant,
+    or of one confidential report, and count where they were made."""
     if by == "source":
         claim = ClaimFactory(attributed_to=SourceFactory(confidential=True), external_id="K-1")
-    else:
+    elif by == "report":
         claim = ClaimFactory(report=ReportFactory(confidential=True), external_id="K-1")
+    else:
+        publisher = SourceFactory(confidential=True)
+        claim = ClaimFactory(report=ReportFactory(publisher=publisher), external_id="K-1")
+    claim.summary = "K says so"
+    claim.save()
+    [data] = api.get("/api/claims/").json()["results"]
+    shown = {key: data[key] for key in ("attributed_to", "report", "external_id", "summary",
+                                        "source_name", "report_title", "publisher_name",
+                                        "published_on")}  # fmt: skip
+    assert shown == {
+        "attributed_to": None,
+        "report": None,
+        "external_id": None,
+        "summary": "",
+        "source_name": "confidential source",
+        "report_title": "confidential report",
+        "publisher_name": "confidential source",
+        "published_on": None,
+    }
+    assert data["id"] == claim.pk and data["count_low"] == claim.count_low
+
+
+def test_a_claim_shows_its_publisher_and_publication_date(api):
+    claim = ClaimFactory(report=ReportFactory(publisher=SourceFactory(name="RFA")))
     data = api.get(f"/api/claims/{claim.pk}/").json()
-    assert (data["attributed_to"], data["report"], data["external_id"]) == (None, None, None)
-    assert (data["source_name"], data["report_title"]) == (
-        "confidential source",
-        "confidential report",
-    )
+    assert (data["publisher_name"], data["published_on"]) == ("RFA", "2019-12-23")
+    assert data["obligation_code"] is None  # a pure count: present, empty
 
 
-def test_an_editor_without_the_permission_cannot_change_a_hidden_claim(editor_api):
+@pytest.mark.parametrize("method", ["get", "patch", "put"])
+def test_a_restricted_claim_does_not_exist_by_its_id(editor_api, method):
+    """Opened or changed by its id, a restricted claim answers as a claim that does not exist,
+    for an Editor without the permission."""
     claim = ClaimFactory(attributed_to=SourceFactory(confidential=True), count_low=5_000)
-    response = editor_api.patch(
-        f"/api/claims/{claim.pk}/", {"count_low": 7_000, "count_high": 7_000}, format="json"
-    )
-    assert response.status_code == 403
+    body = {"count_low": 7_000, "count_high": 7_000} if method != "get" else None
+    hidden = getattr(editor_api, method)(f"/api/claims/{claim.pk}/", body, format="json")
+    missing = getattr(editor_api, method)("/api/claims/999999/", body, format="json")
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.json() == missing.json()
     claim.refresh_from_db()
     assert claim.count_low == 5_000
 

@@ -5,6 +5,9 @@ go through the models' own validation."""
 
 from __future__ import annotations
 
+import datetime
+from functools import cached_property
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
@@ -22,9 +25,10 @@ from ..models import (
 )
 
 
-def _may_see(context) -> bool:
+def _user(context):
+    """The requesting user (None without a request: nothing confidential is shown)."""
     request = context.get("request")
-    return request is not None and visibility.sees_confidential(request.user)
+    return getattr(request, "user", None)
 
 
 class VisibleRelatedField(serializers.PrimaryKeyRelatedField):
@@ -42,8 +46,7 @@ class VisibleRelatedField(serializers.PrimaryKeyRelatedField):
 
     def get_queryset(self):
         queryset = super().get_queryset()
-        request = self.context.get("request")
-        return visibility.queryset_for(queryset.model, getattr(request, "user", None), queryset)
+        return visibility.queryset_for(queryset.model, _user(self.context), queryset)
 
     def fail(self, key, **kwargs):
         super().fail(key, model=self.queryset.model._meta.verbose_name, **kwargs)
@@ -110,43 +113,70 @@ class ReportSerializer(ModelValidated):
                   "language", "confidential"]  # fmt: skip
 
     def get_publisher_name(self, report: Report) -> str:
-        publisher = report.publisher
-        if publisher.confidential and not _may_see(self.context):
+        if visibility.source_is_hidden(report.publisher, _user(self.context)):
             return str(visibility.SOURCE_LABEL)
-        return publisher.name
+        return report.publisher.name
 
 
 class ClaimSerializer(ModelValidated):
+    """A claim as the requesting user may read it: what a restricted claim must not show (its
+    source, report, publisher and publication date, its reference and summary, the ids of its
+    source and report) is read from ``visibility.ClaimShown``, as on the pages and in the
+    exports, never from the claim itself."""
+
     source_name = serializers.SerializerMethodField()
     report_title = serializers.SerializerMethodField()
+    publisher_name = serializers.SerializerMethodField()
+    published_on = serializers.SerializerMethodField()
     place_name = serializers.CharField(source="place.name_path", read_only=True)
-    obligation_code = serializers.CharField(source="obligation.code", read_only=True)
+    obligation_code = serializers.CharField(source="obligation.code", read_only=True, default=None)
     summary = serializers.CharField(required=False, allow_blank=True)
 
     class Meta:
         model = Claim
         fields = [
-            "id", "external_id", "report", "report_title", "attributed_to", "source_name",
-            "place", "place_name", "obligation", "obligation_code", "stance", "measure",
-            "count_low", "count_high", "period_start", "as_of", "credibility", "summary",
+            "id", "external_id", "report", "report_title", "publisher_name", "published_on",
+            "attributed_to", "source_name", "place", "place_name", "obligation",
+            "obligation_code", "stance", "measure", "count_low", "count_high", "period_start",
+            "as_of", "credibility", "summary",
         ]  # fmt: skip
 
-    def _hidden(self, claim: Claim) -> bool:
-        return claim.is_restricted and not _may_see(self.context)
+    _shown_last: visibility.ClaimShown | None = None
+
+    @cached_property
+    def _sees_confidential(self) -> bool:
+        return visibility.sees_confidential(_user(self.context))
+
+    def _shown(self, claim: Claim) -> visibility.ClaimShown:
+        """The claim as the user may read it, built once per claim."""
+        if self._shown_last is None or self._shown_last.claim is not claim:
+            self._shown_last = visibility.shown(claim, sees=self._sees_confidential)
+        return self._shown_last
 
     def get_source_name(self, claim: Claim) -> str:
-        return str(visibility.SOURCE_LABEL) if self._hidden(claim) else claim.attributed_to.name
+        return self._shown(claim).source_name
 
     def get_report_title(self, claim: Claim) -> str:
-        return str(visibility.REPORT_LABEL) if self._hidden(claim) else claim.report.title
+        return self._shown(claim).report_title
+
+    def get_publisher_name(self, claim: Claim) -> str:
+        return self._shown(claim).publisher_name
+
+    def get_published_on(self, claim: Claim) -> datetime.date | None:
+        return self._shown(claim).published_on
 
     def to_representation(self, claim):
         data = super().to_representation(claim)
-        if self._hidden(claim):
-            # The monitor's own reference may name whoever made the claim, as its summary may;
-            # the ids would let a reader group the claims of one informant, or of one
-            # confidential report, and count where they were made.
-            data.update(summary="", external_id=None, attributed_to=None, report=None)
+        shown = self._shown(claim)
+        # The monitor's own reference may name whoever made the claim, as its summary may; the
+        # ids would let a reader group the claims of one informant, or of one confidential
+        # report, and count where they were made.
+        data.update(
+            external_id=shown.reference or None,
+            summary=shown.summary,
+            attributed_to=shown.source_id,
+            report=shown.report_id,
+        )
         return data
 
 

@@ -9,7 +9,6 @@ from django.db import transaction
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import mixins, permissions, viewsets
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
@@ -96,17 +95,14 @@ class ClaimViewSet(Writes):
     filter_backends = [DjangoFilterBackend]
     filterset_class = ClaimFilter
 
-    def get_object(self):
-        """The claim; to change one made by a confidential source or recorded from a
-        restricted report takes the permission to see it, as in the admin."""
-        claim = super().get_object()
-        if (
-            self.request.method not in permissions.SAFE_METHODS
-            and claim.is_restricted
-            and not visibility.sees_confidential(self.request.user)
-        ):
-            raise PermissionDenied("Only who may see its source and report may change it.")
-        return claim
+    def get_queryset(self):
+        """A list shows every claim, the restricted ones redacted (``ClaimShown``); opened,
+        changed or named by its id, a restricted claim does not exist for a user without the
+        permission (the visibility rule), as in the admin."""
+        queryset = super().get_queryset()
+        if self.action == "list":
+            return queryset
+        return visibility.claims(self.request.user, queryset)
 
     def perform_create(self, serializer):
         claim = serializer.save()
