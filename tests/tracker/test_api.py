@@ -394,3 +394,18 @@ def test_every_relation_the_api_takes_is_narrowed_to_what_the_user_may_see():
                 assert isinstance(field, VisibleRelatedField), (viewset.__name__, name)
                 checked.append(name)
     assert {"report", "attributed_to", "publisher"} <= set(checked)
+
+
+@pytest.mark.parametrize("size", ["abc", "1.5", "0", "-3", "", " 5", "+5", "5_0", "٣"])
+def test_a_page_size_that_is_not_a_whole_number_from_1_is_a_400(api, size):
+    response = api.get("/api/sources/", {"page_size": size})
+    assert response.status_code == 400
+    assert list(response.json()) == ["page_size"]
+
+
+@pytest.mark.parametrize(("size", "given"), [("2", 2), ("007", 7), ("501", 500), ("9" * 5000, 500)])
+def test_a_page_size_gives_that_many_results_at_most_500(api, size, given):
+    Source.objects.bulk_create(Source(name=f"S{n}", kind="ngo") for n in range(600))
+    response = api.get("/api/sources/", {"page_size": size})
+    assert response.status_code == 200
+    assert len(response.json()["results"]) == given

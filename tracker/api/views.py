@@ -5,10 +5,14 @@ first), session or token authentication, the same redaction as everywhere."""
 
 from __future__ import annotations
 
+import re
+
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import mixins, permissions, viewsets
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
@@ -26,12 +30,48 @@ from ..models import (
 from . import serializers
 from .permissions import ModelPermissions
 
+DIGITS = re.compile(r"[0-9]+")
+
 
 class NewestFirst(CursorPagination):
+    """Cursor pages, newest first. ``?page_size=`` is a whole number from 1 (more than
+    ``max_page_size`` gives that many); anything else is a 400, not silently the default."""
+
     ordering = "-id"
     page_size = 50
     max_page_size = 500
     page_size_query_param = "page_size"
+    page_size_query_description = _(  # type: ignore[assignment]  # lazy: read with the schema
+        "Results on a page, from 1 (default 50; more than 500 gives 500)."
+    )
+
+    def get_page_size(self, request) -> int:
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        # ASCII digits only: int() also reads " 5", "+5", "5_0" and other scripts' digits.
+        digits = raw.lstrip("0") if DIGITS.fullmatch(raw) else ""
+        if not digits:
+            raise ValidationError(
+                {
+                    self.page_size_query_param: [
+                        _(
+                            "The page size is a whole number from 1 (at most %(maximum)d "
+                            "results are given)."
+                        )
+                        % {"maximum": self.max_page_size}
+                    ]
+                }
+            )
+        # Compared as text first: int() refuses numbers of more than 4,300 digits.
+        return self.max_page_size if len(digits) > 9 else min(int(digits), self.max_page_size)
+
+    def get_schema_operation_parameters(self, view) -> list[dict]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"]["minimum"] = 1
+        return parameters
 
 
 class ReadOnly(viewsets.ReadOnlyModelViewSet):
