@@ -409,3 +409,18 @@ def test_a_page_size_gives_that_many_results_at_most_500(api, size, given):
     response = api.get("/api/sources/", {"page_size": size})
     assert response.status_code == 200
     assert len(response.json()["results"]) == given
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"country": "XX"}, "country"),
+        ({"country": "C\x00N"}, "country"),
+        ({"obligation": "UNSCR0-OP0"}, "obligation"),
+        ({"obligation": "\x00"}, "obligation"),
+    ],
+)
+def test_status_refuses_a_country_or_obligation_that_is_not_there(api, query, field):
+    response = api.get("/api/status/", query)
+    assert response.status_code == 400
+    assert list(response.json()) == [field]

@@ -222,6 +222,37 @@ class FlagSerializer(VisibleModelSerializer):
         return self._said(flag).resolution(flag)
 
 
+class StatusQuerySerializer(serializers.Serializer):
+    """The status endpoint's filters; each, if given, must name what exists."""
+
+    country = serializers.CharField(
+        required=False, allow_blank=True, help_text=_("A member state's ISO code, e.g. CN.")
+    )
+    obligation = serializers.CharField(
+        required=False, allow_blank=True, help_text=_("An obligation's code, e.g. UNSCR2397-OP8.")
+    )
+
+    def validate_country(self, iso: str) -> Place | None:
+        if not iso:
+            return None
+        country = Place.objects.countries().filter(iso_code=iso.upper()).first()
+        if country is None:
+            raise serializers.ValidationError(
+                _("“%(value)s” is not a member state's ISO code.") % {"value": iso}
+            )
+        return country
+
+    def validate_obligation(self, code: str) -> Obligation | None:
+        if not code:
+            return None
+        obligation = Obligation.objects.filter(code=code.upper()).first()
+        if obligation is None:
+            raise serializers.ValidationError(
+                _("“%(value)s” is not an obligation code.") % {"value": code}
+            )
+        return obligation
+
+
 class StatusSerializer(serializers.Serializer):
     country = serializers.CharField()
     obligation = serializers.CharField()

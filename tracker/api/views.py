@@ -16,6 +16,8 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
+from reports.status import status_matrix
+
 from .. import services, visibility
 from ..filters import ClaimFilter, FlagFilter
 from ..models import (
@@ -178,19 +180,16 @@ class StatusViewSet(viewsets.ViewSet):
     serializer_class = serializers.StatusSerializer
 
     def list(self, request):
-        from reports.status import status_matrix
-
-        countries = obligations = None
-        if iso := request.query_params.get("country"):
-            countries = list(Place.objects.countries().filter(iso_code=iso.upper()))
-            if not countries:
-                return Response({"country": [f"{iso!r} is not a member state's ISO code."]}, 400)
-        if code := request.query_params.get("obligation"):
-            obligations = list(Obligation.objects.filter(code=code.upper()))
-            if not obligations:
-                return Response({"obligation": [f"{code!r} is not an obligation code."]}, 400)
+        query = serializers.StatusQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        country, obligation = (
+            query.validated_data.get("country"),
+            query.validated_data.get("obligation"),
+        )
         matrix = status_matrix(
-            countries=countries, obligations=obligations, today=timezone.localdate()
+            countries=[country] if country else None,
+            obligations=[obligation] if obligation else None,
+            today=timezone.localdate(),
         )
         iso_of = {c.pk: c.iso_code for c in matrix.countries}
         code_of = {o.pk: o.code for o in matrix.obligations}
