@@ -12,6 +12,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from reports.status import STATUSES
+
 from .. import visibility
 from ..flags.render import FlagText
 from ..models import (
@@ -76,12 +78,16 @@ class ModelValidated(VisibleModelSerializer):
 
 
 class ResolutionSerializer(VisibleModelSerializer):
+    """A UN Security Council resolution."""
+
     class Meta:
         model = Resolution
         fields = ["id", "symbol", "number", "adopted_on", "title"]
 
 
 class ObligationSerializer(VisibleModelSerializer):
+    """One operative duty of a resolution."""
+
     resolution = serializers.SlugRelatedField(slug_field="symbol", read_only=True)
 
     class Meta:
@@ -91,12 +97,16 @@ class ObligationSerializer(VisibleModelSerializer):
 
 
 class PlaceSerializer(VisibleModelSerializer):
+    """A place: the world, a country, or a region, province or city inside one."""
+
     class Meta:
         model = Place
         fields = ["id", "name", "kind", "iso_code", "parent", "name_path"]
 
 
 class SourceSerializer(VisibleModelSerializer):
+    """Who makes claims. Confidential sources are listed only to who may see them."""
+
     country = serializers.SlugRelatedField(slug_field="iso_code", read_only=True)
 
     class Meta:
@@ -105,6 +115,9 @@ class SourceSerializer(VisibleModelSerializer):
 
 
 class ReportSerializer(ModelValidated):
+    """One source document. Restricted reports (confidential, or by a confidential
+    publisher) are listed only to who may see them."""
+
     publisher_name = serializers.SerializerMethodField()
 
     class Meta:
@@ -119,17 +132,24 @@ class ReportSerializer(ModelValidated):
 
 
 class ClaimSerializer(ModelValidated):
-    """A claim as the requesting user may read it: what a restricted claim must not show (its
-    source, report, publisher and publication date, its reference and summary, the ids of its
-    source and report) is read from ``visibility.ClaimShown``, as on the pages and in the
-    exports, never from the claim itself."""
+    """One assertion inside a report: who says what about which place, as of when.
 
+    A restricted claim (made by a confidential source, or recorded from a restricted report) is
+    listed to a user without the permission as the pages and exports show it: its source,
+    report, publisher and publication date replaced, its reference and summary blank, and no id
+    of its source or report; by its id it does not exist."""
+
+    # What a restricted claim must not show is read from ``visibility.ClaimShown``, never from
+    # the claim itself.
     source_name = serializers.SerializerMethodField()
     report_title = serializers.SerializerMethodField()
     publisher_name = serializers.SerializerMethodField()
     published_on = serializers.SerializerMethodField()
     place_name = serializers.CharField(source="place.name_path", read_only=True)
-    obligation_code = serializers.CharField(source="obligation.code", read_only=True, default=None)
+    # Null for a pure count (allow_null; a default would be skipped in a PATCH's answer).
+    obligation_code = serializers.CharField(
+        source="obligation.code", read_only=True, allow_null=True
+    )
     summary = serializers.CharField(required=False, allow_blank=True)
 
     class Meta:
@@ -140,6 +160,8 @@ class ClaimSerializer(ModelValidated):
             "obligation_code", "stance", "measure", "count_low", "count_high", "period_start",
             "as_of", "credibility", "summary",
         ]  # fmt: skip
+        # Null where the claim is shown redacted (tracker/api/schema.py puts it in responses).
+        null_when_redacted = ["attributed_to", "report"]
 
     _shown_last: visibility.ClaimShown | None = None
 
@@ -198,8 +220,9 @@ class FlagSerializer(VisibleModelSerializer):
     explanation = serializers.SerializerMethodField()
     resolved_reason = serializers.SerializerMethodField()
     obligations = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
-    country = serializers.SlugRelatedField(slug_field="iso_code", read_only=True)
+    country = serializers.SlugRelatedField(slug_field="iso_code", read_only=True, allow_null=True)
     place = serializers.CharField(source="place.name_path", read_only=True)
+    claim_ids = serializers.ListField(child=serializers.IntegerField(), read_only=True)
 
     class Meta:
         model = Flag
@@ -254,9 +277,11 @@ class StatusQuerySerializer(serializers.Serializer):
 
 
 class StatusSerializer(serializers.Serializer):
-    country = serializers.CharField()
-    obligation = serializers.CharField()
-    status = serializers.CharField()
+    """The status of one (country, obligation) pair, with its reason."""
+
+    country = serializers.CharField(help_text=_("ISO code"))
+    obligation = serializers.CharField(help_text=_("Obligation code"))
+    status = serializers.ChoiceField(choices=STATUSES)
     reason = serializers.CharField()
     newest_as_of = serializers.DateField(allow_null=True)
     claim_ids = serializers.ListField(child=serializers.IntegerField())

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
@@ -179,6 +180,10 @@ class StatusViewSet(viewsets.ViewSet):
     queryset = Claim.objects.none()  # the permission it needs: view_claim
     serializer_class = serializers.StatusSerializer
 
+    @extend_schema(
+        parameters=[serializers.StatusQuerySerializer],
+        responses=serializers.StatusSerializer(many=True),
+    )
     def list(self, request):
         query = serializers.StatusQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
