@@ -424,3 +424,15 @@ def test_status_refuses_a_country_or_obligation_that_is_not_there(api, query, fi
     response = api.get("/api/status/", query)
     assert response.status_code == 400
     assert list(response.json()) == [field]
+
+
+@pytest.mark.parametrize(
+    "path", ["claims/-1.35e-119/", "claims/-1/", "claims/a/b/", "claims/1/more/", "nothing/"]
+)
+def test_a_path_no_endpoint_matches_is_the_apis_own_json_404(api, path):
+    """Not Django's HTML page: a client of the API reads every answer as JSON."""
+    for client, status in ((api, 404), (APIClient(), 403)):
+        response = client.get(f"/api/{path}")
+        assert response.status_code in (status, 404)
+        assert response["Content-Type"] == "application/json"
+        assert list(response.json()) == ["detail"]
