@@ -5,7 +5,8 @@ DRF's introspection cannot know):
    has no default (``COMPONENT_SPLIT_REQUEST``: separate request and response components);
 2. a field that a redacted claim shows as null (``Meta.null_when_redacted``) is nullable in
    responses, never in requests;
-3. a string that may be blank is "its format, or empty" (``anyOf``, not ``oneOf``);
+3. a string that may be blank is "its format, or empty" (``anyOf``, not ``oneOf``), and so is
+   a filter: given empty, it is not applied;
 4. the errors each operation can answer, with their bodies: 403 for every operation (not
    signed in, or not permitted: DRF answers 403 for both, as session authentication comes
    first), 404 for a path with an id and for a list's invalid cursor, 400 for a write and for
@@ -38,6 +39,9 @@ VALIDATION_ERRORS = {
 }
 
 
+BLANK = {"type": "string", "maxLength": 0}
+
+
 class AutoSchema(openapi.AutoSchema):
     def _map_basic_serializer(self, serializer, direction):
         schema = super()._map_basic_serializer(serializer, direction)
@@ -54,8 +58,19 @@ class AutoSchema(openapi.AutoSchema):
         super()._insert_field_validators(field, schema)
         # A blank-allowed URL is "a URI, or empty": spectacular says oneOf, which an empty
         # string fails wherever a validator does not check the URI format (it is both).
-        if schema.get("oneOf", [None])[-1] == {"type": "string", "maxLength": 0}:
+        if schema.get("oneOf", [None])[-1] == BLANK:
             schema["anyOf"] = schema.pop("oneOf")
+
+    def _get_filter_parameters(self):
+        # A filter given empty is not applied (django-filter, as on the pages: the browsable
+        # API's filter form sends every field, empty ones too): say so where a type, a format
+        # or a list of choices would refuse an empty value.
+        parameters = super()._get_filter_parameters()
+        for parameter in parameters:
+            schema = parameter["schema"]
+            if schema.get("type") != "array" and schema != {"type": "string"}:
+                parameter["schema"] = {"anyOf": [schema, BLANK]}
+        return parameters
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
