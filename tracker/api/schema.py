@@ -33,7 +33,7 @@ class ErrorSerializer(serializers.Serializer):
 # ``__all__`` for the whole), or one ``detail`` sentence (a body that could not be parsed).
 VALIDATION_ERRORS = {
     "type": "object",
-    "description": str(_("What is wrong with the request: messages by field name.")),
+    "description": _("What is wrong with the request: messages by field name."),
     "properties": {"detail": {"type": "string"}},
     "additionalProperties": {"type": "array", "items": {"type": "string"}},
 }
