@@ -436,3 +436,23 @@ def test_a_path_no_endpoint_matches_is_the_apis_own_json_404(api, path):
         assert response.status_code in (status, 404)
         assert response["Content-Type"] == "application/json"
         assert list(response.json()) == ["detail"]
+
+
+@pytest.mark.parametrize(
+    ("value", "format", "status"),
+    [
+        (True, "json", 201),
+        ("false", "json", 201),
+        ("true", "multipart", 201),
+        (0, "json", 400),
+        (1, "json", 400),
+        ("0", "multipart", 400),
+        ("yes", "json", 400),
+        (None, "json", 400),
+    ],
+)
+def test_a_boolean_is_true_or_false(editor_api, value, format, status):
+    """schemathesis sent confidential=0 in a form and it was read as false."""
+    body = {"title": "T", "publisher": SourceFactory().pk, "published_on": "2019-12-23"}
+    response = editor_api.post("/api/reports/", {**body, "confidential": value}, format=format)
+    assert response.status_code == status, response.json()

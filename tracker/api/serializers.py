@@ -9,6 +9,7 @@ import datetime
 from functools import cached_property
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
@@ -54,10 +55,28 @@ class VisibleRelatedField(serializers.PrimaryKeyRelatedField):
         super().fail(key, model=self.queryset.model._meta.verbose_name, **kwargs)
 
 
+class StrictBooleanField(serializers.BooleanField):
+    """A boolean as the schema says one is: ``true`` or ``false`` (JSON, or those words in a
+    form, as the browsable API's checkbox sends). DRF also reads 1, 0, "yes", "off" and the
+    like, which a client would not know are booleans here."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            return data
+        if isinstance(data, str) and data.lower() in ("true", "false"):
+            return data.lower() == "true"
+        self.fail("invalid", input=data)
+
+
 class VisibleModelSerializer(serializers.ModelSerializer):
-    """Every relation a model serializer builds is a ``VisibleRelatedField``."""
+    """Every relation a model serializer builds is a ``VisibleRelatedField``; every boolean a
+    ``StrictBooleanField``."""
 
     serializer_related_field = VisibleRelatedField
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.BooleanField: StrictBooleanField,
+    }
 
 
 class ModelValidated(VisibleModelSerializer):
