@@ -442,7 +442,8 @@ def test_a_path_no_endpoint_matches_is_the_apis_own_json_404(api, path):
     ("value", "format", "status"),
     [
         (True, "json", 201),
-        ("false", "json", 201),
+        (False, "json", 201),
+        ("false", "json", 400),
         ("true", "multipart", 201),
         (0, "json", 400),
         (1, "json", 400),
@@ -452,7 +453,36 @@ def test_a_path_no_endpoint_matches_is_the_apis_own_json_404(api, path):
     ],
 )
 def test_a_boolean_is_true_or_false(editor_api, value, format, status):
-    """schemathesis sent confidential=0 in a form and it was read as false."""
+    """schemathesis sent confidential=0 in a form and it was read as false. In JSON a boolean
+    is a JSON boolean; in a form, the words (what the browsable API's checkbox sends)."""
     body = {"title": "T", "publisher": SourceFactory().pk, "published_on": "2019-12-23"}
     response = editor_api.post("/api/reports/", {**body, "confidential": value}, format=format)
     assert response.status_code == status, response.json()
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("summary", 0),
+        ("external_id", 7),
+        ("count_low", "60000"),
+        ("credibility", "2"),
+        ("report", "1"),
+        ("attributed_to", True),
+        ("stance", 1),
+        ("as_of", 20191223),
+    ],
+)
+def test_a_json_value_must_be_of_its_type(editor_api, field, value):
+    """schemathesis sent "summary": 0 and "title": 0, and DRF took them as "0"."""
+    response = editor_api.post("/api/claims/", claim_body(**{field: value}), format="json")
+    assert response.status_code == 400
+    assert list(response.json()) == [field]
+
+
+def test_a_form_is_read_as_text(editor_api):
+    """The browsable API's forms send only text: numbers and ids in them are read."""
+    body = {key: str(value) for key, value in claim_body().items()}
+    response = editor_api.post("/api/claims/", body, format="multipart")
+    assert response.status_code == 201, response.json()
+    assert response.json()["count_low"] == 60000

@@ -9,7 +9,6 @@ import datetime
 from functools import cached_property
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import models
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
@@ -26,6 +25,7 @@ from ..models import (
     Resolution,
     Source,
 )
+from .fields import STRICT, StrictCharField, StrictChoiceField, from_form, is_of
 
 
 def _user(context):
@@ -51,32 +51,25 @@ class VisibleRelatedField(serializers.PrimaryKeyRelatedField):
         queryset = super().get_queryset()
         return visibility.queryset_for(queryset.model, _user(self.context), queryset)
 
+    def to_internal_value(self, data):
+        if not from_form(self) and not is_of(data, (int,)):  # "11" in JSON
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        return super().to_internal_value(data)
+
     def fail(self, key, **kwargs):
         super().fail(key, model=self.queryset.model._meta.verbose_name, **kwargs)
 
 
-class StrictBooleanField(serializers.BooleanField):
-    """A boolean as the schema says one is: ``true`` or ``false`` (JSON, or those words in a
-    form, as the browsable API's checkbox sends). DRF also reads 1, 0, "yes", "off" and the
-    like, which a client would not know are booleans here."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, bool):
-            return data
-        if isinstance(data, str) and data.lower() in ("true", "false"):
-            return data.lower() == "true"
-        self.fail("invalid", input=data)
-
-
 class VisibleModelSerializer(serializers.ModelSerializer):
-    """Every relation a model serializer builds is a ``VisibleRelatedField``; every boolean a
-    ``StrictBooleanField``."""
+    """Every relation a model serializer builds is a ``VisibleRelatedField``; every value is
+    taken as the schema types it (``tracker.api.fields``)."""
 
     serializer_related_field = VisibleRelatedField
     serializer_field_mapping = {
-        **serializers.ModelSerializer.serializer_field_mapping,
-        models.BooleanField: StrictBooleanField,
+        model_field: STRICT.get(field, field)
+        for model_field, field in serializers.ModelSerializer.serializer_field_mapping.items()
     }
+    serializer_choice_field = StrictChoiceField
 
 
 class ModelValidated(VisibleModelSerializer):
@@ -169,7 +162,7 @@ class ClaimSerializer(ModelValidated):
     obligation_code = serializers.CharField(
         source="obligation.code", read_only=True, allow_null=True
     )
-    summary = serializers.CharField(required=False, allow_blank=True)
+    summary = StrictCharField(required=False, allow_blank=True)
 
     class Meta:
         model = Claim
