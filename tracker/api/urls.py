@@ -43,5 +43,5 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include(router.urls)),
-    re_path(r"", NoSuchEndpoint.as_view()),
+    re_path(r"^.*$", NoSuchEndpoint.as_view(), name="api-no-such-endpoint"),
 ]
