@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: run test install install-dev lock lint typecheck format migrate demo clean messages bench-checks bench-summaries bench-import
+.PHONY: run test fuzz install install-dev lock lint typecheck format migrate demo clean messages bench-checks bench-summaries bench-import
 
 PIP := $(BIN)/pip --disable-pip-version-check -q
 
@@ -78,6 +78,20 @@ bench-import: install-dev
 messages: install-dev
 	scripts/ensure-services.sh gettext
 	DJANGO_READ_DOT_ENV_FILE=false $(BIN)/python manage.py messages
+
+## make fuzz: schemathesis against the API's schema on a live server, as a Viewer and as an
+## Editor, FUZZ_SECONDS each (default 300; make test runs the same test for 30 s each). Its
+## reports go to var/artefacts/schemathesis-*/ (tests/integration/test_api_fuzz.py).
+FUZZ_SECONDS ?= 300
+fuzz: install-dev
+	mkdir -p var
+	scripts/ensure-services.sh postgres redis
+	env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL -u CELERY_RESULT_BACKEND \
+	  DJANGO_READ_DOT_ENV_FILE=false TRACKER_VAR_DIR=var/test-fuzz \
+	  DATABASE_URL=$${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/tracker} \
+	  REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/15} API_FUZZ_SECONDS=$(FUZZ_SECONDS) \
+	  $(BIN)/pytest -s tests/integration/test_api_fuzz.py $(ARGS); \
+	  status=$$?; scripts/stop-services.sh; exit $$status
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -128,6 +128,8 @@ def concrete(route: str, objects: dict) -> str | None:
         raise AssertionError(f"no object for {route}: add one to the fixture")
     if obj is not None:
         route = route.replace("<path:object_id>", str(obj.pk)).replace("<id>", str(obj.pk))
+    if route == "api/^.*$":  # whatever no route of the API matches
+        return "/api/no-such-endpoint/"
     if route.startswith("api/^"):
         name = route.removeprefix("api/^").split("/")[0].rstrip("$")
         singular = {"status": None}.get(name, name.removesuffix("s"))
@@ -172,6 +174,8 @@ def expected(url: str, role: str, users: dict) -> set[int]:
         perm = "reports.view_summary"
     elif url.startswith("/summaries/preview/"):
         perm = "reports.view_subscription"
+    elif url == "/api/no-such-endpoint/":
+        return {404} if users[role].has_perm("tracker.view_claim") else {403}
     elif api or url == "/" or url.startswith(("/countries/", "/flags/")):
         perm = "tracker.view_flag" if "flag" in url or url == "/" else "tracker.view_claim"
     elif url.startswith("/claims/"):

@@ -98,28 +98,54 @@ def test_a_confidential_source_is_never_named(api, trusted_editor):
     assert b"Canary" in trusted.get("/api/claims/").content
 
 
-@pytest.mark.parametrize("by", ["source", "report"])
-def test_a_hidden_claim_shows_neither_its_source_nor_its_report_by_id(api, by):
-    """Ids would let a reader group the claims of one informant, or of one confidential
-    report, and count where they were made."""
+@pytest.mark.parametrize("by", ["source", "report", "publisher"])
+def test_a_restricted_claim_is_listed_as_the_pages_and_exports_show_it(api, by):
+    """Source, report, publisher and publication date replaced, reference and summary blank,
+    no id of its source or report: ids would let a reader group the claims of one informant,
+    or of one confidential report, and count where they were made."""
     if by == "source":
         claim = ClaimFactory(attributed_to=SourceFactory(confidential=True), external_id="K-1")
-    else:
+    elif by == "report":
         claim = ClaimFactory(report=ReportFactory(confidential=True), external_id="K-1")
+    else:
+        publisher = SourceFactory(confidential=True)
+        claim = ClaimFactory(report=ReportFactory(publisher=publisher), external_id="K-1")
+    claim.summary = "K says so"
+    claim.save()
+    [data] = api.get("/api/claims/").json()["results"]
+    shown = {key: data[key] for key in ("attributed_to", "report", "external_id", "summary",
+                                        "source_name", "report_title", "publisher_name",
+                                        "published_on")}  # fmt: skip
+    assert shown == {
+        "attributed_to": None,
+        "report": None,
+        "external_id": None,
+        "summary": "",
+        "source_name": "confidential source",
+        "report_title": "confidential report",
+        "publisher_name": "confidential source",
+        "published_on": None,
+    }
+    assert data["id"] == claim.pk and data["count_low"] == claim.count_low
+
+
+def test_a_claim_shows_its_publisher_and_publication_date(api):
+    claim = ClaimFactory(report=ReportFactory(publisher=SourceFactory(name="RFA")))
     data = api.get(f"/api/claims/{claim.pk}/").json()
-    assert (data["attributed_to"], data["report"], data["external_id"]) == (None, None, None)
-    assert (data["source_name"], data["report_title"]) == (
-        "confidential source",
-        "confidential report",
-    )
+    assert (data["publisher_name"], data["published_on"]) == ("RFA", "2019-12-23")
+    assert data["obligation_code"] is None  # a pure count: present, empty
 
 
-def test_an_editor_without_the_permission_cannot_change_a_hidden_claim(editor_api):
+@pytest.mark.parametrize("method", ["get", "patch", "put"])
+def test_a_restricted_claim_does_not_exist_by_its_id(editor_api, method):
+    """Opened or changed by its id, a restricted claim answers as a claim that does not exist,
+    for an Editor without the permission."""
     claim = ClaimFactory(attributed_to=SourceFactory(confidential=True), count_low=5_000)
-    response = editor_api.patch(
-        f"/api/claims/{claim.pk}/", {"count_low": 7_000, "count_high": 7_000}, format="json"
-    )
-    assert response.status_code == 403
+    body = {"count_low": 7_000, "count_high": 7_000} if method != "get" else None
+    hidden = getattr(editor_api, method)(f"/api/claims/{claim.pk}/", body, format="json")
+    missing = getattr(editor_api, method)("/api/claims/999999/", body, format="json")
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.json() == missing.json()
     claim.refresh_from_db()
     assert claim.count_low == 5_000
 
@@ -270,3 +296,193 @@ def test_a_write_with_a_token_is_in_the_history_with_who_made_it(editor):
     assert response.status_code == 201, response.json()
     version = Claim.objects.get(external_id="API-1").history.get()
     assert (version.history_type, version.history_user) == ("+", editor)
+
+
+@pytest.fixture
+def hidden_and_visible():
+    """A confidential source, a confidential report, a report by a confidential publisher, and
+    a public source and report beside them."""
+    return {
+        "hidden_source": SourceFactory(name="Hidden informant", confidential=True),
+        "hidden_report": ReportFactory(title="Hidden report", confidential=True),
+        "hidden_publisher": ReportFactory(
+            title="Bulletin of a hidden publisher",
+            publisher=SourceFactory(name="Hidden press", confidential=True),
+        ),
+        "claim": ClaimFactory(
+            attributed_to=SourceFactory(name="Public NGO"),
+            report=ReportFactory(title="Public article"),
+        ),
+    }
+
+
+HIDDEN_NAMES = [b"Hidden informant", b"Hidden report", b"Bulletin of a hidden publisher",
+                b"Hidden press"]  # fmt: skip
+
+
+def browsable_pages(planted) -> list[str]:
+    claim = planted["claim"]
+    return [
+        "/api/claims/",
+        f"/api/claims/{claim.pk}/",
+        "/api/claims/999999/",
+        "/api/reports/",
+        f"/api/reports/{claim.report_id}/",
+        "/api/reports/999999/",
+    ]
+
+
+def test_the_browsable_forms_offer_an_editor_only_what_they_may_see(
+    editor_client, hidden_and_visible
+):
+    for url in browsable_pages(hidden_and_visible):
+        page = editor_client.get(url, HTTP_ACCEPT="text/html")
+        assert page.status_code in (200, 404), url
+        assert b"<form" in page.content and b"Public NGO" in page.content, url
+        assert not [name for name in HIDDEN_NAMES if name in page.content], url
+
+
+def test_the_browsable_forms_offer_a_trusted_editor_everything(trusted_client, hidden_and_visible):
+    page = trusted_client.get("/api/claims/", HTTP_ACCEPT="text/html")
+    assert all(name in page.content for name in HIDDEN_NAMES)
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "field", "hidden"),
+    [
+        ("claims", "attributed_to", "hidden_source"),
+        ("claims", "report", "hidden_report"),
+        ("claims", "report", "hidden_publisher"),
+        ("reports", "publisher", "hidden_source"),
+    ],
+)
+def test_a_hidden_id_is_refused_as_one_that_does_not_exist(
+    editor_api, hidden_and_visible, endpoint, field, hidden
+):
+    if endpoint == "claims":
+        body = claim_body()
+    else:
+        body = {"title": "T", "publisher": SourceFactory().pk, "published_on": "2019-12-23"}
+    answers = [
+        editor_api.post(f"/api/{endpoint}/", {**body, field: pk}, format="json")
+        for pk in (hidden_and_visible[hidden].pk, 999_999)
+    ]
+    assert [a.status_code for a in answers] == [400, 400]
+    assert answers[0].json() == answers[1].json()
+    assert list(answers[0].json()) == [field]
+
+
+def test_an_id_is_a_whole_number(editor_api):
+    response = editor_api.post("/api/claims/", claim_body(report=1.5), format="json")
+    assert response.status_code == 400
+    assert "report" in response.json()
+
+
+def test_every_relation_the_api_takes_is_narrowed_to_what_the_user_may_see():
+    """Every writable relation of every endpoint of the router, so a new one is covered."""
+    from rest_framework import relations
+
+    from tracker.api.serializers import VisibleRelatedField
+    from tracker.api.urls import router
+
+    checked = []
+    for _prefix, viewset, _basename in router.registry:
+        serializer = viewset.serializer_class()
+        for name, field in serializer.fields.items():
+            field = getattr(field, "child_relation", field)
+            if isinstance(field, relations.RelatedField) and not field.read_only:
+                assert isinstance(field, VisibleRelatedField), (viewset.__name__, name)
+                checked.append(name)
+    assert {"report", "attributed_to", "publisher"} <= set(checked)
+
+
+@pytest.mark.parametrize("size", ["abc", "1.5", "0", "-3", "", " 5", "+5", "5_0", "٣"])
+def test_a_page_size_that_is_not_a_whole_number_from_1_is_a_400(api, size):
+    response = api.get("/api/sources/", {"page_size": size})
+    assert response.status_code == 400
+    assert list(response.json()) == ["page_size"]
+
+
+@pytest.mark.parametrize(("size", "given"), [("2", 2), ("007", 7), ("501", 500), ("9" * 5000, 500)])
+def test_a_page_size_gives_that_many_results_at_most_500(api, size, given):
+    Source.objects.bulk_create(Source(name=f"S{n}", kind="ngo") for n in range(600))
+    response = api.get("/api/sources/", {"page_size": size})
+    assert response.status_code == 200
+    assert len(response.json()["results"]) == given
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"country": "XX"}, "country"),
+        ({"country": "C\x00N"}, "country"),
+        ({"obligation": "UNSCR0-OP0"}, "obligation"),
+        ({"obligation": "\x00"}, "obligation"),
+    ],
+)
+def test_status_refuses_a_country_or_obligation_that_is_not_there(api, query, field):
+    response = api.get("/api/status/", query)
+    assert response.status_code == 400
+    assert list(response.json()) == [field]
+
+
+@pytest.mark.parametrize(
+    "path", ["claims/-1.35e-119/", "claims/-1/", "claims/a/b/", "claims/1/more/", "nothing/"]
+)
+def test_a_path_no_endpoint_matches_is_the_apis_own_json_404(api, path):
+    """Not Django's HTML page: a client of the API reads every answer as JSON."""
+    for client, status in ((api, 404), (APIClient(), 403)):
+        response = client.get(f"/api/{path}")
+        assert response.status_code in (status, 404)
+        assert response["Content-Type"] == "application/json"
+        assert list(response.json()) == ["detail"]
+
+
+@pytest.mark.parametrize(
+    ("value", "format", "status"),
+    [
+        (True, "json", 201),
+        (False, "json", 201),
+        ("false", "json", 400),
+        ("true", "multipart", 201),
+        (0, "json", 400),
+        (1, "json", 400),
+        ("0", "multipart", 400),
+        ("yes", "json", 400),
+        (None, "json", 400),
+    ],
+)
+def test_a_boolean_is_true_or_false(editor_api, value, format, status):
+    """schemathesis sent confidential=0 in a form and it was read as false. In JSON a boolean
+    is a JSON boolean; in a form, the words (what the browsable API's checkbox sends)."""
+    body = {"title": "T", "publisher": SourceFactory().pk, "published_on": "2019-12-23"}
+    response = editor_api.post("/api/reports/", {**body, "confidential": value}, format=format)
+    assert response.status_code == status, response.json()
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("summary", 0),
+        ("external_id", 7),
+        ("count_low", "60000"),
+        ("credibility", "2"),
+        ("report", "1"),
+        ("attributed_to", True),
+        ("stance", 1),
+        ("as_of", 20191223),
+    ],
+)
+def test_a_json_value_must_be_of_its_type(editor_api, field, value):
+    """schemathesis sent "summary": 0 and "title": 0, and DRF took them as "0"."""
+    response = editor_api.post("/api/claims/", claim_body(**{field: value}), format="json")
+    assert response.status_code == 400
+    assert list(response.json()) == [field]
+
+
+def test_a_form_is_read_as_text(editor_api):
+    """The browsable API's forms send only text: numbers and ids in them are read."""
+    body = {key: str(value) for key, value in claim_body().items()}
+    response = editor_api.post("/api/claims/", body, format="multipart")
+    assert response.status_code == 201, response.json()
+    assert response.json()["count_low"] == 60000

@@ -1,10 +1,18 @@
-"""The API's representations. Names of confidential sources and reports are replaced for a
-user without the permission, as everywhere; writes go through the models' own validation."""
+"""The API's representations, each read through the visibility rule (``tracker.visibility``):
+a relation offers, accepts and renders in the browsable API's forms only the rows the requesting
+user may see; a restricted claim is shown as everywhere else (``visibility.ClaimShown``); writes
+go through the models' own validation."""
 
 from __future__ import annotations
 
+import datetime
+from functools import cached_property
+
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
+
+from reports.status import STATUSES
 
 from .. import visibility
 from ..flags.render import FlagText
@@ -17,14 +25,54 @@ from ..models import (
     Resolution,
     Source,
 )
+from .fields import STRICT, StrictCharField, StrictChoiceField, from_form, is_of
 
 
-def _may_see(context) -> bool:
+def _user(context):
+    """The requesting user (None without a request: nothing confidential is shown)."""
     request = context.get("request")
-    return request is not None and visibility.sees_confidential(request.user)
+    return getattr(request, "user", None)
 
 
-class ModelValidated(serializers.ModelSerializer):
+class VisibleRelatedField(serializers.PrimaryKeyRelatedField):
+    """A relation by id whose choices are the rows the requesting user may see
+    (``visibility.queryset_for``): its validation, and the drop-downs of the browsable API's
+    forms, know no other. A hidden id is refused as one that does not exist, with the same
+    message. Without a request in the context nothing confidential is offered."""
+
+    default_error_messages = {"does_not_exist": _("No such {model}.")}
+
+    def __init__(self, **kwargs):
+        # An id is a whole number: 1.5 is refused, not read as 1.
+        kwargs.setdefault("pk_field", serializers.IntegerField())
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        return visibility.queryset_for(queryset.model, _user(self.context), queryset)
+
+    def to_internal_value(self, data):
+        if not from_form(self) and not is_of(data, (int,)):  # "11" in JSON
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        return super().to_internal_value(data)
+
+    def fail(self, key, **kwargs):
+        super().fail(key, model=self.queryset.model._meta.verbose_name, **kwargs)
+
+
+class VisibleModelSerializer(serializers.ModelSerializer):
+    """Every relation a model serializer builds is a ``VisibleRelatedField``; every value is
+    taken as the schema types it (``tracker.api.fields``)."""
+
+    serializer_related_field = VisibleRelatedField
+    serializer_field_mapping = {
+        model_field: STRICT.get(field, field)
+        for model_field, field in serializers.ModelSerializer.serializer_field_mapping.items()
+    }
+    serializer_choice_field = StrictChoiceField
+
+
+class ModelValidated(VisibleModelSerializer):
     """Runs the model's ``full_clean`` so the API says what the admin says."""
 
     def validate(self, attrs):
@@ -41,13 +89,17 @@ class ModelValidated(serializers.ModelSerializer):
         return []
 
 
-class ResolutionSerializer(serializers.ModelSerializer):
+class ResolutionSerializer(VisibleModelSerializer):
+    """A UN Security Council resolution."""
+
     class Meta:
         model = Resolution
         fields = ["id", "symbol", "number", "adopted_on", "title", "title_ko"]
 
 
-class ObligationSerializer(serializers.ModelSerializer):
+class ObligationSerializer(VisibleModelSerializer):
+    """One operative duty of a resolution."""
+
     resolution = serializers.SlugRelatedField(slug_field="symbol", read_only=True)
 
     class Meta:
@@ -57,14 +109,18 @@ class ObligationSerializer(serializers.ModelSerializer):
                   "short_name", "short_name_ko", "summary_ko", "exceptions_ko"]  # fmt: skip
 
 
-class PlaceSerializer(serializers.ModelSerializer):
+class PlaceSerializer(VisibleModelSerializer):
+    """A place: the world, a country, or a region, province or city inside one."""
+
     class Meta:
         model = Place
         fields = ["id", "name", "kind", "iso_code", "parent", "name_path", "name_ko",
                   "name_path_ko", "aliases"]  # fmt: skip
 
 
-class SourceSerializer(serializers.ModelSerializer):
+class SourceSerializer(VisibleModelSerializer):
+    """Who makes claims. Confidential sources are listed only to who may see them."""
+
     country = serializers.SlugRelatedField(slug_field="iso_code", read_only=True)
 
     class Meta:
@@ -73,6 +129,9 @@ class SourceSerializer(serializers.ModelSerializer):
 
 
 class ReportSerializer(ModelValidated):
+    """One source document. Restricted reports (confidential, or by a confidential
+    publisher) are listed only to who may see them."""
+
     publisher_name = serializers.SerializerMethodField()
 
     class Meta:
@@ -81,59 +140,80 @@ class ReportSerializer(ModelValidated):
                   "language", "confidential"]  # fmt: skip
 
     def get_publisher_name(self, report: Report) -> str:
-        publisher = report.publisher
-        if publisher.confidential and not _may_see(self.context):
+        if visibility.source_is_hidden(report.publisher, _user(self.context)):
             return str(visibility.SOURCE_LABEL)
-        return publisher.name
-
-    def validate_publisher(self, publisher: Source) -> Source:
-        if publisher.confidential and not _may_see(self.context):
-            raise serializers.ValidationError("No such source.")
-        return publisher
+        return report.publisher.name
 
 
 class ClaimSerializer(ModelValidated):
+    """One assertion inside a report: who says what about which place, as of when.
+
+    A restricted claim (made by a confidential source, or recorded from a restricted report) is
+    listed to a user without the permission as the pages and exports show it: its source,
+    report, publisher and publication date replaced, its reference and summary blank, and no id
+    of its source or report; by its id it does not exist."""
+
+    # What a restricted claim must not show is read from ``visibility.ClaimShown``, never from
+    # the claim itself.
     source_name = serializers.SerializerMethodField()
     report_title = serializers.SerializerMethodField()
+    publisher_name = serializers.SerializerMethodField()
+    published_on = serializers.SerializerMethodField()
     place_name = serializers.CharField(source="place.name_path", read_only=True)
-    obligation_code = serializers.CharField(source="obligation.code", read_only=True)
-    summary = serializers.CharField(required=False, allow_blank=True)
+    # Null for a pure count (allow_null; a default would be skipped in a PATCH's answer).
+    obligation_code = serializers.CharField(
+        source="obligation.code", read_only=True, allow_null=True
+    )
+    summary = StrictCharField(required=False, allow_blank=True)
 
     class Meta:
         model = Claim
         fields = [
-            "id", "external_id", "report", "report_title", "attributed_to", "source_name",
-            "place", "place_name", "obligation", "obligation_code", "stance", "measure",
-            "count_low", "count_high", "period_start", "as_of", "credibility", "summary",
+            "id", "external_id", "report", "report_title", "publisher_name", "published_on",
+            "attributed_to", "source_name", "place", "place_name", "obligation",
+            "obligation_code", "stance", "measure", "count_low", "count_high", "period_start",
+            "as_of", "credibility", "summary",
         ]  # fmt: skip
+        # Null where the claim is shown redacted (tracker/api/schema.py puts it in responses).
+        null_when_redacted = ["attributed_to", "report"]
 
-    def _hidden(self, claim: Claim) -> bool:
-        return claim.is_restricted and not _may_see(self.context)
+    _shown_last: visibility.ClaimShown | None = None
+
+    @cached_property
+    def _sees_confidential(self) -> bool:
+        return visibility.sees_confidential(_user(self.context))
+
+    def _shown(self, claim: Claim) -> visibility.ClaimShown:
+        """The claim as the user may read it, built once per claim."""
+        if self._shown_last is None or self._shown_last.claim is not claim:
+            self._shown_last = visibility.shown(claim, sees=self._sees_confidential)
+        return self._shown_last
 
     def get_source_name(self, claim: Claim) -> str:
-        return str(visibility.SOURCE_LABEL) if self._hidden(claim) else claim.attributed_to.name
+        return self._shown(claim).source_name
 
     def get_report_title(self, claim: Claim) -> str:
-        return str(visibility.REPORT_LABEL) if self._hidden(claim) else claim.report.title
+        return self._shown(claim).report_title
+
+    def get_publisher_name(self, claim: Claim) -> str:
+        return self._shown(claim).publisher_name
+
+    def get_published_on(self, claim: Claim) -> datetime.date | None:
+        return self._shown(claim).published_on
 
     def to_representation(self, claim):
         data = super().to_representation(claim)
-        if self._hidden(claim):
-            # The monitor's own reference may name whoever made the claim, as its summary may;
-            # the ids would let a reader group the claims of one informant, or of one
-            # confidential report, and count where they were made.
-            data.update(summary="", external_id=None, attributed_to=None, report=None)
+        shown = self._shown(claim)
+        # The monitor's own reference may name whoever made the claim, as its summary may; the
+        # ids would let a reader group the claims of one informant, or of one confidential
+        # report, and count where they were made.
+        data.update(
+            external_id=shown.reference or None,
+            summary=shown.summary,
+            attributed_to=shown.source_id,
+            report=shown.report_id,
+        )
         return data
-
-    def validate_attributed_to(self, source: Source) -> Source:
-        if source.confidential and not _may_see(self.context):
-            raise serializers.ValidationError("No such source.")
-        return source
-
-    def validate_report(self, report: Report) -> Report:
-        if report.is_restricted and not _may_see(self.context):
-            raise serializers.ValidationError("No such report.")
-        return report
 
 
 class SaidFlags(serializers.ListSerializer):
@@ -147,15 +227,16 @@ class SaidFlags(serializers.ListSerializer):
         return super().to_representation(flags)
 
 
-class FlagSerializer(serializers.ModelSerializer):
+class FlagSerializer(VisibleModelSerializer):
     """A flag's facts, and its sentence and resolution said for the requester, in their
     language, with what they may see now (``tracker.flags.render``)."""
 
     explanation = serializers.SerializerMethodField()
     resolved_reason = serializers.SerializerMethodField()
     obligations = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
-    country = serializers.SlugRelatedField(slug_field="iso_code", read_only=True)
+    country = serializers.SlugRelatedField(slug_field="iso_code", read_only=True, allow_null=True)
     place = serializers.CharField(source="place.name_path", read_only=True)
+    claim_ids = serializers.ListField(child=serializers.IntegerField(), read_only=True)
 
     class Meta:
         model = Flag
@@ -178,10 +259,43 @@ class FlagSerializer(serializers.ModelSerializer):
         return self._said(flag).resolution(flag)
 
 
+class StatusQuerySerializer(serializers.Serializer):
+    """The status endpoint's filters; each, if given, must name what exists."""
+
+    country = serializers.CharField(
+        required=False, allow_blank=True, help_text=_("A member state's ISO code, e.g. CN.")
+    )
+    obligation = serializers.CharField(
+        required=False, allow_blank=True, help_text=_("An obligation's code, e.g. UNSCR2397-OP8.")
+    )
+
+    def validate_country(self, iso: str) -> Place | None:
+        if not iso:
+            return None
+        country = Place.objects.countries().filter(iso_code=iso.upper()).first()
+        if country is None:
+            raise serializers.ValidationError(
+                _("“%(value)s” is not a member state's ISO code.") % {"value": iso}
+            )
+        return country
+
+    def validate_obligation(self, code: str) -> Obligation | None:
+        if not code:
+            return None
+        obligation = Obligation.objects.filter(code=code.upper()).first()
+        if obligation is None:
+            raise serializers.ValidationError(
+                _("“%(value)s” is not an obligation code.") % {"value": code}
+            )
+        return obligation
+
+
 class StatusSerializer(serializers.Serializer):
-    country = serializers.CharField()
-    obligation = serializers.CharField()
-    status = serializers.CharField()
+    """The status of one (country, obligation) pair, with its reason."""
+
+    country = serializers.CharField(help_text=_("ISO code"))
+    obligation = serializers.CharField(help_text=_("Obligation code"))
+    status = serializers.ChoiceField(choices=STATUSES)
     reason = serializers.CharField()
     newest_as_of = serializers.DateField(allow_null=True)
     claims = serializers.IntegerField(help_text="How many claims it rests on.")

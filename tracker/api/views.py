@@ -5,13 +5,19 @@ first), session or token authentication, the same redaction as everywhere."""
 
 from __future__ import annotations
 
+import re
+
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, viewsets
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
+
+from reports.status import status_matrix
 
 from .. import services, visibility
 from ..filters import ClaimFilter, FlagFilter
@@ -27,12 +33,48 @@ from ..models import (
 from . import serializers
 from .permissions import ModelPermissions
 
+DIGITS = re.compile(r"[0-9]+")
+
 
 class NewestFirst(CursorPagination):
+    """Cursor pages, newest first. ``?page_size=`` is a whole number from 1 (more than
+    ``max_page_size`` gives that many); anything else is a 400, not silently the default."""
+
     ordering = "-id"
     page_size = 50
     max_page_size = 500
     page_size_query_param = "page_size"
+    page_size_query_description = _(  # type: ignore[assignment]  # lazy: read with the schema
+        "Results on a page, from 1 (default 50; more than 500 gives 500)."
+    )
+
+    def get_page_size(self, request) -> int:
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        # ASCII digits only: int() also reads " 5", "+5", "5_0" and other scripts' digits.
+        digits = raw.lstrip("0") if DIGITS.fullmatch(raw) else ""
+        if not digits:
+            raise ValidationError(
+                {
+                    self.page_size_query_param: [
+                        _(
+                            "The page size is a whole number from 1 (at most %(maximum)d "
+                            "results are given)."
+                        )
+                        % {"maximum": self.max_page_size}
+                    ]
+                }
+            )
+        # Compared as text first: int() refuses numbers of more than 4,300 digits.
+        return self.max_page_size if len(digits) > 9 else min(int(digits), self.max_page_size)
+
+    def get_schema_operation_parameters(self, view) -> list[dict]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"]["minimum"] = 1
+        return parameters
 
 
 class ReadOnly(viewsets.ReadOnlyModelViewSet):
@@ -96,17 +138,14 @@ class ClaimViewSet(Writes):
     filter_backends = [DjangoFilterBackend]
     filterset_class = ClaimFilter
 
-    def get_object(self):
-        """The claim; to change one made by a confidential source or recorded from a
-        restricted report takes the permission to see it, as in the admin."""
-        claim = super().get_object()
-        if (
-            self.request.method not in permissions.SAFE_METHODS
-            and claim.is_restricted
-            and not visibility.sees_confidential(self.request.user)
-        ):
-            raise PermissionDenied("Only who may see its source and report may change it.")
-        return claim
+    def get_queryset(self):
+        """A list shows every claim, the restricted ones redacted (``ClaimShown``); opened,
+        changed or named by its id, a restricted claim does not exist for a user without the
+        permission (the visibility rule), as in the admin."""
+        queryset = super().get_queryset()
+        if self.action == "list":
+            return queryset
+        return visibility.claims(self.request.user, queryset)
 
     def perform_create(self, serializer):
         claim = serializer.save()
@@ -141,21 +180,20 @@ class StatusViewSet(viewsets.ViewSet):
     queryset = Claim.objects.none()  # the permission it needs: view_claim
     serializer_class = serializers.StatusSerializer
 
+    @extend_schema(
+        parameters=[serializers.StatusQuerySerializer],
+        responses=serializers.StatusSerializer(many=True),
+    )
     def list(self, request):
-        from reports.status import status_matrix
-
-        countries = obligations = None
-        if iso := request.query_params.get("country"):
-            countries = list(Place.objects.countries().filter(iso_code=iso.upper()))
-            if not countries:
-                return Response({"country": [f"{iso!r} is not a member state's ISO code."]}, 400)
-        if code := request.query_params.get("obligation"):
-            obligations = list(Obligation.objects.filter(code=code.upper()))
-            if not obligations:
-                return Response({"obligation": [f"{code!r} is not an obligation code."]}, 400)
+        query = serializers.StatusQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        country, obligation = (
+            query.validated_data.get("country"),
+            query.validated_data.get("obligation"),
+        )
         matrix = status_matrix(
-            countries=countries,
-            obligations=obligations,
+            countries=[country] if country else None,
+            obligations=[obligation] if obligation else None,
             today=timezone.localdate(),
             user=request.user,
         )
