@@ -272,7 +272,7 @@ def load(n: int, profile: str, seed: int = 2017) -> dict:
                 code = rng.choice(codes)
                 stance = stance_of[country_of.get(place_id, countries[0].id)]
                 if measure == "new_work_permits":
-                    # New permits after the ban are evidence of violating it (DESIGN.md §2):
+                    # New permits after the ban are evidence of violating it (docs/design.md §2):
                     # none where the country's claims say it complies, or every such count
                     # would contradict them (27,756 of a consistent 1M sweep's flags did).
                     period_start = as_of - datetime.timedelta(days=90)

@@ -240,8 +240,8 @@ _collector_was_enabled = False
 def _collector_paused() -> Iterator[None]:
     """Pause Python's cyclic garbage collector for a check. A check builds a tuple per claim
     (a million in a full sweep), and each few hundred new objects set the collector going
-    through every object alive: at 1M claims that was three quarters of the time the rules
-    take. The rows form no reference cycles, so reference counting frees them as usual; the
+    through every object alive: at a million claims that cost more than the rules themselves.
+    The rows form no reference cycles, so reference counting frees them as usual; the
     collector resumes, and catches up, when the last check running in the process ends."""
     global _pausing, _collector_was_enabled
     with _pause_lock:
@@ -292,10 +292,8 @@ def record_failure(key: str, error: BaseException) -> None:
 BATCH_PARTITIONS = 200
 UNKNOWN_CLAIMS = 6_250
 # A sweep in several processes gives each of them a batch, its claims cut in equal shares,
-# down to this many claims a batch: a first sweep of 10,000 claims, one batch, took 0.55 s,
-# two batches of 5,000 at once 0.46 s (three runs each, alternating, on a slow hour); of
-# 5,000 claims, as two or one, the same (0.42-0.45 s), the work of the second process no
-# more than its setting up.
+# down to this many claims a batch: below it, a second process costs as much to set up as
+# the work it takes over (bench/README.md keeps the measurements).
 SHARED_BATCH_CLAIMS = 4_000
 # A sweep that opened flags refreshes the planner's statistics of the flag table at its end
 # once the flag table has grown by a tenth since they were taken (autovacuum's default).
@@ -376,8 +374,8 @@ def _in_processes(
         initargs=(today, shared),
     ) as pool:
         try:
-            # In order, not the biggest batches first: that ran the two biggest at once, and
-            # at 1M disputed claims took the sweep's memory from 920 MB to 1,022 for 5% less.
+            # In order, not the biggest batches first: that runs the two biggest at once, for
+            # a sweep's peak memory, to save little time.
             for results in pool.map(_worker_check, todo):
                 reported += 1
                 yield results
@@ -447,8 +445,8 @@ def _checked_or_recorded(
     """Check a batch whole; when it fails, check each of its partitions alone, so the others
     land and the failing one is recorded on its state row."""
     try:
-        # The sweep refreshes the statistics once, at its end: ANALYZE after its batches
-        # took a first 1M sweep from 9.8-10.0 s to 10.6-10.8.
+        # The sweep refreshes the statistics once, at its end: after each batch, ANALYZE
+        # slows a first sweep down for nothing.
         return partitions_check(keys, today=today, whole=True, shared=shared, analyze=False)
     except Exception as exc:
         if len(keys) > 1:

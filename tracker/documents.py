@@ -1,5 +1,5 @@
-"""Documents kept with a report as evidence (DESIGN.md §6.7): what may be attached, adding and
-deleting them, and checking that the stored bytes are still those received.
+"""Documents kept with a report as evidence (docs/design.md §6 item 7): what may be attached,
+adding and deleting them, and checking that the stored bytes are still those received.
 
 1. **What may be attached** (``accepted_kind``): PDF, a saved web page (HTML or MHTML), PNG,
    JPEG, WebP and plain text (UTF-8), judged by the content's first bytes, and the file's

@@ -1,6 +1,6 @@
 """The domain: what the resolutions oblige, where, and the evidence of what states did.
 
-DESIGN.md section 2 describes every model. Validation lives in ``clean()`` so that the admin,
+docs/design.md §2 describes every model. Validation lives in ``clean()`` so that the admin,
 the importer and the API give the same messages; the database constraints at the end of each
 ``Meta`` are a backstop for writes that skip ``full_clean()`` (bulk paths).
 """
@@ -657,9 +657,9 @@ class Report(TextWithoutNul):
             # The checks read the few confidential reports on every run.
             models.Index(fields=["id"], condition=Q(confidential=True), name="report_confidential"),
             # And the reports of the confidential publishers (with every batch of a sweep):
-            # with the ids in the index, a few index-only lookups (0.6 ms at 200,000 reports)
-            # instead of a pass over every report (29 ms) that the planner preferred to
-            # fetching each report a publisher's index pointed to.
+            # with the ids in the index, a few index-only lookups instead of the pass over
+            # every report that the planner preferred to fetching each report a publisher's
+            # index pointed to.
             models.Index(fields=["publisher", "id"], name="report_publisher"),
         ]
 
@@ -832,7 +832,7 @@ class Measure(models.TextChoices):
     REPATRIATED = "repatriated", pgettext_lazy("measure", "repatriated")
 
 
-# Stocks are counted on the as_of date; flows over period_start..as_of (DESIGN.md §2).
+# Stocks are counted on the as_of date; flows over period_start..as_of (docs/design.md §2).
 STOCK_MEASURES = frozenset({Measure.WORKERS, Measure.WORK_PERMITS})
 FLOW_MEASURES = frozenset(set(Measure) - STOCK_MEASURES)
 
@@ -1284,7 +1284,8 @@ class FlagClaim(models.Model):
     """A flag's link to a claim it rests on (``Flag.claims``): the table Django made for that
     field, declared so that it can do without an index on ``flag_id`` alone, which the unique
     (flag, claim) index serves as well. A first sweep writes a link per claim of each new flag
-    (1.3M at 1M disputed claims). No foreign-key constraints in the database: see ``Flag``."""
+    (as many as the claims its situations rest on). No foreign-key constraints in the
+    database: see ``Flag``."""
 
     flag = models.ForeignKey(
         Flag, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False

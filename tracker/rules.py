@@ -68,8 +68,8 @@ WEAK_CREDIBILITY = frozenset({5, 6})
 class ClaimRow(NamedTuple):
     """One claim with what the rules need of its source, report and place.
 
-    A named tuple rather than a frozen dataclass: a sweep builds one per claim (a million at
-    1M claims), and a tuple is built about eight times faster."""
+    A named tuple rather than a frozen dataclass: a sweep builds one per claim, and a tuple
+    is built several times faster."""
 
     id: int
     ref: str  # the monitor's external_id, or "#<id>" (always, for a restricted claim)
@@ -291,7 +291,7 @@ class Evidence(NamedTuple):
 
 
 def evidence(claims: Iterable[ClaimRow], obligations: Mapping[int, ObligationRow]):
-    """Each claim as evidence about its obligation, plus DESIGN.md §2's rule: new work
+    """Each claim as evidence about its obligation, plus the rule of docs/design.md §2: new work
     permits above zero over a period starting on or after a prohibition took effect are
     violating evidence for that prohibition, whatever stance was typed in."""
     prohibitions = [o for o in obligations.values() if o.kind == PROHIBITION]

@@ -102,8 +102,7 @@ def partition_key_by_place(place_ids: Iterable[int]) -> dict[int, str]:
 def among(model, name: str, values: Sequence) -> Q | RawSQL:
     """A filter: ``model``'s field ``name`` holds one of ``values``. On PostgreSQL the values
     go as one array parameter (``= ANY(%s)``); elsewhere as ``IN (...)``, one placeholder
-    each. Thousands of placeholders take longer to build and parse than the query to run:
-    refreshing 80,000 flags by id took 2.1 s in chunks of 1,000 and 0.9 s as one array."""
+    each. Thousands of placeholders take longer to build and parse than the query to run."""
     if connection.vendor != "postgresql":
         return Q(**{f"{name}__in": values})
     quote = connection.ops.quote_name
@@ -114,8 +113,8 @@ def among(model, name: str, values: Sequence) -> Q | RawSQL:
 def first_ids(querysets: Sequence) -> list[int | None]:
     """The id of the first row of each of ``querysets`` (each in its own order), or None where
     it has none: in one query where the database takes ordered, limited parts in a UNION
-    (PostgreSQL), else one query each. A targeted check asks for a dozen such ids, and on
-    PostgreSQL each query cost ~4 ms to build, send and plan, for 0.1-0.2 ms of reading."""
+    (PostgreSQL), else one query each. A targeted check asks for a dozen such ids, and each
+    query costs far more to build, send and plan than to read."""
     if (
         len(querysets) < 2
         or not connection.features.supports_slicing_ordering_in_compound
@@ -333,9 +332,8 @@ class Shared:
     def still_current(self) -> Shared:
         """The same as it stands now, for a batch of a sweep that holds the links' lock
         (``services.links_lock``), the sweep having read it before: read again whole if a
-        source or report was made confidential since, whose concealment
-        (``services.conceal_made_confidential``) this batch waited for and must not undo;
-        else with the world's claims read again (a few hundred at 1M claims): one deleted
+        source or report was made confidential since (its claims are then read as
+        restricted); else with the world's claims read again (a few hundred): one deleted
         since must not be linked to a flag, and one edited or made restricted since (moved
         into a report that was restricted already, say) must be judged, and named, as it
         is now."""
@@ -446,8 +444,8 @@ def partition_load(
 
     # By the ids of its places, not a join on their paths: the planner then reads the claims
     # of each place from an index instead of scanning every claim once per country.
-    # (As one array on PostgreSQL: a targeted check runs a dozen queries on them, and China's
-    # 285 places as placeholders cost it 16 ms to build and parse.)
+    # (As one array on PostgreSQL: a targeted check runs a dozen queries on them, and a large
+    # country's places as placeholders cost more to build and parse than to read.)
     def inside():
         return in_time().filter(among(Claim, "place_id", [pk for pk in places if pk != world_id]))
 
@@ -539,8 +537,8 @@ def claim_counts(keys: Iterable[str], *, shared: Shared) -> dict[str, int]:
     counted = Claim.objects.order_by().values_list("place_id").annotate(count=Count("pk"))
     if 2 * len(wanted) < len(every):
         # A few partitions: their places' claims, through the place index. Most of them (a
-        # first sweep): one scan counting every place's, half the time of sending and
-        # matching every place id (1M claims: 95 -> 47 ms).
+        # first sweep): one scan counting every place's, faster than sending and matching
+        # every place id.
         counted = counted.filter(among(Claim, "place_id", list(wanted)))
     for place_id, count in counted:
         if place_id in wanted:

@@ -521,8 +521,7 @@ def _flags_update(
     On PostgreSQL one statement, ``UPDATE ... FROM unnest(...)`` with one array per column;
     elsewhere one executemany UPDATE (one UPDATE per flag with ``read``, to see which
     matched). Django's ``bulk_update`` builds a CASE per field with a branch per flag, which
-    the database then walks for every row: a sweep resolving 49,612 flags took 36 s more
-    than one resolving none."""
+    the database then walks for every row: quadratic in the flags written."""
     if not flags:
         return set()
     read = read or {}
@@ -585,9 +584,8 @@ FLAG_PAGES_PLANNED_ANYWAY = 64
 
 
 # The flag columns the checks read flags by and the admin's list filters and default order
-# use, whose statistics the refresh takes: with the texts, fingerprints and claim ids too, it
-# took 0.41 s at the end of a first 1M disputed sweep (654,768 flags), against 0.23 s (and
-# with the links and events too, at 1M consistent, 0.53 s against 0.14 s). (Links are
+# use, whose statistics the refresh takes: the facts, fingerprints and claim ids, and the
+# links and events, would make it several times slower for no plan that needs them. (Links are
 # read by the ids of their flag or claim, and events by their flag, or by action and date
 # for the counts of a period: those plans hold without fresh statistics; autovacuum takes
 # theirs.)
@@ -609,11 +607,11 @@ def flag_statistics_refresh(*, growth: float = 2) -> bool:
     A first sweep on a new installation grows the flag table from empty to tens of thousands
     of flags, and the checks' reads of it are planned from statistics (when the links and
     events still had foreign keys, their checks kept a plan made while the table was nearly
-    empty, and a first 1M sweep spent over three minutes in them). autovacuum analyzes too, a
+    empty, and a first large sweep spent minutes in them). autovacuum analyzes too, a
     minute or so late, when it is on; this runs after a check that opened flags, and costs
     one look at the table's size. A sweep runs it once, at its end, with a smaller
-    ``growth``: statistics taken before a big country's flags were written miss it, and at 1M
-    disputed claims a targeted check of China then took 0.5 s instead of 0.08."""
+    ``growth``: statistics taken before a big country's flags were written miss it, and a
+    targeted check of that country is then planned as if it had none."""
     if connection.vendor != "postgresql":
         return False
     columns = [Flag._meta.get_field(name).column for name in FLAG_COLUMNS_PLANNED]
@@ -700,8 +698,8 @@ def _flags_insert(rows: list[tuple], now: datetime.datetime) -> dict[str, int]:
     rows than ``INSERT_ROWS`` are copied into a temporary table first and inserted from it in
     one statement (without ON CONFLICT, unless that fails on a fingerprint already there):
     COPY takes the tens of thousands of flags of a first sweep in a fraction of the time it
-    takes to build their statements. (Built in Python and copied, the 158,080
-    links and 79,518 events of a first 1M sweep took 1.8 s of its one process's 24.)"""
+    takes to build their statements; built in Python and copied, the links and events would
+    take a noticeable part of a first sweep."""
     if connection.vendor == "postgresql":
         return _flags_insert_postgresql(rows, now)
     created: dict[str, int] = {}
@@ -759,9 +757,8 @@ def _flags_insert_postgresql(rows: list[tuple], now: datetime.datetime) -> dict[
                 f"SELECT {columns} FROM new_flag"
             )
             try:
-                # A plain INSERT first: ON CONFLICT's speculative insertion cost the 269,410
-                # new flags of China's first sweep at 1M disputed claims 0.9 s of the
-                # statement's 10.5. A fingerprint that is already a flag (of the country a
+                # A plain INSERT first: ON CONFLICT's speculative insertion costs every row of
+                # a first sweep's insert. A fingerprint that is already a flag (of the country a
                 # place moved from, or a concurrent check's) fails it, in its savepoint, and
                 # the insert is run again with ON CONFLICT.
                 with transaction.atomic():
@@ -812,8 +809,7 @@ def _prepared(model, columns: Sequence[str], rows: list[tuple]) -> list[list]:
 
 def _copy(cursor, model, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
     """COPY rows of ``model``'s ``columns`` into a PostgreSQL table, in the binary format, typed
-    as the fields' columns are: the 269,410 new flags of China's first sweep at 1M disputed
-    claims took 1.2 s to copy, against 2.0-2.2 s as text (with each JSON value a string)."""
+    as the fields' columns are: faster than text, where each JSON value is a string to parse."""
     statement = "COPY {} ({}) FROM STDIN (FORMAT BINARY)".format(
         connection.ops.quote_name(table), ", ".join(connection.ops.quote_name(c) for c in columns)
     )
@@ -833,8 +829,7 @@ def _copy(cursor, model, table: str, columns: Sequence[str], rows: list[tuple]) 
 
 def _json_text(value) -> str:
     """A JSON value as COPY writes it: a list of ids (a flag's ``claim_ids``, the bulk of a
-    first sweep's values) joined directly, a third of the time of ``json.dumps``, which
-    took 1.6 s of Python for the 654,768 new flags of a first 1M disputed sweep."""
+    first sweep's values) joined directly, a third of the time of ``json.dumps``."""
     if type(value) is list and all(type(item) is int for item in value):
         return f"[{','.join(map(str, value))}]"
     return json.dumps(value)

@@ -349,9 +349,9 @@ SUMMARY_RETRY_BACKOFF = env_number("SUMMARY_RETRY_BACKOFF", float, 30.0)  # seco
 SUMMARY_SENDING_STUCK_MINUTES = env_number("SUMMARY_SENDING_STUCK_MINUTES", int, 15)
 
 # --- the domain -------------------------------------------------------------------------------
-# Two claims are comparable when their as_of dates lie within this many days (DESIGN.md §3).
+# Two claims are comparable when their as_of dates lie within this many days (docs/design.md §3.1).
 TRACKER_COMPARISON_WINDOW_DAYS = env_number("TRACKER_COMPARISON_WINDOW_DAYS", int, 180)
-# Relative tolerance before two counts are said to disagree (DESIGN.md §3).
+# Relative tolerance before two counts are said to disagree (docs/design.md §3.1).
 TRACKER_COUNT_TOLERANCE = env_number("TRACKER_COUNT_TOLERANCE", float, 0.10)
 # After the repatriation deadline, a later, lower count is progress unless the two are at
 # most this many days apart (they then describe the same moment): docs/design.md §3.1.

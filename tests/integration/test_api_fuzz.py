@@ -4,7 +4,7 @@ one the schema describes (status code, content type, headers, body).
 
 The run is bounded in time: ``API_FUZZ_SECONDS`` per user (default 30; ``make fuzz`` gives it
 more), shared by the phases (``API_FUZZ_PHASES``: examples, coverage, fuzzing, stateful; the
-coverage phase, which ENVIRONMENT.md saw crash inside schemathesis 4.32, runs with 4.32.5 and
+coverage phase, seen to crash inside schemathesis 4.32.0, runs with 4.32.5 and
 this schema). Schemathesis' report and output go to ``$TEST_ARTEFACTS_DIR/schemathesis-<user>/``
 (default ``var/artefacts``); ``API_FUZZ_SEED`` changes the seed.
 """
