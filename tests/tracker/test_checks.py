@@ -1300,3 +1300,29 @@ def test_a_check_that_cannot_analyze_the_flag_table_still_succeeds(monkeypatch, 
     assert outcome.opened == 1
     assert "could not analyze the flag table" in caplog.text
     assert Flag.objects.filter(kind="count_conflict").count() == 1  # usable afterwards
+
+
+def test_newer_but_still_stale_evidence_keeps_the_staleness_flag_and_its_acknowledgement(editor):
+    """One staleness flag per (country, obligation) for good: newer evidence that is still
+    too old updates it (the monitor's acknowledgement stays); fresh evidence resolves it; stale
+    again, the same flag re-opens."""
+    op8 = obligation("UNSCR2397-OP8")
+    ClaimFactory(place=country("RU"), obligation=op8, as_of=datetime.date(2020, 1, 5))
+    checks.sweep(today=TODAY, keys=["RU"])
+    stale = Flag.objects.get(kind="stale", place=country("RU"), obligations=op8)
+    flags_acknowledge(flag_ids=[stale.pk], user=editor, note="Asking the ministry.")
+    newer = ClaimFactory(place=country("RU"), obligation=op8, as_of=datetime.date(2023, 5, 1))
+    checks.sweep(today=TODAY, keys=["RU"])
+    stale.refresh_from_db()
+    assert Flag.objects.filter(kind="stale", place=country("RU"), obligations=op8).count() == 1
+    assert stale.status == Flag.Status.ACKNOWLEDGED
+    assert stale.facts["newest"]["claim"] == newer.pk
+    fresh = ClaimFactory(place=country("RU"), obligation=op8, as_of=TODAY)
+    checks.sweep(today=TODAY, keys=["RU"])
+    stale.refresh_from_db()
+    assert stale.status == Flag.Status.RESOLVED
+    fresh.delete()
+    checks.sweep(today=TODAY, keys=["RU"])
+    stale.refresh_from_db()
+    assert stale.status == Flag.Status.OPEN
+    assert Flag.objects.filter(kind="stale", place=country("RU"), obligations=op8).count() == 1
