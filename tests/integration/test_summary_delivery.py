@@ -48,5 +48,7 @@ def test_smtp_down_then_up_sends_the_summary_once(live_worker, settings, viewer)
     assert viewer.email in recipients
     assert Summary.objects.count() == 1
     summary = Summary.objects.get()
-    assert summary.attempts >= 3
+    # Sent after at least one refused attempt (the one that was running when the server came
+    # up may be the one that succeeds).
+    assert summary.attempts >= 2
     print(f"\nSMTP down then up: sent on attempt {summary.attempts}, one email")

@@ -139,5 +139,5 @@ def test_a_summary_in_the_archive_is_shown_without_the_emails_own_document(viewe
     page = viewer_client.get(f"/summaries/{summary.pk}/").content.decode()
     body = page.split('<div class="summary-body">', 1)[1]
     assert "<html" not in body and "<style" not in body and "<body" not in body
-    assert "Weekly: 2019-12-16 to 2019-12-22" in body
+    assert "Weekly: 16 December 2019 to 22 December 2019" in body
     assert "tracker/pages.css" in page
