@@ -292,8 +292,8 @@ def test_in_korean_staleness_and_overdue_reports_say_since_when(sees):
     )
     overdue = flag_of("overdue_report", obligations__code="UNSCR2397-OP8-FINAL")
     assert korean(overdue, sees=sees) == (
-        "카타르의 UNSCR2397-OP8-FINAL 보고 마감일은 2020년 3월 22일이었지만, 이에 관한 카타르의 "
-        "자체 보고가 등록되지 않았습니다(2026년 11월 24일 현재 2,438일 경과)."
+        "카타르의 UNSCR2397-OP8-FINAL 보고 마감일은 2020년 3월 22일이었지만, 이 의무에 관한 "
+        "카타르의 자체 보고는 등록되지 않았습니다(2026년 11월 24일 현재 마감 후 2,438일 경과)."
     )
 
 
