@@ -31,6 +31,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import transaction
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .models import Report, ReportDocument, document_storage
 
@@ -43,21 +46,23 @@ HEAD_BYTES = 8192  # how much of a file its type is judged by
 class Kind:
     """A kind of file that may be attached."""
 
-    label: str
+    label: str | Promise  # said in the reader's language: str(kind.label)
     content_type: str
     extensions: tuple[str, ...]
 
 
 PDF = Kind("PDF", "application/pdf", (".pdf",))
-HTML = Kind("HTML page", "text/html", (".html", ".htm"))
-MHTML = Kind("MHTML web archive", "multipart/related", (".mhtml", ".mht"))
-PNG = Kind("PNG image", "image/png", (".png",))
-JPEG = Kind("JPEG image", "image/jpeg", (".jpg", ".jpeg"))
-WEBP = Kind("WebP image", "image/webp", (".webp",))
-TEXT = Kind("plain text (UTF-8)", "text/plain", (".txt",))
+HTML = Kind(gettext_lazy("HTML page"), "text/html", (".html", ".htm"))
+MHTML = Kind(gettext_lazy("MHTML web archive"), "multipart/related", (".mhtml", ".mht"))
+PNG = Kind(gettext_lazy("PNG image"), "image/png", (".png",))
+JPEG = Kind(gettext_lazy("JPEG image"), "image/jpeg", (".jpg", ".jpeg"))
+WEBP = Kind(gettext_lazy("WebP image"), "image/webp", (".webp",))
+TEXT = Kind(gettext_lazy("plain text (UTF-8)"), "text/plain", (".txt",))
 KINDS = (PDF, HTML, MHTML, PNG, JPEG, WEBP, TEXT)
 BY_EXTENSION = {extension: kind for kind in KINDS for extension in kind.extensions}
-ALLOWED = "PDF, HTML or MHTML (a saved web page), PNG, JPEG, WebP or plain text (.txt)"
+ALLOWED = gettext_lazy(
+    "PDF, HTML or MHTML (a saved web page), PNG, JPEG, WebP or plain text (.txt)"
+)
 
 # Before an HTML page's first tag: a byte-order mark, blank space, comments (browsers write
 # "<!-- saved from url=... -->" at the top of a saved page), an XML declaration.
@@ -123,21 +128,26 @@ def accepted_kind(upload: File) -> Kind:
     name = upload.name or ""
     problems = []
     limit = settings.TRACKER_DOCUMENT_MAX_BYTES
+    values: dict[str, object] = {"name": repr(name), "allowed": ALLOWED}
     if upload.size == 0:
-        problems.append(f"{name!r} is empty.")
+        problems.append(_("%(name)s is empty.") % values)
     elif upload.size > limit:
         problems.append(
-            f"{name!r} is {size_display(upload.size)}; the largest document accepted is "
-            f"{size_display(limit)}."
+            _("%(name)s is %(size)s; the largest document accepted is %(limit)s.")
+            % {**values, "size": size_display(upload.size), "limit": size_display(limit)}
         )
     claimed = BY_EXTENSION.get(PurePath(name).suffix.lower())
     found = kind_of_content(upload) if upload.size else None
     if claimed is None:
-        problems.append(f"{name!r} cannot be attached: attach a {ALLOWED} file.")
+        problems.append(_("%(name)s cannot be attached: attach a %(allowed)s file.") % values)
     elif upload.size and found != claimed:
+        values["claimed"] = claimed.label
         problems.append(
-            f"{name!r} is named as {claimed.label} but its content is "
-            + (f"{found.label}." if found else f"none of {ALLOWED}.")
+            _("%(name)s is named as %(claimed)s but its content is %(found)s.")
+            % {**values, "found": found.label}
+            if found
+            else _("%(name)s is named as %(claimed)s but its content is none of %(allowed)s.")
+            % values
         )
     if problems or claimed is None:  # claimed is None only with a problem said above
         raise ValidationError(problems)
@@ -149,7 +159,7 @@ def size_display(size: int) -> str:
     for unit, factor in (("GB", 10**9), ("MB", 10**6), ("KB", 10**3)):
         if size >= factor:
             return f"{size / factor:.1f} {unit}".replace(".0 ", " ")
-    return f"{size} bytes"
+    return _("%(size)s bytes") % {"size": size}
 
 
 def sha256_of(upload: File) -> str:
@@ -188,7 +198,8 @@ def document_add(*, report: Report, upload: File, added_by=None, note: str = "")
     sha256 = sha256_of(upload)
     if (same := duplicate_of(report, sha256)) is not None:
         raise ValidationError(
-            f"This file is already attached to this report, as {same.original_name!r}."
+            _("This file is already attached to this report, as %(name)s.")
+            % {"name": repr(same.original_name)}
         )
     document = ReportDocument(
         report=report,

@@ -123,7 +123,11 @@ def _claim_row(
             count = _("at least %(count)s") % {"count": count}
         elif high != low:
             count = f"{count}–{number_format(int(high), force_grouping=True)}"
-        count = f"{count} {_label(Measure, row['measure'])}"
+        # One message, so that a translation orders them: "노동자 60,000".
+        count = _("%(count)s %(measure)s") % {
+            "count": count,
+            "measure": _label(Measure, row["measure"]),
+        }
     else:
         count = ""
     if row["period_start"]:

@@ -744,11 +744,11 @@ class ReportDocument(TextWithoutNul):
         "SHA-256",
         max_length=64,
         editable=False,
-        help_text="Of the bytes received, computed while they arrived.",
+        help_text=_("Of the bytes received, computed while they arrived."),
     )
-    size = models.PositiveBigIntegerField(editable=False, help_text="Bytes.")
+    size = models.PositiveBigIntegerField(editable=False, help_text=_("Bytes."))
     content_type = models.CharField(
-        max_length=100, editable=False, help_text="As read from the file's content."
+        max_length=100, editable=False, help_text=_("As read from the file's content.")
     )
     original_name = models.CharField(max_length=255, editable=False)
     added_by = models.ForeignKey(
@@ -762,8 +762,10 @@ class ReportDocument(TextWithoutNul):
     added_at = models.DateTimeField(default=timezone.now, editable=False)
     note = models.TextField(
         blank=True,
-        help_text="What it is and where it came from, e.g. 'the article as saved on 2 March "
-        "2020, before it was taken down'.",
+        help_text=_(
+            "What it is and where it came from, e.g. 'the article as saved on 2 March "
+            "2020, before it was taken down'."
+        ),
     )
 
     history = HistoricalRecords()
@@ -775,7 +777,7 @@ class ReportDocument(TextWithoutNul):
             models.UniqueConstraint(
                 fields=["report", "sha256"],
                 name="document_unique_per_report",
-                violation_error_message="This file is already attached to this report.",
+                violation_error_message=_("This file is already attached to this report."),
             ),
         ]
 

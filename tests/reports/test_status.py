@@ -102,6 +102,29 @@ def test_a_tie_goes_to_violating_and_partial_is_its_own_status():
     assert cell("RU").reason.startswith("partial: 1 claim from 1 independent source(s)")
 
 
+def test_a_reason_is_said_in_korean_for_a_reader_of_korean():
+    """The same stored facts, said in Korean: the catalogue's words, Korean dates, and the
+    number of claims and sources in Korean order."""
+    ngo = SourceFactory()
+    violating(as_of=datetime.date(2019, 12, 23), attributed_to=ngo)
+    violating(as_of=datetime.date(2020, 1, 22), attributed_to=ngo)
+    violating(as_of=datetime.date(2020, 1, 10))
+    today = datetime.date(2020, 4, 1)  # the final report is overdue then
+    checks.sweep(today=today, keys=["CN"])
+    final = obligation("UNSCR2397-OP8-FINAL")
+    with translation.override("ko"):
+        matrix = status_matrix(
+            countries=[country("CN")], obligations=[obligation(OP8), final], today=today
+        )
+    assert matrix.cell(country("CN").pk, obligation(OP8).pk).reason == (
+        "위반: 2019년 12월 22일 이후 독립 출처 2곳의 주장 3건, 가장 최근 2020년 1월 22일"
+    )
+    overdue = Flag.objects.get(kind="overdue_report", obligations=final)
+    assert matrix.cell(country("CN").pk, final.pk).reason == (
+        f"위반: 2020년 3월 22일 마감 보고서 미등록 (플래그 #{overdue.pk})"
+    )
+
+
 def test_contested_by_an_open_conflict_flag_whatever_the_evidence():
     violating(as_of=datetime.date(2020, 1, 5))
     for low in (50_000, 90_000):

@@ -335,10 +335,38 @@ def test_each_recipient_gets_the_summary_in_their_own_language(smtp, weekly, vie
     korean_mail = next(m for r, m in by_recipients.items() if korean.email in r)
     english_mail = next(m for r, m in by_recipients.items() if "partner@example.org" in r)
     assert korean.email not in next(r for r in by_recipients if "partner@example.org" in r)
-    assert "2026년 11월 16일" in korean_mail["Subject"]  # dates as Korean readers write them
+    # The subject in Korean, dates as Korean readers write them (the header is folded: strip).
+    assert (
+        korean_mail["Subject"]
+        .strip()
+        .startswith(
+            "[이행 추적기] Weekly: China and Russia, 2026년 11월 16일~2026년 11월 22일: 새 플래그 "
+        )
+    )
     assert "16 November 2026" in english_mail["Subject"]
-    korean_text, _, _ = parts(korean_mail)
-    assert "중국" in korean_text  # China, by its Korean name
+    korean_text, korean_html, _ = parts(korean_mail)
+    english_text, _, _ = parts(english_mail)
+    # The headings and sentences in Korean, none of their English left.
+    assert "Weekly: China and Russia: 이행 현황 요약, 2026년 11월 16일~2026년 11월 22일" in (
+        korean_text
+    )
+    for heading in (
+        "== 이번 기간의 변화 ==",
+        "== 증거, 모니터링 대상 또는 미해결 플래그가 있는 국가 ==",
+    ):
+        assert heading in korean_text
+    for english in ("WHAT CHANGED", "flags opened", "as of", "says", "due 22 March 2020"):
+        assert english in english_text
+        assert english not in korean_text
+    # Countries by their Korean names; a count conflict said in Korean, its confidential
+    # source named as such for a reader without the permission; figures in Korean order.
+    assert "중국 (CN)" in korean_text and "러시아 (RU)" in korean_text
+    assert "러시아의 노동자 수를 두고 출처 3곳의 수치가 엇갈립니다." in korean_text
+    assert "90,000(비공개 출처, 2019년 12월 20일 기준)" in korean_text
+    assert CANARY not in korean_text
+    assert "위반: 2020년 3월 22일 마감 보고서 미등록" in korean_text
+    assert "- 러시아: 노동자 30,000, 2019년 12월 23일 기준" in korean_text
+    assert '<html lang="ko">' in korean_html and "<h2>이번 기간의 변화</h2>" in korean_html
 
 
 @time_machine.travel(NOW, tick=False)

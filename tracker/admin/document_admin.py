@@ -8,6 +8,8 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.text import Truncator
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .. import documents, visibility
 from ..models import ReportDocument
@@ -45,20 +47,20 @@ class ReportDocumentAdmin(HiddenWhenConfidentialMixin, TrackerAdmin):
             request, obj
         )
 
-    @admin.display(description="size", ordering="size")
+    @admin.display(description=gettext_lazy("size"), ordering="size")
     def size_display(self, obj: ReportDocument) -> str:
         return documents.size_display(obj.size)
 
-    @admin.display(description="report", ordering="report__title")
+    @admin.display(description=gettext_lazy("report"), ordering="report__title")
     def report_short(self, obj: ReportDocument) -> str:
         return Truncator(obj.report.title).chars(70)
 
-    @admin.display(description="file")
+    @admin.display(description=gettext_lazy("file"))
     def download(self, obj: ReportDocument) -> str:
         url = reverse("document-download", args=[obj.pk])
-        return format_html('<a href="{}">{}</a> (download)', url, obj.original_name)
+        return format_html('<a href="{}">{}</a> ({})', url, obj.original_name, _("download"))
 
-    @admin.display(description="report")
+    @admin.display(description=gettext_lazy("report"))
     def report_link(self, obj: ReportDocument) -> str:
         url = reverse("admin:tracker_report_change", args=[obj.report_id])
         return format_html('<a href="{}">{}</a>', url, obj.report)

@@ -16,8 +16,11 @@ from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.timezone import localtime
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .. import documents, visibility
+from ..dossier import MOMENT
 from ..models import ReportDocument
 
 DELETE_PERMISSION = "tracker.delete_report"
@@ -78,9 +81,13 @@ class DocumentFormSet(BaseInlineFormSet):
             sha256 = documents.sha256_of(upload)
             same = documents.duplicate_of(self.instance, sha256) if self.instance.pk else None
             if same is not None:
-                form.add_error("file", f"This file is already attached to this report, as {same}.")
+                form.add_error(
+                    "file",
+                    _("This file is already attached to this report, as %(name)s.")
+                    % {"name": same},
+                )
             elif sha256 in added:
-                form.add_error("file", "The same file is in another row.")
+                form.add_error("file", _("The same file is in another row."))
             added.add(sha256)
 
     def save_new(self, form, commit=True) -> ReportDocument:
@@ -104,8 +111,10 @@ class DocumentInline(admin.TabularInline):
     readonly_fields = ["download", "details"]
     extra = 1
     show_change_link = True  # its own page, with its history
-    verbose_name = "document"
-    verbose_name_plural = "documents (kept as evidence: a stored file is never replaced)"
+    verbose_name = gettext_lazy("document")
+    verbose_name_plural = gettext_lazy(
+        "documents (kept as evidence: a stored file is never replaced)"
+    )
 
     def get_fields(self, request, obj=None):
         if self.has_add_permission(request, obj) or self.has_change_permission(request, obj):
@@ -128,21 +137,22 @@ class DocumentInline(admin.TabularInline):
             request, obj
         )
 
-    @admin.display(description="file")
+    @admin.display(description=gettext_lazy("file"))
     def download(self, document: ReportDocument) -> str:
         return DownloadLink(document).render("file", None) if document.pk else ""
 
-    @admin.display(description="stored")
+    @admin.display(description=gettext_lazy("stored"))
     def details(self, document: ReportDocument) -> str:
         if document.pk is None:
             return ""
-        added = date_format(localtime(document.added_at), "j F Y, H:i T")
+        added = date_format(localtime(document.added_at), str(MOMENT))  # in the reader's order
         return format_html(
-            "{} · {}<br>SHA-256 <code title='{}'>{}…</code><br>added {}{}",
+            "{} · {}<br>SHA-256 <code title='{}'>{}…</code><br>{}",
             document.content_type,
             documents.size_display(document.size),
             document.sha256,
             document.sha256[:16],
-            added,
-            f" by {document.added_by}" if document.added_by else "",
+            _("added %(moment)s by %(user)s") % {"moment": added, "user": document.added_by}
+            if document.added_by
+            else _("added %(moment)s") % {"moment": added},
         )

@@ -298,5 +298,5 @@ class StatusSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=STATUSES)
     reason = serializers.CharField()
     newest_as_of = serializers.DateField(allow_null=True)
-    claims = serializers.IntegerField(help_text="How many claims it rests on.")
+    claims = serializers.IntegerField(help_text=_("How many claims it rests on."))
     flag_ids = serializers.ListField(child=serializers.IntegerField())

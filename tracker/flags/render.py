@@ -122,7 +122,7 @@ class FlagText:
             return _("a place since deleted")
         if place.kind == Place.Kind.WORLD:
             return _("the world")
-        return place.name
+        return place.local_name  # its Korean name for a reader of Korean
 
     def obligation(self, obligation_id: int | None) -> str:
         obligation = self.obligations.get(obligation_id) if obligation_id is not None else None
