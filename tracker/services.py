@@ -292,7 +292,7 @@ def flags_write(
     _flags_refresh(changes.refreshed, now)
     _links_replace(changes.relinked)
     _flags_resolve(changes, settings)
-    _rows_insert(FlagEvent, EVENT_COLUMNS, changes.events)
+    rows_insert(FlagEvent, EVENT_COLUMNS, changes.events)
     return outcomes
 
 
@@ -374,7 +374,7 @@ def _flags_create(changes: _Changes) -> None:
             changes.carry(finding, created[fp])
         else:
             taken.append((fp, finding, country_id, outcome))
-    _rows_insert(
+    rows_insert(
         FlagObligation,
         ("flag_id", "obligation_id"),
         [
@@ -407,12 +407,12 @@ def _links_replace(relinked: dict[int, rules.Finding]) -> None:
     for chunk in chunks(ids):
         FlagClaim.objects.filter(flag_id__in=chunk).delete()
         FlagObligation.objects.filter(flag_id__in=chunk).delete()
-    _rows_insert(
+    rows_insert(
         FlagClaim,
         LINK_COLUMNS,
         [(pk, claim_id) for pk, finding in relinked.items() for claim_id in finding.claim_ids],
     )
-    _rows_insert(
+    rows_insert(
         FlagObligation,
         ("flag_id", "obligation_id"),
         [(pk, o) for pk, finding in relinked.items() for o in finding.obligation_ids],
@@ -708,12 +708,12 @@ def _flags_insert(rows: list[tuple], now: datetime.datetime) -> dict[str, int]:
             sql, params = _flags_values(chunk)
             cursor.execute(f"{sql} {_ON_CONFLICT} RETURNING fingerprint, id", params)
             created.update(cursor.fetchall())
-    _rows_insert(
+    rows_insert(
         Flag.claims.through,
         LINK_COLUMNS,
         [(created[row[_FP]], c) for row in rows if row[_FP] in created for c in row[_CLAIMS]],
     )
-    _rows_insert(FlagEvent, EVENT_COLUMNS, [(pk, now, _OPENED, "", {}) for pk in created.values()])
+    rows_insert(FlagEvent, EVENT_COLUMNS, [(pk, now, _OPENED, "", {}) for pk in created.values()])
     return created
 
 
@@ -775,7 +775,7 @@ def _flags_insert_postgresql(rows: list[tuple], now: datetime.datetime) -> dict[
     return created
 
 
-def _rows_insert(model, columns: Sequence[str], rows: list[tuple]) -> None:
+def rows_insert(model, columns: Sequence[str], rows: list[tuple]) -> None:
     """Insert plain rows (tuples of ``columns``' values) into ``model``'s table: PostgreSQL's
     COPY, or one executemany INSERT (with the values prepared as Django does) elsewhere."""
     if not rows:
