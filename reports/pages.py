@@ -12,7 +12,7 @@ from tracker import visibility
 from tracker.flags.render import FlagText
 from tracker.models import Claim, Flag, Obligation, Place
 
-from . import summaries
+from . import charts
 from .dashboard import dashboard_for
 from .status import status_matrix
 
@@ -59,9 +59,12 @@ def country_detail(request, iso: str):
 @login_required
 @permission_required("tracker.view_claim", raise_exception=True)
 def country_chart(request, iso: str):
+    """The country's estimates over time (``reports.charts``), as the reader may see them."""
     country = get_object_or_404(Place.objects.countries(), iso_code=iso.upper())
-    series = summaries.estimates([country], timezone.localdate()).get(country.iso_code)
-    if not series:
+    sees = visibility.sees_confidential(request.user)
+    measures = charts.estimates([country], timezone.localdate(), sees=sees).get(country.iso_code)
+    if not measures:
         return HttpResponse(status=204)
-    png = summaries.estimates_chart([(country.name, series)], Obligation.objects.all())
+    obligations = list(Obligation.objects.all())
+    png = charts.png(charts.panels(country.local_name, measures, obligations))
     return HttpResponse(png, content_type="image/png")
