@@ -155,4 +155,3 @@ def test_the_dashboard_runs_the_same_queries_for_few_and_many_countries(viewer_c
     for iso in many:
         flag(iso)
     assert count() == few
-
