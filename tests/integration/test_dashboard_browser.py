@@ -73,9 +73,7 @@ def test_the_dashboard_fits_three_screens_with_its_map(
         chart = page.locator("img[src='/countries/CN/chart.png']")
         chart.scroll_into_view_if_needed()
         page.wait_for_load_state("networkidle")
-        assert page.evaluate(
-            "() => document.querySelector(\"img[src='/countries/CN/chart.png']\").naturalWidth"
-        ) > 600
+        assert chart.evaluate("img => img.naturalWidth") > 600
         screenshot(page, f"country-{language}")
         assert problems.items == []
     finally:
