@@ -51,7 +51,7 @@ COLOURS = [
     "#7f7f7f",
     "#bcbd22",
 ]
-LINE_STYLES = {
+LINE_STYLES: dict[str, tuple[str, str]] = {
     Obligation.Kind.DEADLINE: ("#c62828", "--"),
     Obligation.Kind.REPORTING: ("#ef6c00", ":"),
     Obligation.Kind.CAP: ("#455a64", "-."),
@@ -131,7 +131,7 @@ def estimates(
     """Per country (ISO code) and stock measure, every figure about the country as a whole
     dated up to ``until``, oldest first, each with its source as a reader who ``sees``
     confidential material (or not) may name it. One query."""
-    by_id = {c.pk: c.iso_code for c in countries}
+    by_id = {c.pk: c.iso_code or "" for c in countries}  # countries always have one
     out: dict[str, dict[str, list[Point]]] = defaultdict(lambda: defaultdict(list))
     claims = (
         Claim.objects.filter(

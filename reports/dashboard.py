@@ -132,14 +132,14 @@ def dashboard_for(
 
     chosen = next((o for o in obligations if o.code == obligation_code), None)
     chosen = chosen or default_map_obligation(matrix)
-    areas, map_counts = {}, Counter()
+    areas: dict[str, Area] = {}
+    map_counts: Counter[str] = Counter()
     if chosen is not None:
         for country in matrix.countries:
             cell = matrix.cell(country.pk, chosen.pk)
             map_counts[cell.status] += 1
-            areas[country.iso_code] = Area(
-                cell.status, country.local_name, cell.reason, country_url(country.iso_code)
-            )
+            iso = country.iso_code or ""  # countries always have one
+            areas[iso] = Area(cell.status, country.local_name, cell.reason, country_url(iso))
     label = (
         _("World map of the status of %(obligation)s") % {"obligation": chosen.name}
         if chosen
