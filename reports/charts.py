@@ -226,17 +226,26 @@ def png(chart_panels: list[Panel]) -> bytes:
     with matplotlib.rc_context({"font.family": _fonts(), "font.size": 8}):
         figure = Figure(figsize=(11, 0.2 + 4.4 * len(chart_panels)), dpi=90, layout="constrained")
         axes = figure.subplots(len(chart_panels), 1, squeeze=False)[:, 0]
+        # One colour and marker per source across the panels: a reader compares countries.
+        styles = source_styles([s for panel in chart_panels for s in panel.sources])
         for ax, panel in zip(axes, chart_panels, strict=True):
-            _draw(ax, panel)
+            _draw(ax, panel, styles)
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png", metadata={"Software": None})
     return buffer.getvalue()
 
 
-def _draw(ax, panel: Panel) -> None:
+def source_styles(sources: list[str]) -> dict[str, tuple[str, str]]:
+    """(colour, marker) of each source, in the order given (repeats ignored)."""
+    return {
+        source: (COLOURS[i % len(COLOURS)], MARKERS[i % len(MARKERS)])
+        for i, source in enumerate(dict.fromkeys(sources))
+    }
+
+
+def _draw(ax, panel: Panel, style: dict[str, tuple[str, str]] | None = None) -> None:
     top = panel.top
-    style = {s: (COLOURS[i % len(COLOURS)], MARKERS[i % len(MARKERS)]) for i, s in
-             enumerate(panel.sources)}  # fmt: skip
+    style = style or source_styles(panel.sources)
     for source in panel.sources:
         colour, marker = style[source]
         points = [p for p in panel.points if p.source == source]

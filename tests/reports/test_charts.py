@@ -123,3 +123,9 @@ def test_the_country_chart_is_a_png(viewer_client, figures):
     assert response["Content-Type"] == "image/png"
     assert response.content.startswith(b"\x89PNG")
     assert viewer_client.get("/countries/FR/chart.png").status_code == 204
+
+
+def test_a_source_keeps_its_colour_and_marker_from_one_panel_to_the_next():
+    styles = charts.source_styles(["KITA", "KINU", "KITA", "NKDB"])
+    assert list(styles) == ["KITA", "KINU", "NKDB"]
+    assert len(set(styles.values())) == 3
