@@ -64,6 +64,12 @@ def test_the_dashboard_fits_three_screens_with_its_map(
         assert height <= 3 * SCREEN["height"], f"the dashboard is {height} px tall"
         screenshot(page, f"dashboard-{language}")
 
+        # Choosing another obligation redraws the map (a static script: the CSP allows no
+        # inline one).
+        page.select_option("#map-obligation", "UNSCR2371-OP11")
+        page.wait_for_url("**obligation=UNSCR2371-OP11**")
+        assert page.locator("svg.worldmap g.map-stale").count() >= 3  # Gulf states, watched
+
         # Every member state, on request.
         page.click("a[href^='?all=1']")
         page.wait_for_url("**all=1**")
