@@ -39,7 +39,12 @@ class CountryRow:
         return bool(self.flags or self.violations or self.watches or self.evidence)
 
     def rank(self) -> tuple:
-        return (-self.flags, -self.violations, -self.watches, -self.evidence, self.country.name)
+        return (-self.flags, -self.violations, -self.watches, -self.evidence, self.name)
+
+    @property
+    def name(self) -> str:
+        """The name the reader reads, which orders the rows (Hangul sorts 가나다 by code point)."""
+        return self.country.local_name
 
 
 @dataclass
@@ -150,7 +155,7 @@ def dashboard_for(
         today=today,
         obligations=obligations,
         attention=attention,
-        everyone=rows if show_all else None,
+        everyone=sorted(rows, key=lambda row: row.name) if show_all else None,
         quiet=len(rows) - len(attention),
         flags=flags,
         severities=[(s, severity_label(s)) for s in SEVERITIES],

@@ -130,7 +130,7 @@ def world_map(areas: Mapping[str, Area], *, label: str) -> SafeString:
     sovereign's colour, the rest grey ("not a member state")."""
     names = _territory_names()
     parts = [
-        f'<svg class="worldmap" viewBox="{VIEWBOX}" role="img" aria-label="{escape(label)}"'
+        f'<svg class="worldmap" viewBox="{VIEWBOX}" role="group" aria-label="{escape(label)}"'
         ' xmlns="http://www.w3.org/2000/svg">'
         # The hatching of the areas no member state answers for (pages.css: .map-none).
         '<defs><pattern id="not-member" width="8" height="8" patternUnits="userSpaceOnUse"'

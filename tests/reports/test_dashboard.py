@@ -155,3 +155,11 @@ def test_the_dashboard_runs_the_same_queries_for_few_and_many_countries(viewer_c
     for iso in many:
         flag(iso)
     assert count() == few
+
+
+def test_every_member_state_is_listed_in_the_readers_alphabetical_order(viewer):
+    with translation.override("ko"):
+        board = dashboard_for(user=viewer, today=TODAY, show_all=True)
+    listed = [row.country.name_ko for row in board.everyone]
+    assert len(listed) == 193 and listed == sorted(listed)
+    assert listed[0] == "가나"  # Ghana
