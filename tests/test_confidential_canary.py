@@ -143,6 +143,7 @@ def everything_a_user_can_fetch(client, planted) -> dict[str, bytes]:
         out[f"/documents/{pk}/"] = b"".join(response) + str(response.headers).encode()
     for url in [
         "/",
+        f"/?all=1&obligation={op8.code}",  # every member state, and the map of the canary's pair
         "/claims/",
         "/claims/?q=canary",
         "/flags/",
