@@ -140,7 +140,7 @@ class ReportForm(forms.ModelForm):
             if chosen is None and not new:
                 self.add_error("publisher", self.fields["publisher"].error_messages["required"])
             elif chosen is not None and new:
-                self.add_error("publisher", _both_message())
+                self.add_error("publisher", _both_message(source=True))
             elif new and self.new_source is None and not self._errors_in(NEW_SOURCE_FIELDS):
                 self.add_error("publisher_new", _nothing_new_message(source=True))
         return cleaned
@@ -168,8 +168,10 @@ class ReportForm(forms.ModelForm):
         return row
 
 
-def _both_message() -> str:
-    return gettext("Choose one, or tick “the new source”, not both.")
+def _both_message(*, source: bool) -> str:
+    if source:
+        return gettext("Choose one, or tick “the new source”, not both.")
+    return gettext("Choose one, or tick “the new place”, not both.")
 
 
 def _nothing_new_message(*, source: bool) -> str:
@@ -216,7 +218,7 @@ class ClaimForm(forms.ModelForm):
                 # Only a row that says something is checked: an untouched extra block is not.
                 self.add_error(field, self.fields[field].error_messages["required"])
             elif chosen is not None and new:
-                self.add_error(field, _both_message())
+                self.add_error(field, _both_message(source=field == "attributed_to"))
             elif new and not self.new_named[field]:
                 self.add_error(
                     f"{field}_new", _nothing_new_message(source=field == "attributed_to")
