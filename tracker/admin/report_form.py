@@ -100,7 +100,7 @@ class ReportForm(forms.ModelForm):
         choices=[("", "---------"), *((kind.value, kind.label) for kind in NEW_PLACE_KINDS)],
     )
     new_place_parent = forms.ModelChoiceField(
-        label=_("inside"),
+        label=capfirst(_("inside")),
         required=False,
         queryset=Place.objects.all(),
         help_text=_("The country (or region, province) the new place lies in."),
