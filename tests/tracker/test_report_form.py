@@ -276,3 +276,25 @@ def test_no_warning_when_every_claim_predates_the_publication(editor_client, rfa
     response = editor_client.post(admin_url(Report, "add"), report_form(rfa, [claim(rfa)]))
     assert response.status_code == 302
     assert not [m for m in messages_of(response) if m[0] == django_messages.WARNING]
+
+
+def test_a_late_date_already_saved_is_not_warned_about_again(editor_client, rfa):
+    claims = [claim(rfa, as_of="2020-01-15", external_id="late-1")]
+    data = report_form(rfa, claims, published_on="2019-12-30")
+    editor_client.post(admin_url(Report, "add"), data, follow=True)  # its messages read
+    report, late = Report.objects.get(), Claim.objects.get()
+    url = admin_url(Report, "change", report.pk)
+    again = {
+        **data,
+        "claims-INITIAL_FORMS": "1",
+        "claims-0-id": late.pk,
+        "claims-0-report": report.pk,
+    }
+    again["notes"] = "Checked: the ministry dates its figures to the month's end."
+    response = editor_client.post(url, again)
+    assert response.status_code == 302
+    assert not [m for m in messages_of(response) if m[0] == django_messages.WARNING]
+    editor_client.get(admin_url(Report, "changelist"))  # its success message read
+    # Moving the publication date asks again.
+    response = editor_client.post(url, {**again, "published_on": "2019-12-31"})
+    assert [m for m in messages_of(response) if m[0] == django_messages.WARNING]

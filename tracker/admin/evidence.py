@@ -561,7 +561,7 @@ class ReportAdmin(ChecksOnChangeMixin, HiddenWhenConfidentialMixin, TrackerAdmin
                 self.message_user(request, _created_message(row), messages.SUCCESS)
         for formset in formsets:
             if formset.model is Claim:
-                for warning in _late_claims(formset, form.instance):
+                for warning in _late_claims(formset, form):
                     self.message_user(request, warning, messages.WARNING)
 
     def touched(self, obj: Report):
@@ -588,16 +588,23 @@ def _created_message(row) -> str:
     return gettext("The place “%(name)s” was created.") % {"name": row}
 
 
-def _late_claims(formset, report: Report) -> list[str]:
+def _late_claims(formset, report_form_) -> list[str]:
     """A warning per claim of the form whose as-of date is after the report's publication:
     saved as typed (a state's figures can be dated ahead, a slip can too), the monitor told
-    which block to look at."""
+    which block to look at. Only for what this save typed (a new claim, its as-of date, the
+    publication date): a date already looked at is not warned about on every later save."""
+    report = report_form_.instance
     warnings = []
     for number, inline_form in enumerate(formset.forms, start=1):
         claim = inline_form.instance
         if claim.pk is None or inline_form in formset.deleted_forms:
             continue
-        if claim.is_dated_after(report.published_on):
+        typed = (
+            inline_form not in formset.initial_forms
+            or "as_of" in inline_form.changed_data
+            or "published_on" in report_form_.changed_data
+        )
+        if typed and claim.is_dated_after(report.published_on):
             warnings.append(
                 gettext(
                     "Claim #%(number)s of the form (saved as %(ref)s) is dated as of %(as_of)s, "
