@@ -988,6 +988,11 @@ class Claim(TextWithoutNul):
         """'60,000', '70,000–80,000', 'at least 2,000', or '' when there is no count."""
         return text.count(self.count_low, self.count_high)
 
+    def is_dated_after(self, day: datetime.date) -> bool:
+        """Whether the date the claim describes lies wholly after ``day`` (a report's
+        publication: worth a second look, not a refusal; docs/design.md section 7)."""
+        return self.as_of is not None and day is not None and self.as_of > day
+
     @property
     def ref(self) -> str:
         """How flags and exports name the claim: the monitor's reference, else '#id'."""

@@ -1,7 +1,7 @@
 """A monitor's day in a real browser (headless chromium through Playwright).
 
 An Editor logs in through the admin's login form (django-axes watches it), logs a report with
-two claims that disagree through the add-report page and its inline claim rows, waits for the
+two claims that disagree through the add-report page and its claim blocks, waits for the
 real Celery worker to raise the count conflict on ``/flags/``, dismisses it with a reason
 through the admin action's intermediate form, and looks at the dashboard and a summary in the
 archive. Every page must load without a console error or a Content-Security-Policy violation.
@@ -51,6 +51,8 @@ def test_an_editor_logs_a_report_sees_its_flag_and_dismisses_it(live_worker, pag
     fill_claim(
         page, 1, by="KITA", count=80_000, as_of="2019-12-23", summary="Some 80,000 still work."
     )
+    # Each claim is a block: the form fits the window (issue 31, point 4).
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 1400
     form_shot = screenshot(page, "admin-report-form")
     page.click("input[name=_save]")
     page.wait_for_url("**/admin/tracker/report/")
