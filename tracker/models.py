@@ -1128,25 +1128,25 @@ class Profile(models.Model):
 
 
 class FlagKind(models.TextChoices):
-    COUNT_CONFLICT = rules.COUNT_CONFLICT, "count conflict"
-    SCOPE_CONFLICT = rules.SCOPE_CONFLICT, "scope conflict"
-    STANCE_CONFLICT = rules.STANCE_CONFLICT, "stance conflict"
-    CAP_SIGNAL = rules.CAP_SIGNAL, "cap signal"
-    STALE = rules.STALE, "stale evidence"
-    OVERDUE_REPORT = rules.OVERDUE_REPORT, "overdue report"
+    COUNT_CONFLICT = rules.COUNT_CONFLICT, _("count conflict")
+    SCOPE_CONFLICT = rules.SCOPE_CONFLICT, _("scope conflict")
+    STANCE_CONFLICT = rules.STANCE_CONFLICT, _("stance conflict")
+    CAP_SIGNAL = rules.CAP_SIGNAL, _("cap signal")
+    STALE = rules.STALE, _("stale evidence")
+    OVERDUE_REPORT = rules.OVERDUE_REPORT, _("overdue report")
 
 
 class FlagStatus(models.TextChoices):
-    OPEN = "open", "open"
-    ACKNOWLEDGED = "acknowledged", "acknowledged"
-    RESOLVED = "resolved", "resolved"
-    DISMISSED = "dismissed", "dismissed"
+    OPEN = "open", pgettext_lazy("flag status", "open")
+    ACKNOWLEDGED = "acknowledged", pgettext_lazy("flag status", "acknowledged")
+    RESOLVED = "resolved", pgettext_lazy("flag status", "resolved")
+    DISMISSED = "dismissed", pgettext_lazy("flag status", "dismissed")
 
 
 class Severity(models.IntegerChoices):
-    LOW = rules.LOW, "low"
-    MEDIUM = rules.MEDIUM, "medium"
-    HIGH = rules.HIGH, "high"
+    LOW = rules.LOW, pgettext_lazy("severity", "low")
+    MEDIUM = rules.MEDIUM, pgettext_lazy("severity", "medium")
+    HIGH = rules.HIGH, pgettext_lazy("severity", "high")
 
 
 # Statuses the checks keep up to date; a dismissed flag is left alone for the same evidence.
@@ -1305,13 +1305,13 @@ class FlagClaim(models.Model):
 
 
 class FlagEventAction(models.TextChoices):
-    OPENED = "opened", "opened by the checks"
-    REOPENED = "reopened", "found again by the checks"
-    CHANGED = "changed", "changed by the checks"
-    RESOLVED = "resolved", "resolved by the checks"
-    ACKNOWLEDGED = "acknowledged", "acknowledged"
-    DISMISSED = "dismissed", "dismissed"
-    REOPENED_BY_USER = "reopened_by_user", "re-opened by a monitor"
+    OPENED = "opened", _("opened by the checks")
+    REOPENED = "reopened", _("found again by the checks")
+    CHANGED = "changed", _("changed by the checks")
+    RESOLVED = "resolved", _("resolved by the checks")
+    ACKNOWLEDGED = "acknowledged", pgettext_lazy("flag event", "acknowledged")
+    DISMISSED = "dismissed", pgettext_lazy("flag event", "dismissed")
+    REOPENED_BY_USER = "reopened_by_user", _("re-opened by a monitor")
 
 
 class FlagEvent(models.Model):
