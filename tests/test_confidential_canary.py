@@ -162,6 +162,7 @@ def everything_a_user_can_fetch(client, planted) -> dict[str, bytes]:
         "/admin/tracker/reportdocument/?q=canary",
         f"/summaries/preview/{planted['subscription'].pk}/",
         *[f"/admin/tracker/flag/{pk}/change/" for pk in flag_ids],
+        *[f"/flags/{pk}/" for pk in flag_ids],
         *[f"/api/flags/{pk}/" for pk in flag_ids],
     ]:
         response = client.get(url)

@@ -137,6 +137,7 @@ def concrete(route: str, objects: dict) -> str | None:
         if "(?P<pk>" in route:
             route = route.replace("(?P<pk>[^/.]+)", str(objects[singular].pk))
     route = route.replace("documents/<int:pk>/", f"documents/{objects['reportdocument'].pk}/")
+    route = route.replace("flags/<int:pk>/", f"flags/{objects['flag'].pk}/")
     route = route.replace("<int:pk>/chart.png", f"{objects['summary'].pk}/chart.png")
     route = route.replace(
         "summaries/preview/<int:pk>/", f"summaries/preview/{objects['subscription'].pk}/"

@@ -26,6 +26,7 @@ from django.core.validators import (
 from django.db import models, transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Concat, Lower, Substr
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.functional import LazyObject, empty
 from django.utils.translation import gettext, pgettext_lazy
@@ -1261,6 +1262,10 @@ class Flag(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk}"
+
+    def get_absolute_url(self) -> str:
+        """Its page on the site (the admin's change page links to it: "View on site")."""
+        return reverse("flag", args=[self.pk])
 
 
 class FlagObligation(models.Model):
