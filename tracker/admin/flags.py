@@ -16,7 +16,9 @@ from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, prefetch_related_objects
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
 
 from .. import exports, services, visibility
 from ..flags.render import FlagText
@@ -58,7 +60,12 @@ class DismissForm(forms.Form):
 
 @admin.register(Flag)
 class FlagAdmin(AllowListedLookupsMixin, VisibleChoicesMixin, admin.ModelAdmin):
-    list_display = ["summary", "severity", "status", "where", "obligation_codes", "last_seen"]
+    # The sentence is what a monitor reads: plain text in a wide column that wraps (Media),
+    # its kind a link to the flag's page on the site, where it is read whole and handled. It
+    # names the flag's place and obligations: columns of their own squeezed it to ~100 px
+    # (the filters on the right pick by both).
+    list_display = ["summary", "severity", "status", "seen"]
+    list_display_links = None
     list_filter = [
         "kind",
         "status",
@@ -112,6 +119,9 @@ class FlagAdmin(AllowListedLookupsMixin, VisibleChoicesMixin, admin.ModelAdmin):
     # and sources it names are the list filters' and the flag pages' (``/flags/``).
     search_fields = ["place__name_path"]
 
+    class Media:
+        css = {"all": ["tracker/flag_admin.css"]}
+
     def get_changelist(self, request, **kwargs):
         return SaidChangeList
 
@@ -150,9 +160,19 @@ class FlagAdmin(AllowListedLookupsMixin, VisibleChoicesMixin, admin.ModelAdmin):
 
     # --- columns ------------------------------------------------------------------------------
 
-    @admin.display(description="flag", ordering="kind")
+    @admin.display(description=_("flag"), ordering="kind")
     def summary(self, obj: Flag) -> str:
-        return f"{obj.get_kind_display()}: {obj.said.sentence(obj)}"
+        return format_html(
+            '<a href="{}">#{} {}</a>: {}',
+            obj.get_absolute_url(),
+            obj.pk,
+            obj.get_kind_display(),
+            obj.said.sentence(obj),
+        )
+
+    @admin.display(description=_("last seen"), ordering="last_seen")
+    def seen(self, obj: Flag) -> str:
+        return f"{timezone.localtime(obj.last_seen):%Y-%m-%d}"
 
     @admin.display(description="obligations")
     def obligation_codes(self, obj: Flag) -> str:
