@@ -126,9 +126,12 @@ def test_an_editor_dismisses_a_flag_on_its_page(browser, live_server, editor, de
             "() => { const r = document.querySelector('#changelist .results');"
             " return r.scrollWidth <= r.clientWidth; }"
         )
-        per_row = page.evaluate(
-            "() => document.querySelector('#result_list tbody').getBoundingClientRect().height"
-        ) / rows.count()
+        per_row = (
+            page.evaluate(
+                "() => document.querySelector('#result_list tbody').getBoundingClientRect().height"
+            )
+            / rows.count()
+        )
         assert per_row < 120, f"{per_row:.0f} px a flag"
         # The admin's page of the flag leads to the site's.
         page.goto(f"/admin/tracker/flag/{flag.pk}/change/")
