@@ -1174,7 +1174,7 @@ class Flag(models.Model):
     Kind = FlagKind
     Status = FlagStatus
 
-    kind = models.CharField(max_length=20, choices=FlagKind.choices)
+    kind = models.CharField(_("kind"), max_length=20, choices=FlagKind.choices)
     # No foreign-key constraints in the database on a flag's place and country, on its links
     # to its claims and obligations (nor on FlagEvent.flag): a first sweep writes a flag per
     # situation and a link per claim it rests on, and PostgreSQL would check each key at
@@ -1201,21 +1201,29 @@ class Flag(models.Model):
     subject = models.CharField(max_length=100, editable=False, default="")
     measure = models.CharField(max_length=20, choices=Measure.choices, blank=True)
     obligations = models.ManyToManyField(
-        Obligation, related_name="flags", blank=True, through="FlagObligation"
+        Obligation,
+        related_name="flags",
+        blank=True,
+        through="FlagObligation",
+        verbose_name=_("obligations"),
     )
     claims = models.ManyToManyField(Claim, related_name="flags", blank=True, through="FlagClaim")
     # The claims it rests on, kept when a claim is deleted (its link row is not).
     claim_ids = models.JSONField(default=list, editable=False)
     # What it found: figures, dates and the claims they come from (docs/design.md §3.5).
     facts = models.JSONField(default=dict, editable=False)
-    severity = models.PositiveSmallIntegerField(choices=Severity.choices, default=Severity.MEDIUM)
-    status = models.CharField(max_length=20, choices=FlagStatus.choices, default=FlagStatus.OPEN)
+    severity = models.PositiveSmallIntegerField(
+        _("severity"), choices=Severity.choices, default=Severity.MEDIUM
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=FlagStatus.choices, default=FlagStatus.OPEN
+    )
     # Unique by a constraint of Meta (not unique=True, which on PostgreSQL adds a second index,
     # for LIKE, that no query uses and every new flag writes).
     fingerprint = models.CharField(max_length=64, editable=False)
-    first_seen = models.DateTimeField()
-    last_seen = models.DateTimeField()
-    resolved_at = models.DateTimeField(null=True, blank=True)
+    first_seen = models.DateTimeField(_("first seen"))
+    last_seen = models.DateTimeField(_("last seen"))
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     # Why the checks resolved it, as facts ({"code": ...}; docs/design.md §3.5).
     resolution = models.JSONField(null=True, blank=True, editable=False)
     status_changed_by = models.ForeignKey(
@@ -1225,14 +1233,19 @@ class Flag(models.Model):
         blank=True,
         related_name="+",
         db_index=False,  # flag_status_changed_by, below
-        help_text="Who last acknowledged, dismissed or re-opened it.",
+        verbose_name=_("status changed by"),
+        help_text=_("Who last acknowledged, dismissed or re-opened it."),
     )
-    status_changed_at = models.DateTimeField(null=True, blank=True)
-    status_note = models.TextField(blank=True, help_text="Why it was acknowledged or dismissed.")
+    status_changed_at = models.DateTimeField(_("status changed at"), null=True, blank=True)
+    status_note = models.TextField(
+        _("status note"), blank=True, help_text=_("Why it was acknowledged or dismissed.")
+    )
 
     objects = FlagQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("flag")
+        verbose_name_plural = _("flags")
         ordering = ["-severity", "-last_seen", "id"]
         constraints = [
             models.UniqueConstraint(fields=["fingerprint"], name="flag_fingerprint_unique"),
