@@ -5,7 +5,7 @@ with the reason in its timeline; the admin's flag list stays readable. No page s
 sideways, and none logs a console error or a Content-Security-Policy violation.
 
 Screenshots go to ``$TEST_ARTEFACTS_DIR`` (see ``browser.py``): ``flag-en.png`` and
-``flag-ko.png`` (the README shows one), ``flag-admin-list-en.png``.
+``flag-ko.png`` (the README shows one), ``flag-admin-list-en.png`` and ``-ko.png``.
 """
 
 from __future__ import annotations
@@ -114,8 +114,7 @@ def test_an_editor_dismisses_a_flag_on_its_page(browser, live_server, editor, de
 
         # --- the admin's flag list: each sentence in a wide column that wraps -----------------
         page.goto("/admin/tracker/flag/")
-        if language == "en":
-            screenshot(page, "flag-admin-list-en")
+        screenshot(page, f"flag-admin-list-{language}")
         rows = page.locator("#result_list tbody tr")
         assert rows.count() >= 10
         column = page.locator("#result_list .field-summary").first.bounding_box()
