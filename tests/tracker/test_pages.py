@@ -88,7 +88,7 @@ def test_the_filtered_set_exports_as_csv(viewer_client, demo):
 
 def test_flags_filter_by_kind_and_country(viewer_client, demo):
     rows = viewer_client.get("/flags/", {"kind": "stale", "country": "RU"}).context["rows"]
-    assert rows and all(f.kind == "stale" and f.country.iso_code == "RU" for f, _ in rows)
+    assert rows and all(f.kind == "stale" and f.country.iso_code == "RU" for f, *_ in rows)
     bad = viewer_client.get("/flags/", {"status": "sleeping"})
     assert bad.context["page"].paginator.count == 0
 
