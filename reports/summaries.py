@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db.models import Q
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import translation
 
 from tracker import rules, text, visibility
@@ -261,7 +262,7 @@ def _context(summary: Summary, *, sees: bool) -> dict:
                 "obligations": ", ".join(said.obligation(o) for o in said.obligations_of(flag)),
                 "text": said.sentence(flag),
                 "note": said.event(event, flag),
-                "url": site_url(f"/admin/tracker/flag/{flag.pk}/change/"),
+                "url": site_url(reverse("flag", args=[flag.pk])),
             }
         )
 

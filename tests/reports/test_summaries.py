@@ -2,6 +2,7 @@
 
 import datetime
 import io
+import re
 
 import pytest
 import time_machine
@@ -86,6 +87,7 @@ def test_a_weekly_summary_arrives_with_subject_text_html_and_inline_chart(smtp, 
     assert f"https://tracker.example.org/summaries/{summary.pk}/" in text
     assert "Northeast China" in text
     assert 'src="cid:chart"' in html
+    assert re.search(r'<a href="https://tracker\.example\.org/flags/\d+/">#\d+</a>', html)
     assert len(images) == 1
     assert images[0]["Content-ID"] == "<chart>"
     assert images[0].get_content()[:8] == b"\x89PNG\r\n\x1a\n"
