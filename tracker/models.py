@@ -32,7 +32,7 @@ from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from . import rules, text
+from . import partialdates, rules, text
 
 if TYPE_CHECKING:
     from django.utils.functional import _StrOrPromise as StrOrPromise
@@ -839,6 +839,25 @@ STOCK_MEASURES = frozenset({Measure.WORKERS, Measure.WORK_PERMITS})
 FLOW_MEASURES = frozenset(set(Measure) - STOCK_MEASURES)
 
 
+class DatePrecision(models.TextChoices):
+    """How much of a date the source gave (docs/design.md §7 decision 10)."""
+
+    DAY = partialdates.DAY, pgettext_lazy("date precision", "day")
+    MONTH = partialdates.MONTH, pgettext_lazy("date precision", "month")
+    YEAR = partialdates.YEAR, pgettext_lazy("date precision", "year")
+
+
+# A claim's reference when it has none of its own: "C-" and its id, never reused (ids are
+# not), and reserved: a monitor's own reference may not take that form (docs/design.md §7
+# decision 11).
+SYSTEM_REFERENCE = re.compile(r"C-(\d{6,})")
+
+
+def system_reference(pk: int) -> str:
+    """The reference the system gives claim ``pk``: 'C-000123'."""
+    return f"C-{pk:06d}"
+
+
 class ClaimQuerySet(models.QuerySet):
     def inside(self, place: Place) -> ClaimQuerySet:
         """Claims about ``place`` or any place inside it."""
@@ -887,10 +906,32 @@ class Claim(TextWithoutNul):
         _("period start"),
         null=True,
         blank=True,
-        help_text=_("For flows (new permits, entries ...): start of the period."),
+        help_text=_(
+            "For flows (new permits, entries ...): start of the period: a day, a month or a year."
+        ),
+    )
+    # A partial date is kept as its first day and its precision (tracker/partialdates.py):
+    # indexes and ordering read the day.
+    period_start_precision = models.CharField(
+        _("period start precision"),
+        max_length=5,
+        choices=DatePrecision.choices,
+        default=DatePrecision.DAY,
+        db_default=DatePrecision.DAY,
     )
     as_of = models.DateField(
-        _("as of"), help_text=_("The date the claim describes, not the publication date.")
+        _("as of"),
+        help_text=_(
+            "The date the claim describes, not the publication date: a day, a month or a year "
+            "(2019-12-23, 2017-09, 2022)."
+        ),
+    )
+    as_of_precision = models.CharField(
+        _("as-of precision"),
+        max_length=5,
+        choices=DatePrecision.choices,
+        default=DatePrecision.DAY,
+        db_default=DatePrecision.DAY,
     )
     credibility = models.PositiveSmallIntegerField(
         _("credibility"),
@@ -977,6 +1018,27 @@ class Claim(TextWithoutNul):
     # --- derived values -----------------------------------------------------------------------
 
     @property
+    def as_of_given(self) -> partialdates.PartialDate | None:
+        """The as-of date as the source gave it: a day, a month or a year."""
+        return partialdates.PartialDate.of(self.as_of, self.as_of_precision)
+
+    @property
+    def period_start_given(self) -> partialdates.PartialDate | None:
+        return partialdates.PartialDate.of(self.period_start, self.period_start_precision)
+
+    @property
+    def reference(self) -> str:
+        """The monitor's own reference, else the one the system gives (``system_reference``):
+        what exports write and imports find the claim by."""
+        if self.external_id:
+            return self.external_id
+        return self.reference_by_system
+
+    @property
+    def reference_by_system(self) -> str:
+        return system_reference(self.pk) if self.pk else ""
+
+    @property
     def is_stock(self) -> bool:
         return self.measure in STOCK_MEASURES
 
@@ -1026,11 +1088,20 @@ class Claim(TextWithoutNul):
                 "The measure '%(measure)s' needs a count; "
                 "clear the measure for a claim without a number."
             ) % {"measure": self.get_measure_display()}
+        if (
+            self.external_id
+            and SYSTEM_REFERENCE.fullmatch(self.external_id)
+            and self.external_id != self.reference_by_system
+        ):
+            errors["external_id"] = gettext(
+                "%(value)s has the form of the references the system gives (C- and six "
+                "digits) and names no claim here: choose another reference, or leave it empty."
+            ) % {"value": self.external_id}
         if self.period_start and self.as_of:
             if self.period_start > self.as_of:
                 errors["period_start"] = gettext(
                     "The period starts (%(start)s) after the as-of date (%(as_of)s) that ends it."
-                ) % {"start": f"{self.period_start:%Y-%m-%d}", "as_of": f"{self.as_of:%Y-%m-%d}"}
+                ) % {"start": self.period_start_given, "as_of": self.as_of_given}
             elif self.measure in STOCK_MEASURES:
                 errors["period_start"] = gettext(
                     "'%(measure)s' is a stock counted on the as-of date; "
