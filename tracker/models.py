@@ -1022,9 +1022,19 @@ class Claim(TextWithoutNul):
         """The as-of date as the source gave it: a day, a month or a year."""
         return partialdates.PartialDate.of(self.as_of, self.as_of_precision)
 
+    @as_of_given.setter
+    def as_of_given(self, value: partialdates.PartialDate | None) -> None:
+        self.as_of = value.first if value else None  # type: ignore[assignment]
+        self.as_of_precision = value.precision if value else DatePrecision.DAY
+
     @property
     def period_start_given(self) -> partialdates.PartialDate | None:
         return partialdates.PartialDate.of(self.period_start, self.period_start_precision)
+
+    @period_start_given.setter
+    def period_start_given(self, value: partialdates.PartialDate | None) -> None:
+        self.period_start = value.first if value else None
+        self.period_start_precision = value.precision if value else DatePrecision.DAY
 
     @property
     def reference(self) -> str:

@@ -38,6 +38,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from .. import exports, history, selectors, services, visibility
+from ..forms import ClaimForm
 from ..models import (
     Claim,
     Obligation,
@@ -371,6 +372,7 @@ class ClaimInline(VisibleChoicesMixin, admin.TabularInline):
     ]
     autocomplete_fields = ["attributed_to", "place", "obligation"]
     show_change_link = True
+    form = ClaimForm
 
     def get_extra(self, request, obj=None, **kwargs):
         return 3 if obj is None else 1
@@ -551,8 +553,15 @@ class ClaimAdmin(
             _("Count"),
             {"fields": [("measure", "count_low", "count_high"), ("period_start", "as_of")]},
         ),
-        (None, {"fields": ["credibility", "summary", "external_id"]}),
+        (None, {"fields": ["credibility", "summary", "external_id", "reference"]}),
     ]
+    form = ClaimForm
+    readonly_fields = ["reference"]
+
+    @admin.display(description=_("reference"))
+    def reference(self, obj: Claim) -> str:
+        """The monitor's own reference, else the one the system gave: what exports write."""
+        return obj.reference
 
     def is_restricted(self, obj: Claim) -> bool:
         return obj.is_restricted

@@ -25,7 +25,7 @@ from ..models import (
     Resolution,
     Source,
 )
-from .fields import STRICT, StrictCharField, StrictChoiceField, from_form, is_of
+from .fields import STRICT, PartialDateField, StrictCharField, StrictChoiceField, from_form, is_of
 
 
 def _user(context):
@@ -165,6 +165,9 @@ class ClaimSerializer(ModelValidated):
         source="obligation.code", read_only=True, allow_null=True
     )
     summary = StrictCharField(required=False, allow_blank=True)
+    # Dates at the precision the source gave, as ISO 8601: "2019-12-23", "2017-09", "2022".
+    as_of = PartialDateField(source="as_of_given")
+    period_start = PartialDateField(source="period_start_given", required=False, allow_null=True)
 
     class Meta:
         model = Claim
