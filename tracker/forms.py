@@ -79,12 +79,13 @@ class ClaimForm(forms.ModelForm):
             for name, given in self.PARTIAL:
                 self.initial[name] = getattr(self.instance, given)
 
-    def _post_clean(self) -> None:
+    def clean(self) -> dict:
         # The model stores a partial date as its first day and its precision: the day goes
         # through the model form's own path (and the model's validation), the precision beside.
+        cleaned = super().clean() or {}
         for name, given in self.PARTIAL:
-            if name in self.cleaned_data:
-                value = self.cleaned_data[name]
+            if name in cleaned:
+                value = cleaned[name]
                 setattr(self.instance, given, value)
-                self.cleaned_data[name] = value.first if value else None
-        super()._post_clean()
+                cleaned[name] = value.first if value else None
+        return cleaned
