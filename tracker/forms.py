@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from .models import Claim
 from .partialdates import PartialDate
-
-PARTIAL_DATE_HELP = _(
-    "A day, a month or a year, as the source gives it: 2019-12-23, 2017-09, 2022."
-)
 
 
 class PartialDateField(forms.Field):
@@ -26,7 +23,6 @@ class PartialDateField(forms.Field):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.widget.attrs.setdefault("placeholder", "2017-09")
         self.widget.attrs.setdefault("size", 10)
 
     def prepare_value(self, value):
@@ -59,11 +55,9 @@ class ClaimForm(forms.ModelForm):
 
     PARTIAL = (("as_of", "as_of_given"), ("period_start", "period_start_given"))
 
-    as_of = PartialDateField(label=_("as of"), help_text=Claim._meta.get_field("as_of").help_text)
+    as_of = PartialDateField(help_text=Claim._meta.get_field("as_of").help_text)
     period_start = PartialDateField(
-        label=_("period start"),
-        required=False,
-        help_text=Claim._meta.get_field("period_start").help_text,
+        required=False, help_text=Claim._meta.get_field("period_start").help_text
     )
 
     class Meta:
@@ -75,6 +69,9 @@ class ClaimForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        for name, _given in self.PARTIAL:
+            if name in self.fields:  # labelled as the model's own fields are, in the language
+                self.fields[name].label = capfirst(Claim._meta.get_field(name).verbose_name)
         if self.instance.pk:
             for name, given in self.PARTIAL:
                 self.initial[name] = getattr(self.instance, given)
