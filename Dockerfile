@@ -21,6 +21,9 @@ ENV PATH=/venv/bin:$PATH \
     DJANGO_SETTINGS_MODULE=config.settings.production \
     DJANGO_READ_DOT_ENV_FILE=false \
     TRACKER_VAR_DIR=/app/var
+# The charts' Korean labels (reports/charts.py): matplotlib needs a font with Hangul.
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-nanum \
+ && rm -rf /var/lib/apt/lists/*
 RUN useradd --create-home --uid 10001 tracker
 COPY --from=build /venv /venv
 WORKDIR /app

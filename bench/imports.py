@@ -2,8 +2,11 @@
 
 Writes a CSV of ``--n`` claims (default 100,000: 20 countries, 300 sub-places, 50 sources,
 1,000 reports) and imports it into PostgreSQL with ``manage.py importclaims`` twice: the first
-run adds every claim, the second (same external ids, new counts) updates every claim. Prints
-the wall time of each, median of ``--repeat`` pairs.
+run adds every claim, the second (same external ids, new counts) updates every claim. Then the
+same claims are imported again through django-import-export (``bench/import_export_reference.py``:
+a plain ``ModelResource`` in its bulk mode) as the reference, in the same run. Prints the wall
+time of each, median of ``--repeat`` rounds, and the targets: adding 100,000 rows under 60 s
+and at least 10x faster than the reference.
 """
 
 from __future__ import annotations
@@ -56,11 +59,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument(
+        "--no-reference",
+        dest="reference",
+        action="store_false",
+        help="skip django-import-export (the reference takes ten times as long as the import)",
+    )
     args = parser.parse_args()
     common.prepare_database()
     env = common.child_env()
     env["TRACKER_IMPORT_MAX_BYTES"] = str(500_000_000)
-    adds, updates = [], []
+    adds, updates, references = [], [], []
     with tempfile.TemporaryDirectory() as folder:
         for _ in range(args.repeat):
             subprocess.run(
@@ -86,10 +95,26 @@ def main() -> None:
                     cwd=common.BASE_DIR, env=env, check=True, stdout=subprocess.DEVNULL,
                 )  # fmt: skip
                 times.append(time.perf_counter() - started)
+            if not args.reference:
+                continue
+            reference = subprocess.run(
+                [sys.executable, str(Path(__file__).with_name("import_export_reference.py"))],
+                cwd=common.BASE_DIR, env=env, check=True, capture_output=True, text=True,
+            )  # fmt: skip
+            references.append(float(reference.stdout.rsplit("reference_seconds=", 1)[1]))
+    add, update = statistics.median(adds), statistics.median(updates)
+    if not references:
+        print(f"import of {args.n:,} rows: adding {add:.1f} s, updating {update:.1f} s")
+        return
+    ref = statistics.median(references)
     print(
-        f"import of {args.n:,} rows: adding {statistics.median(adds):.1f} s, updating "
-        f"{statistics.median(updates):.1f} s (median of {args.repeat}; includes process start, "
-        "reading, checking every row and writing with history)"
+        f"import of {args.n:,} rows (median of {args.repeat}): adding {add:.1f} s, updating "
+        f"{update:.1f} s (process start, reading, checking every row, writing with history)\n"
+        f"django-import-export, plain ModelResource, bulk mode, same rows by id: {ref:.1f} s "
+        f"(import_data only)\n"
+        f"targets: adding under 60 s: {'met' if add < 60 else 'MISSED'} ({add:.1f} s); "
+        f"at least 10x faster than the reference: {'met' if ref / add >= 10 else 'MISSED'} "
+        f"({ref / add:.1f}x)"
     )
 
 

@@ -16,6 +16,7 @@ urlpatterns = [
     path("", pages.dashboard, name="dashboard"),
     path("claims/", views.claim_list, name="claims"),
     path("flags/", views.flag_list, name="flags"),
+    path("flags/<int:pk>/", views.flag_detail, name="flag"),
     path("documents/<int:pk>/", views.document_download, name="document-download"),
     path("countries/<str:iso>/", pages.country_detail, name="country"),
     path("countries/<str:iso>/chart.png", pages.country_chart, name="country-chart"),

@@ -4,39 +4,31 @@ country's claims, estimates and flags."""
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required, permission_required
-from django.db.models import Count
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from tracker import visibility
 from tracker.flags.render import FlagText
-from tracker.models import Claim, Flag, FlagKind, Obligation, Place
+from tracker.models import Claim, Flag, Obligation, Place
 
-from . import summaries
+from . import charts
+from .dashboard import dashboard_for
 from .status import status_matrix
 
 
 @login_required
 @permission_required(["tracker.view_claim", "tracker.view_flag"], raise_exception=True)
 def dashboard(request):
-    today = timezone.localdate()
-    matrix = status_matrix(today=today, user=request.user)
-    obligations = list(Obligation.objects.order_by("effective_from", "code"))
-    deadlines = [(o, (o.due_on - today).days) for o in obligations if o.due_on is not None]
-    flags = Flag.objects.active().values("kind").annotate(n=Count("id")).order_by("-n", "kind")
-    return render(
-        request,
-        "reports/dashboard.html",
-        {
-            "matrix": matrix,
-            "rows": [(c, list(zip(cells, matrix.obligations, strict=True))) for c, cells in matrix],
-            "counts": matrix.counts(),
-            "deadlines": deadlines,
-            "flags": [{**f, "label": FlagKind(f["kind"]).label} for f in flags],
-            "today": today,
-        },
+    """What needs attention first; every member state with ``?all=1``; the map of the
+    obligation ``?obligation=CODE`` (default: ``reports.dashboard.default_map_obligation``)."""
+    board = dashboard_for(
+        user=request.user,
+        today=timezone.localdate(),
+        show_all=request.GET.get("all") == "1",
+        obligation_code=request.GET.get("obligation"),
     )
+    return render(request, "reports/dashboard.html", {"board": board})
 
 
 @login_required
@@ -67,9 +59,12 @@ def country_detail(request, iso: str):
 @login_required
 @permission_required("tracker.view_claim", raise_exception=True)
 def country_chart(request, iso: str):
+    """The country's estimates over time (``reports.charts``), as the reader may see them."""
     country = get_object_or_404(Place.objects.countries(), iso_code=iso.upper())
-    series = summaries.estimates([country], timezone.localdate()).get(country.iso_code)
-    if not series:
+    sees = visibility.sees_confidential(request.user)
+    measures = charts.estimates([country], timezone.localdate(), sees=sees).get(country.iso_code)
+    if not measures:
         return HttpResponse(status=204)
-    png = summaries.estimates_chart([(country.name, series)], Obligation.objects.all())
+    obligations = list(Obligation.objects.all())
+    png = charts.png(charts.panels(country.local_name, measures, obligations))
     return HttpResponse(png, content_type="image/png")

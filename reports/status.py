@@ -18,7 +18,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from tracker import rules, selectors, text, visibility
-from tracker.models import Claim, FlagKind, Obligation, PairStatus, Place
+from tracker.models import Claim, Obligation, PairStatus, Place
+
+from .templatetags.compliance import flag_kind_label
 
 VIOLATING, COMPLYING, PARTIAL = rules.VIOLATING, rules.COMPLYING, rules.PARTIAL_STATUS
 CONTESTED, STALE, UNKNOWN = rules.CONTESTED, rules.STALE_STATUS, rules.UNKNOWN
@@ -159,7 +161,7 @@ class StatusText:
         if code == "contested":
             flags = facts["flags"]
             listed = ", ".join(
-                _("%(kind)s #%(id)s") % {"kind": FlagKind(kind).label, "id": pk}
+                _("%(kind)s #%(id)s") % {"kind": flag_kind_label(kind), "id": pk}
                 for pk, kind in flags[:3]
             )
             if len(flags) > 3:

@@ -18,8 +18,6 @@ Both run in a fixed number of queries whatever the number of countries.
 from __future__ import annotations
 
 import datetime
-import io
-import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -40,6 +38,7 @@ from tracker.models import (
     Watch,
 )
 
+from . import charts
 from .models import Subscription, Summary
 from .status import CONTESTED, STALE, UNKNOWN, StatusCell, StatusText, status_matrix
 
@@ -303,7 +302,7 @@ def _context(summary: Summary, *, sees: bool) -> dict:
             }
         )
     series = estimates(attention, summary.period_end)
-    chart_png = chart(series, attention, obligations)
+    chart_png = chart(attention, summary.period_end, obligations, sees=sees)
     return {
         "summary": summary,
         "subscription": summary.subscription,
@@ -384,59 +383,21 @@ def estimates(countries: list[Place], until: datetime.date):
     return {iso: dict(measures) for iso, measures in out.items()}
 
 
-def chart(series: dict, countries: list[Place], obligations: list[Obligation]) -> bytes:
-    """A PNG: worker estimates over time for the countries with the largest counts, one panel
-    each, one line per measure, the deadlines and caps as dashed lines."""
-    if not series:
+def chart(countries: list[Place], until: datetime.date, obligations, *, sees: bool) -> bytes:
+    """A PNG of the estimates over time (``reports.charts``) of the countries with the largest
+    figures, one panel per country and measure, as the reader may see them."""
+    found = charts.estimates(countries, until, sees=sees)
+    if not found:
         return b""
     ranked = sorted(
-        series.items(),
-        key=lambda item: -max(v for values in item[1].values() for _, v in values),
+        found.items(),
+        key=lambda item: -max(p.high or p.low for points in item[1].values() for p in points),
     )[:CHART_COUNTRIES]
-    # English names: the chart's font has no Hangul yet.
-    names = {c.iso_code: c.name for c in countries}
-    panels = [(names.get(iso, iso), measures) for iso, measures in ranked]
-    return estimates_chart(panels, obligations)
-
-
-def estimates_chart(panels, obligations) -> bytes:
-    """A PNG of one panel per (title, {measure: [(day, value), ...]}), monthly medians, with
-    the obligations' deadlines and start dates marked."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    marks = [
-        (o.due_on, o.code) for o in obligations if o.kind == Obligation.Kind.DEADLINE and o.due_on
-    ] + [
-        (o.effective_from, o.code)
-        for o in obligations
-        if o.kind in (Obligation.Kind.CAP, Obligation.Kind.PROHIBITION)
-    ]
-    # Constrained layout keeps every title and date label inside the picture, one panel or 50.
-    figure = Figure(figsize=(8, 0.6 + 2.2 * len(panels)), dpi=90, layout="constrained")
-    axes = figure.subplots(len(panels), 1, squeeze=False)[:, 0]
-    for ax, (title, measures) in zip(axes, panels, strict=True):
-        for measure, series in sorted(measures.items()):
-            days, values = zip(*_monthly(series), strict=True)
-            ax.plot(days, values, marker="o", markersize=2, label=measure.replace("_", " "))
-        for day, code in marks:
-            ax.axvline(day, color="grey", linestyle="--", linewidth=0.8)
-            ax.annotate(code, (day, 1), xycoords=("data", "axes fraction"), fontsize=6,
-                        rotation=90, va="top", ha="right", color="grey")  # fmt: skip
-        ax.set_title(f"{title}: estimates (monthly median)", fontsize=9)
-        ax.yaxis.set_major_formatter(lambda value, _: f"{value:,.0f}")
-        ax.tick_params(labelsize=7)
-        ax.legend(fontsize=7, loc="upper left")
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", metadata={"Software": None})
-    return buffer.getvalue()
-
-
-def _monthly(series: list[tuple[datetime.date, int]]) -> list[tuple[datetime.date, float]]:
-    """The median estimate of each month, dated the 15th: a readable line at any volume."""
-    by_month: dict[datetime.date, list[int]] = defaultdict(list)
-    for day, value in series:
-        by_month[day.replace(day=15)].append(value)
-    return [(month, statistics.median(values)) for month, values in sorted(by_month.items())]
+    names = {c.iso_code: c.local_name for c in countries}
+    return charts.png(
+        [
+            panel
+            for iso, measures in ranked
+            for panel in charts.panels(names.get(iso, iso), measures, obligations)
+        ]
+    )

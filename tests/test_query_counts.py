@@ -12,6 +12,8 @@ from tracker.models import Flag
 pytestmark = pytest.mark.django_db
 
 LISTS = [
+    "/",
+    "/?all=1",
     "/claims/",
     "/flags/",
     "/api/claims/",

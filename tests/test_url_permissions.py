@@ -137,6 +137,7 @@ def concrete(route: str, objects: dict) -> str | None:
         if "(?P<pk>" in route:
             route = route.replace("(?P<pk>[^/.]+)", str(objects[singular].pk))
     route = route.replace("documents/<int:pk>/", f"documents/{objects['reportdocument'].pk}/")
+    route = route.replace("flags/<int:pk>/", f"flags/{objects['flag'].pk}/")
     route = route.replace("<int:pk>/chart.png", f"{objects['summary'].pk}/chart.png")
     route = route.replace(
         "summaries/preview/<int:pk>/", f"summaries/preview/{objects['subscription'].pk}/"
@@ -163,6 +164,9 @@ def expected(url: str, role: str, users: dict) -> set[int]:
     api = url.startswith("/api/")
     if role == "anonymous":
         return {401, 403} if api else {302}  # to the login page
+    if re.fullmatch(r"/api/flags/\d+/(acknowledge|dismiss|reopen)/", url):
+        # A monitor's action on a flag takes a POST, from who may change flags (Editors).
+        return {405} if users[role].has_perms(FLAG_ACTION_PERMISSIONS) else {403}
     if url.startswith("/admin/"):
         if role == "outsider":
             return {302}  # not staff: the admin's login page
@@ -198,6 +202,7 @@ ADMIN_VIEWS = {
     "delete": "delete",
 }
 READ_ONLY_ADMINS = ("tracker/flag", "tracker/checkstate")  # nobody adds or deletes these
+FLAG_ACTION_PERMISSIONS = ["tracker.view_flag", "tracker.change_flag"]
 # A report's document is added on the report's page, and deleted by who may delete reports.
 DOCUMENT_PERMISSIONS = ["tracker.view_report", "tracker.view_reportdocument"]
 

@@ -137,7 +137,7 @@ def _flag_rows(flags: list, sees: bool) -> Iterator[list[str]]:
             str(flag.pk),
             flag.kind,
             flag.status,
-            flag.get_severity_display(),
+            str(flag.get_severity_display()),
             " ".join(said.obligation(o) for o in said.obligations_of(flag)),
             flag.country.iso_code if flag.country else "WORLD",
             flag.place.name_path or flag.place.name,

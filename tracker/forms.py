@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
@@ -71,7 +74,8 @@ class ClaimForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         for name, _given in self.PARTIAL:
             if name in self.fields:  # labelled as the model's own fields are, in the language
-                self.fields[name].label = capfirst(Claim._meta.get_field(name).verbose_name)
+                model_field = cast(models.Field, Claim._meta.get_field(name))
+                self.fields[name].label = capfirst(model_field.verbose_name)
         if self.instance.pk:
             for name, given in self.PARTIAL:
                 self.initial[name] = getattr(self.instance, given)

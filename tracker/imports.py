@@ -775,9 +775,7 @@ def apply(
         )
         places_before, sources_before = _stored_of(c.pk for c in import_plan.to_update)
         for start in range(0, len(import_plan.to_add), BATCH):
-            bulk_create_with_history(
-                import_plan.to_add[start : start + BATCH], Claim, default_user=user
-            )
+            _claims_insert(import_plan.to_add[start : start + BATCH], user)
             done = min(start + BATCH, len(import_plan.to_add))
             say(_("added %(count)s claims") % {"count": f"{done:,}"})
         for start in range(0, len(import_plan.to_update), BATCH):
@@ -832,3 +830,44 @@ def _stored_of(claim_ids: Iterable[int]) -> tuple[set[int], set[int]]:
             places.add(place_id)
             sources.add(source_id)
     return places, sources
+
+
+def _claims_insert(claims: list[Claim], user) -> None:
+    """INSERT new claims with their history rows ('+', by ``user``), as
+    ``bulk_create_with_history`` does. On PostgreSQL the ids are drawn from the table's sequence
+    first, then both tables are written by COPY: Django's bulk INSERT spends most of an import's
+    time building its statement."""
+    if connection.vendor != "postgresql":
+        bulk_create_with_history(claims, Claim, batch_size=BATCH, default_user=user)
+        return
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [Claim._meta.db_table, len(claims)],
+        )
+        ids = [pk for (pk,) in cursor.fetchall()]
+    fields = list(Claim._meta.concrete_fields)
+    for claim, pk in zip(claims, ids, strict=True):
+        # A report, source or place new in this import was saved after the claim was given it.
+        claim._prepare_related_fields_for_save(operation_name="bulk_create")
+        claim.pk = pk
+        for column in fields:
+            column.pre_save(claim, add=True)  # the creation and update times
+    columns = [f.attname for f in fields]
+    services.rows_insert(Claim, columns, [tuple(getattr(c, n) for n in columns) for c in claims])
+    history = Claim.history.model
+    extra = {
+        "history_date": now,
+        "history_change_reason": None,
+        "history_type": "+",
+        "history_user_id": getattr(user, "pk", None),
+    }
+    history_columns = [
+        f.attname for f in history._meta.concrete_fields if f.attname != "history_id"
+    ]
+    services.rows_insert(
+        history,
+        history_columns,
+        [tuple(extra[n] if n in extra else getattr(c, n) for n in history_columns) for c in claims],
+    )

@@ -26,6 +26,7 @@ from django.core.validators import (
 from django.db import models, transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Concat, Lower, Substr
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.functional import LazyObject, empty
 from django.utils.translation import gettext, pgettext_lazy
@@ -840,7 +841,7 @@ FLOW_MEASURES = frozenset(set(Measure) - STOCK_MEASURES)
 
 
 class DatePrecision(models.TextChoices):
-    """How much of a date the source gave (docs/design.md §7 decision 10)."""
+    """How much of a date the source gave (docs/design.md §7 decision 18)."""
 
     DAY = partialdates.DAY, pgettext_lazy("date precision", "day")
     MONTH = partialdates.MONTH, pgettext_lazy("date precision", "month")
@@ -849,7 +850,7 @@ class DatePrecision(models.TextChoices):
 
 # A claim's reference when it has none of its own: "C-" and its id, never reused (ids are
 # not), and reserved: a monitor's own reference may not take that form (docs/design.md §7
-# decision 11).
+# decision 19).
 SYSTEM_REFERENCE = re.compile(r"C-(\d{6,})")
 
 
@@ -1068,6 +1069,11 @@ class Claim(TextWithoutNul):
         """'60,000', '70,000–80,000', 'at least 2,000', or '' when there is no count."""
         return text.count(self.count_low, self.count_high)
 
+    def is_dated_after(self, day: datetime.date) -> bool:
+        """Whether the date the claim describes lies wholly after ``day`` (a report's
+        publication: worth a second look, not a refusal; docs/design.md section 7)."""
+        return self.as_of is not None and day is not None and self.as_of > day
+
     @property
     def ref(self) -> str:
         """How flags and exports name the claim: the monitor's reference, else '#id'."""
@@ -1217,25 +1223,25 @@ class Profile(models.Model):
 
 
 class FlagKind(models.TextChoices):
-    COUNT_CONFLICT = rules.COUNT_CONFLICT, "count conflict"
-    SCOPE_CONFLICT = rules.SCOPE_CONFLICT, "scope conflict"
-    STANCE_CONFLICT = rules.STANCE_CONFLICT, "stance conflict"
-    CAP_SIGNAL = rules.CAP_SIGNAL, "cap signal"
-    STALE = rules.STALE, "stale evidence"
-    OVERDUE_REPORT = rules.OVERDUE_REPORT, "overdue report"
+    COUNT_CONFLICT = rules.COUNT_CONFLICT, _("count conflict")
+    SCOPE_CONFLICT = rules.SCOPE_CONFLICT, _("scope conflict")
+    STANCE_CONFLICT = rules.STANCE_CONFLICT, _("stance conflict")
+    CAP_SIGNAL = rules.CAP_SIGNAL, _("cap signal")
+    STALE = rules.STALE, _("stale evidence")
+    OVERDUE_REPORT = rules.OVERDUE_REPORT, _("overdue report")
 
 
 class FlagStatus(models.TextChoices):
-    OPEN = "open", "open"
-    ACKNOWLEDGED = "acknowledged", "acknowledged"
-    RESOLVED = "resolved", "resolved"
-    DISMISSED = "dismissed", "dismissed"
+    OPEN = "open", pgettext_lazy("flag status", "open")
+    ACKNOWLEDGED = "acknowledged", pgettext_lazy("flag status", "acknowledged")
+    RESOLVED = "resolved", pgettext_lazy("flag status", "resolved")
+    DISMISSED = "dismissed", pgettext_lazy("flag status", "dismissed")
 
 
 class Severity(models.IntegerChoices):
-    LOW = rules.LOW, "low"
-    MEDIUM = rules.MEDIUM, "medium"
-    HIGH = rules.HIGH, "high"
+    LOW = rules.LOW, pgettext_lazy("severity", "low")
+    MEDIUM = rules.MEDIUM, pgettext_lazy("severity", "medium")
+    HIGH = rules.HIGH, pgettext_lazy("severity", "high")
 
 
 # Statuses the checks keep up to date; a dismissed flag is left alone for the same evidence.
@@ -1262,7 +1268,7 @@ class Flag(models.Model):
     Kind = FlagKind
     Status = FlagStatus
 
-    kind = models.CharField(max_length=20, choices=FlagKind.choices)
+    kind = models.CharField(_("kind"), max_length=20, choices=FlagKind.choices)
     # No foreign-key constraints in the database on a flag's place and country, on its links
     # to its claims and obligations (nor on FlagEvent.flag): a first sweep writes a flag per
     # situation and a link per claim it rests on, and PostgreSQL would check each key at
@@ -1289,21 +1295,29 @@ class Flag(models.Model):
     subject = models.CharField(max_length=100, editable=False, default="")
     measure = models.CharField(max_length=20, choices=Measure.choices, blank=True)
     obligations = models.ManyToManyField(
-        Obligation, related_name="flags", blank=True, through="FlagObligation"
+        Obligation,
+        related_name="flags",
+        blank=True,
+        through="FlagObligation",
+        verbose_name=_("obligations"),
     )
     claims = models.ManyToManyField(Claim, related_name="flags", blank=True, through="FlagClaim")
     # The claims it rests on, kept when a claim is deleted (its link row is not).
     claim_ids = models.JSONField(default=list, editable=False)
     # What it found: figures, dates and the claims they come from (docs/design.md §3.5).
     facts = models.JSONField(default=dict, editable=False)
-    severity = models.PositiveSmallIntegerField(choices=Severity.choices, default=Severity.MEDIUM)
-    status = models.CharField(max_length=20, choices=FlagStatus.choices, default=FlagStatus.OPEN)
+    severity = models.PositiveSmallIntegerField(
+        _("severity"), choices=Severity.choices, default=Severity.MEDIUM
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=FlagStatus.choices, default=FlagStatus.OPEN
+    )
     # Unique by a constraint of Meta (not unique=True, which on PostgreSQL adds a second index,
     # for LIKE, that no query uses and every new flag writes).
     fingerprint = models.CharField(max_length=64, editable=False)
-    first_seen = models.DateTimeField()
-    last_seen = models.DateTimeField()
-    resolved_at = models.DateTimeField(null=True, blank=True)
+    first_seen = models.DateTimeField(_("first seen"))
+    last_seen = models.DateTimeField(_("last seen"))
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     # Why the checks resolved it, as facts ({"code": ...}; docs/design.md §3.5).
     resolution = models.JSONField(null=True, blank=True, editable=False)
     status_changed_by = models.ForeignKey(
@@ -1313,14 +1327,19 @@ class Flag(models.Model):
         blank=True,
         related_name="+",
         db_index=False,  # flag_status_changed_by, below
-        help_text="Who last acknowledged, dismissed or re-opened it.",
+        verbose_name=_("status changed by"),
+        help_text=_("Who last acknowledged, dismissed or re-opened it."),
     )
-    status_changed_at = models.DateTimeField(null=True, blank=True)
-    status_note = models.TextField(blank=True, help_text="Why it was acknowledged or dismissed.")
+    status_changed_at = models.DateTimeField(_("status changed at"), null=True, blank=True)
+    status_note = models.TextField(
+        _("status note"), blank=True, help_text=_("Why it was acknowledged or dismissed.")
+    )
 
     objects = FlagQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("flag")
+        verbose_name_plural = _("flags")
         ordering = ["-severity", "-last_seen", "id"]
         constraints = [
             models.UniqueConstraint(fields=["fingerprint"], name="flag_fingerprint_unique"),
@@ -1350,6 +1369,10 @@ class Flag(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk}"
+
+    def get_absolute_url(self) -> str:
+        """Its page on the site (the admin's change page links to it: "View on site")."""
+        return reverse("flag", args=[self.pk])
 
 
 class FlagObligation(models.Model):
@@ -1394,13 +1417,13 @@ class FlagClaim(models.Model):
 
 
 class FlagEventAction(models.TextChoices):
-    OPENED = "opened", "opened by the checks"
-    REOPENED = "reopened", "found again by the checks"
-    CHANGED = "changed", "changed by the checks"
-    RESOLVED = "resolved", "resolved by the checks"
-    ACKNOWLEDGED = "acknowledged", "acknowledged"
-    DISMISSED = "dismissed", "dismissed"
-    REOPENED_BY_USER = "reopened_by_user", "re-opened by a monitor"
+    OPENED = "opened", _("opened by the checks")
+    REOPENED = "reopened", _("found again by the checks")
+    CHANGED = "changed", _("changed by the checks")
+    RESOLVED = "resolved", _("resolved by the checks")
+    ACKNOWLEDGED = "acknowledged", pgettext_lazy("flag event", "acknowledged")
+    DISMISSED = "dismissed", pgettext_lazy("flag event", "dismissed")
+    REOPENED_BY_USER = "reopened_by_user", _("re-opened by a monitor")
 
 
 class FlagEvent(models.Model):

@@ -1,4 +1,4 @@
-"""A date as a source gives it: a day, a month or a year (docs/design.md §2, §7 decision 10).
+"""A date as a source gives it: a day, a month or a year (docs/design.md §2, §7 decision 18).
 
 Plain Python, no Django: the rules, the model, the form and serializer fields, the import and
 the exports share it. A claim stores the first day of the interval (a ``DateField``: indexes

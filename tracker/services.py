@@ -18,6 +18,7 @@ from itertools import islice
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, connection, models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from psycopg.types.json import Jsonb
 
 from . import rules, selectors
@@ -292,7 +293,7 @@ def flags_write(
     _flags_refresh(changes.refreshed, now)
     _links_replace(changes.relinked)
     _flags_resolve(changes, settings)
-    _rows_insert(FlagEvent, EVENT_COLUMNS, changes.events)
+    rows_insert(FlagEvent, EVENT_COLUMNS, changes.events)
     return outcomes
 
 
@@ -374,7 +375,7 @@ def _flags_create(changes: _Changes) -> None:
             changes.carry(finding, created[fp])
         else:
             taken.append((fp, finding, country_id, outcome))
-    _rows_insert(
+    rows_insert(
         FlagObligation,
         ("flag_id", "obligation_id"),
         [
@@ -407,12 +408,12 @@ def _links_replace(relinked: dict[int, rules.Finding]) -> None:
     for chunk in chunks(ids):
         FlagClaim.objects.filter(flag_id__in=chunk).delete()
         FlagObligation.objects.filter(flag_id__in=chunk).delete()
-    _rows_insert(
+    rows_insert(
         FlagClaim,
         LINK_COLUMNS,
         [(pk, claim_id) for pk, finding in relinked.items() for claim_id in finding.claim_ids],
     )
-    _rows_insert(
+    rows_insert(
         FlagObligation,
         ("flag_id", "obligation_id"),
         [(pk, o) for pk, finding in relinked.items() for o in finding.obligation_ids],
@@ -708,12 +709,12 @@ def _flags_insert(rows: list[tuple], now: datetime.datetime) -> dict[str, int]:
             sql, params = _flags_values(chunk)
             cursor.execute(f"{sql} {_ON_CONFLICT} RETURNING fingerprint, id", params)
             created.update(cursor.fetchall())
-    _rows_insert(
+    rows_insert(
         Flag.claims.through,
         LINK_COLUMNS,
         [(created[row[_FP]], c) for row in rows if row[_FP] in created for c in row[_CLAIMS]],
     )
-    _rows_insert(FlagEvent, EVENT_COLUMNS, [(pk, now, _OPENED, "", {}) for pk in created.values()])
+    rows_insert(FlagEvent, EVENT_COLUMNS, [(pk, now, _OPENED, "", {}) for pk in created.values()])
     return created
 
 
@@ -775,7 +776,7 @@ def _flags_insert_postgresql(rows: list[tuple], now: datetime.datetime) -> dict[
     return created
 
 
-def _rows_insert(model, columns: Sequence[str], rows: list[tuple]) -> None:
+def rows_insert(model, columns: Sequence[str], rows: list[tuple]) -> None:
     """Insert plain rows (tuples of ``columns``' values) into ``model``'s table: PostgreSQL's
     COPY, or one executemany INSERT (with the values prepared as Django does) elsewhere."""
     if not rows:
@@ -894,7 +895,9 @@ def flags_dismiss(*, flag_ids: Iterable[int], user, reason: str) -> int:
     A reason is required: the dismissal must be explainable to a reviewer."""
     reason = reason.strip()
     if not reason:
-        raise ValidationError({"reason": "Say why the flag is dismissed: the reason is kept."})
+        raise ValidationError(
+            {"reason": gettext_lazy("Say why the flag is dismissed: the reason is kept.")}
+        )
     return _flags_transition(
         flag_ids=flag_ids, user=user, action=FlagEvent.Action.DISMISSED, note=reason
     )
@@ -905,6 +908,63 @@ def flags_reopen(*, flag_ids: Iterable[int], user, note: str = "") -> int:
     return _flags_transition(
         flag_ids=flag_ids, user=user, action=FlagEvent.Action.REOPENED_BY_USER, note=note.strip()
     )
+
+
+# One flag at a time, as the flag's page and the API act on it: the action by its name.
+FLAG_ACTIONS = {
+    "acknowledge": FlagEvent.Action.ACKNOWLEDGED,
+    "dismiss": FlagEvent.Action.DISMISSED,
+    "reopen": FlagEvent.Action.REOPENED_BY_USER,
+}
+# Why an action was refused: the statuses it applies to, said for the reader.
+_REFUSED = {
+    "acknowledge": gettext_lazy(
+        "Flag #%(id)s is %(status)s: only an open flag can be acknowledged."
+    ),
+    "dismiss": gettext_lazy(
+        "Flag #%(id)s is %(status)s: only an open or acknowledged flag can be dismissed."
+    ),
+    "reopen": gettext_lazy(
+        "Flag #%(id)s is %(status)s: only an acknowledged or dismissed flag can be re-opened."
+    ),
+}
+
+
+class FlagActionRefused(Exception):
+    """The flag's status does not allow the action (the checks or another monitor may have
+    moved it since the page was read); ``str()`` says why, for the reader."""
+
+    def __init__(self, *, flag: Flag, action: str) -> None:
+        self.flag, self.action = flag, action
+        super().__init__(action)
+
+    def __str__(self) -> str:
+        return str(
+            _REFUSED[self.action] % {"id": self.flag.pk, "status": self.flag.get_status_display()}
+        )
+
+
+def flag_actions_allowed(status: str) -> list[str]:
+    """The actions (``FLAG_ACTIONS``' names) a monitor may take on a flag in ``status``."""
+    return [name for name, event in FLAG_ACTIONS.items() if status in _TRANSITIONS[event][0]]
+
+
+def flag_act(*, flag: Flag, user, action: str, note: str = "") -> Flag:
+    """One monitor's ``action`` on one flag, with their note (the reason, to dismiss: required,
+    else a ``ValidationError`` on ``reason``). Returns the flag as it now is; raises
+    ``FlagActionRefused`` when its status (read under the lock) does not allow the action."""
+    if action == "dismiss":
+        changed = flags_dismiss(flag_ids=[flag.pk], user=user, reason=note)
+    elif action == "acknowledge":
+        changed = flags_acknowledge(flag_ids=[flag.pk], user=user, note=note)
+    elif action == "reopen":
+        changed = flags_reopen(flag_ids=[flag.pk], user=user, note=note)
+    else:
+        raise ValueError(f"no such flag action: {action}")
+    flag.refresh_from_db()
+    if not changed:
+        raise FlagActionRefused(flag=flag, action=action)
+    return flag
 
 
 # --------------------------------------------------------------------------------------------

@@ -7,8 +7,9 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -16,8 +17,9 @@ from django.utils.translation import gettext_lazy
 from django.views import i18n
 from django.views.decorators.http import require_POST
 
-from . import exports, languages, visibility
+from . import exports, languages, services, visibility
 from .filters import ClaimFilter, FlagFilter
+from .flags.page import flag_page
 from .flags.render import FlagText
 from .models import LANGUAGE_CHOICES, Claim, Flag, ReportDocument
 
@@ -69,12 +71,93 @@ def flag_list(request):
         return _export(request, exports.flag_export_rows(flags, request.user), "flags")
     page = Paginator(flags, PAGE_SIZE).get_page(request.GET.get("page"))
     said = FlagText(page.object_list, request.user)
-    rows = [(flag, said.sentence(flag)) for flag in page]
+    rows = [
+        (
+            flag,
+            said.sentence(flag),
+            [o for pk in said.obligations_of(flag) if (o := said.obligations.get(pk))],
+        )
+        for flag in page
+    ]
     return render(
         request,
         "tracker/flag_list.html",
         {"filter": filterset, "page": page, "rows": rows, "query": _query(request)},
     )
+
+
+class NoteForm(forms.Form):
+    """Acknowledge or re-open: a note, if the monitor has something to say."""
+
+    note = forms.CharField(
+        label=gettext_lazy("Note"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=gettext_lazy("Optional. Kept with the flag and shown to every reader."),
+    )
+
+
+class DismissForm(forms.Form):
+    """Dismiss: the reason is required, kept, and shown to every reviewer."""
+
+    reason = forms.CharField(
+        label=gettext_lazy("Reason"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=gettext_lazy(
+            "Why this flag is not a problem. Kept with the flag and shown to every reader; "
+            "the flag stays dismissed while the evidence it rests on is the same."
+        ),
+    )
+
+
+FLAG_FORMS = {"acknowledge": NoteForm, "dismiss": DismissForm, "reopen": NoteForm}
+FLAG_DONE = {
+    "acknowledge": gettext_lazy("Flag #%(id)s acknowledged."),
+    "dismiss": gettext_lazy("Flag #%(id)s dismissed."),
+    "reopen": gettext_lazy("Flag #%(id)s re-opened."),
+}
+
+
+@login_required
+@permission_required("tracker.view_flag", raise_exception=True)
+def flag_detail(request, pk: int):
+    """One flag: what it found, the claims it rests on, its timeline; for Editors (who may
+    change flags, as in the admin), the actions its status allows, posted back here."""
+    if request.method == "POST" and not request.user.has_perm("tracker.change_flag"):
+        raise PermissionDenied
+    try:
+        shown = flag_page(flag_id=pk, user=request.user)
+    except Flag.DoesNotExist:
+        raise Http404 from None
+    posted = request.POST.get("action") if request.method == "POST" else None
+    if posted is not None and posted not in FLAG_FORMS:
+        return HttpResponseBadRequest()
+    forms_ = {
+        name: FLAG_FORMS[name](request.POST if name == posted else None, prefix=name)
+        for name in shown.actions
+    }
+    if posted is not None:
+        if posted not in forms_:  # the page was read before the flag moved
+            messages.warning(
+                request, str(services.FlagActionRefused(flag=shown.flag, action=posted))
+            )
+            return redirect("flag", pk=pk)
+        form = forms_[posted]
+        if form.is_valid():
+            field = "reason" if posted == "dismiss" else "note"
+            try:
+                services.flag_act(
+                    flag=shown.flag, user=request.user, action=posted, note=form.cleaned_data[field]
+                )
+            except ValidationError as error:
+                form.add_error(field, error.messages)
+            except services.FlagActionRefused as refused:
+                messages.warning(request, str(refused))
+                return redirect("flag", pk=pk)
+            else:
+                messages.success(request, FLAG_DONE[posted] % {"id": pk})
+                return redirect("flag", pk=pk)
+    return render(request, "tracker/flag_detail.html", {"page": shown, "forms": forms_})
 
 
 def _query(request) -> str:

@@ -130,15 +130,33 @@ def choose(page, select_id: str, typed: str, option: str) -> None:
     assert page.locator(f"#{select_id} option:checked").inner_text() == option
 
 
-def fill_claim(page, row: int, *, by: str, count: int, as_of: str, summary: str) -> None:
+def fill_claim(
+    page,
+    row: int,
+    *,
+    by: str | None,
+    count: int,
+    as_of: str,
+    summary: str,
+    high: int | None = None,
+    place: tuple[str, str] = ("China", "China"),
+    obligation: tuple[str, str] = ("2397-OP8", "UNSCR2397-OP8"),
+) -> None:
+    """Fill claim block ``row`` (0-based) of the report form. ``by`` is the source to choose,
+    or None for the source described under "New source" on the same page; ``place`` and
+    ``obligation`` are (what to type, the option shown), which differ in Korean; the stance
+    and the measure are chosen by value, whatever the page's language."""
     prefix = f"id_claims-{row}-"
-    choose(page, f"{prefix}attributed_to", by, by)
-    choose(page, f"{prefix}place", "China", "China")
-    choose(page, f"{prefix}obligation", "2397-OP8", "UNSCR2397-OP8")
-    page.select_option(f"#{prefix}stance", label="violating")
-    page.select_option(f"#{prefix}measure", label="workers")
+    if by is None:
+        page.check(f"#{prefix}attributed_to_new")
+    else:
+        choose(page, f"{prefix}attributed_to", by, by)
+    choose(page, f"{prefix}place", *place)
+    choose(page, f"{prefix}obligation", *obligation)
+    page.select_option(f"#{prefix}stance", value="violating")
+    page.select_option(f"#{prefix}measure", value="workers")
     page.fill(f"#{prefix}count_low", str(count))
-    page.fill(f"#{prefix}count_high", str(count))
+    page.fill(f"#{prefix}count_high", str(count if high is None else high))
     page.fill(f"#{prefix}as_of", as_of)
     page.select_option(f"#{prefix}credibility", value="3")
     page.fill(f"#{prefix}summary", summary)

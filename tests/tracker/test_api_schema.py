@@ -236,3 +236,33 @@ def test_a_filter_given_empty_is_not_applied_as_the_schema_says(evidence, schema
             assert response.json() == client.get(template).json(), parameter["name"]
             checked.append(f"{template}?{parameter['name']}=")
     assert "/api/flags/?kind=" in checked and "/api/claims/?as_of_after=" in checked
+
+
+def test_the_flag_actions_answer_as_the_schema_says(evidence, schema, editor, viewer):
+    """Each action's answers: the flag (200), a missing reason (400), a Viewer (403), a flag
+    that is not there (404), a status that does not allow it (409)."""
+    client = client_for(editor)
+    flag = Flag.objects.filter(status="open").first()
+    for action, body in [
+        ("acknowledge", {"note": "Asking the source."}),
+        ("acknowledge", {}),  # 409: acknowledged already
+        ("acknowledge", {"note": 12}),  # 400: a note is text
+        ("dismiss", {}),  # 400: no reason
+        ("dismiss", {"reason": "Counts of different seasons."}),
+        ("dismiss", {"reason": "Again."}),  # 409: dismissed already
+        ("reopen", {"note": ["a list"]}),  # 400
+        ("reopen", {}),
+        ("reopen", {"note": "New survey."}),  # 409: open again
+    ]:
+        schema.validate(client.post(f"/api/flags/{flag.pk}/{action}/", body, format="json"), "post")
+    for action in ("acknowledge", "dismiss", "reopen"):
+        missing = client.post(f"/api/flags/999999/{action}/", {}, format="json")
+        schema.validate(missing, "post")
+        schema.validate(client_for(viewer).post(f"/api/flags/{flag.pk}/{action}/"), "post")
+    documented = {
+        (template, "post", code)
+        for template, operations in schema.document["paths"].items()
+        if template.startswith("/api/flags/") and "post" in operations
+        for code in operations["post"]["responses"]
+    }
+    assert documented <= schema.seen, sorted(documented - schema.seen)

@@ -79,6 +79,26 @@ def test_an_xlsx_workbook_lands_like_the_csv():
     assert Report.objects.get(title="Statement").published_on == datetime.date(2019, 12, 20)
 
 
+def test_added_claims_are_stored_whole_with_their_history(editor):
+    plan, _ = run(csv_bytes(*GOOD), user=editor)
+    assert plan.ok
+    stored = {c.external_id: c for c in Claim.objects.select_related("report", "place")}
+    nk1 = stored["NK-1"]
+    assert (nk1.count_low, nk1.as_of, nk1.credibility) == (60000, datetime.date(2019, 12, 23), 2)
+    assert nk1.place.name == "Dandong" and nk1.report.title == "NKDB survey"
+    assert nk1.created_at is not None and nk1.updated_at is not None
+    for claim in stored.values():
+        (version,) = claim.history.all()
+        assert (version.history_type, version.history_user, version.count_low) == (
+            "+",
+            editor,
+            claim.count_low,
+        )
+    # The table's id sequence moved past the ids the import drew: a claim saved next is new.
+    later = ClaimFactory()
+    assert later.pk not in {c.pk for c in stored.values()}
+
+
 def test_reimporting_a_known_external_id_updates_it():
     run(csv_bytes(*GOOD))
     changed = GOOD[0].replace(",60000,60000,", ",65000,65000,")

@@ -37,10 +37,12 @@ def test_staff_outside_the_groups_are_refused(client, url):
 
 def test_the_dashboard_shows_the_status_matrix_deadlines_and_flags(viewer_client, demo):
     page = viewer_client.get("/").content.decode()
-    assert "UNSCR2397-OP8-FINAL (reporting), due 2020-03-22: passed" in page
+    assert "final report to the 1718 Committee</strong>" in page
+    assert "UNSCR2397-OP8-FINAL</span>: due 2020-03-22, passed" in page
     assert "/claims/?country=CN&amp;obligation=UNSCR2397-OP8" in page
     assert 'class="cell contested"' in page  # China's counts disagree
-    assert "Count conflict</a>: 1" in page
+    assert "contested: open count conflict #" in page  # the reason, not a tooltip
+    assert '<a href="/flags/?kind=count_conflict&amp;status=open">Count conflict</a>' in page
 
 
 def test_the_country_filter_includes_the_places_inside(viewer_client, demo):
@@ -86,7 +88,7 @@ def test_the_filtered_set_exports_as_csv(viewer_client, demo):
 
 def test_flags_filter_by_kind_and_country(viewer_client, demo):
     rows = viewer_client.get("/flags/", {"kind": "stale", "country": "RU"}).context["rows"]
-    assert rows and all(f.kind == "stale" and f.country.iso_code == "RU" for f, _ in rows)
+    assert rows and all(f.kind == "stale" and f.country.iso_code == "RU" for f, *_ in rows)
     bad = viewer_client.get("/flags/", {"status": "sleeping"})
     assert bad.context["page"].paginator.count == 0
 

@@ -550,7 +550,7 @@ def test_stale_and_overdue_resolutions_name_the_new_evidence():
     }
 
 
-# --- dates at their precision: a claim covers an interval (docs/design.md §3.1, §7.10) ------
+# --- dates at their precision: a claim covers an interval (docs/design.md §3.1, §7.18) ------
 
 
 @pytest.mark.parametrize(("day", "fires"), [(D(2018, 3, 29), True), (D(2018, 3, 30), False)])

@@ -14,6 +14,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
+from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db import models, router, transaction
 from django.db.models import (
@@ -37,7 +38,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from .. import exports, history, selectors, services, visibility
+from .. import exports, history, selectors, services, text, visibility
 from ..forms import ClaimForm
 from ..models import (
     Claim,
@@ -49,6 +50,7 @@ from ..models import (
     Watch,
     in_reading_language,
 )
+from . import report_form
 from .documents import DocumentInline
 from .dossier import DossierMixin
 from .guards import AllowListedLookupsMixin, VisibleChoicesMixin
@@ -354,25 +356,39 @@ class SourceAdmin(ChecksOnChangeMixin, HiddenWhenConfidentialMixin, TrackerAdmin
         return Touched(places=selectors.claim_place_ids(source_id=obj.pk), sources={obj.pk})
 
 
-class ClaimInline(VisibleChoicesMixin, admin.TabularInline):
+class ClaimInline(VisibleChoicesMixin, admin.StackedInline):
+    """Each claim a block laid out in a grid that fits a 1,400 px window (who, where, which
+    obligation; the figure; grades and summary), not a 3,000 px row of a table."""
+
     model = Claim
-    fields = [
-        "attributed_to",
-        "place",
-        "obligation",
-        "stance",
-        "measure",
-        "count_low",
-        "count_high",
-        "period_start",
-        "as_of",
-        "credibility",
-        "summary",
-        "external_id",
-    ]
+    form = report_form.ClaimForm
+    formset = report_form.ClaimFormSet
     autocomplete_fields = ["attributed_to", "place", "obligation"]
     show_change_link = True
-    form = ClaimForm
+    classes = ["claim-blocks"]
+
+    def get_fieldsets(self, request, obj=None):
+        creates = _creates(request)
+        who = ["attributed_to", "attributed_to_new"] if creates[Source] else ["attributed_to"]
+        where = ["place", "place_new"] if creates[Place] else ["place"]
+        return [
+            (None, {"fields": [(*who, *where, "obligation")]}),
+            (
+                _("Figure"),
+                {
+                    "fields": [("measure", "count_low", "count_high", "period_start", "as_of")],
+                    "description": FIGURE_HINT,
+                },
+            ),
+            (None, {"fields": [("stance", "credibility", "summary", "external_id")]}),
+        ]
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        creates = _creates(request)
+        formset.form.may_create_source = creates[Source]
+        formset.form.may_create_place = creates[Place]
+        return formset
 
     def get_extra(self, request, obj=None, **kwargs):
         return 3 if obj is None else 1
@@ -387,10 +403,35 @@ class ClaimInline(VisibleChoicesMixin, admin.TabularInline):
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         field = super().formfield_for_dbfield(db_field, request, **kwargs)
         if db_field.name == "summary":
-            field.widget.attrs.update(rows=2, cols=30)
-        elif db_field.name in ("count_low", "count_high", "credibility"):
-            field.widget.attrs.update(style="width: 7em")
-        return field
+            field.widget.attrs.update(rows=2)
+        return _without_add_popup(field, db_field)
+
+
+# How a figure is typed, said once above each claim's figure.
+FIGURE_HINT = _(
+    "60,000: low 60,000, high 60,000 · 70,000–80,000: low 70,000, high 80,000 · "
+    "at least 2,000: low 2,000, high empty · fewer than 500: low 0, high 500."
+)
+
+
+def _creates(request) -> dict:
+    """Which new rows the user may describe on the report form (and tick in its claims):
+    only who may add them, and only on a form they may save."""
+    user = request.user
+    saves = user.has_perm("tracker.add_report") or user.has_perm("tracker.change_report")
+    return {model: saves and report_form.may_create(user, model) for model in (Source, Place)}
+
+
+def _without_add_popup(field, db_field):
+    """A new source or place is described on the report form itself: no pop-up window
+    (nor the change and view ones beside it, which open another window in the middle of a
+    report and take the width a claim's line needs)."""
+    if db_field.name in ("attributed_to", "place", "publisher") and field is not None:
+        widget = field.widget
+        if isinstance(widget, RelatedFieldWidgetWrapper):
+            widget.can_add_related = widget.can_change_related = False
+            widget.can_view_related = widget.can_delete_related = False
+    return field
 
 
 @admin.register(Report)
@@ -411,19 +452,65 @@ class ReportAdmin(ChecksOnChangeMixin, HiddenWhenConfidentialMixin, TrackerAdmin
     date_hierarchy = "published_on"
     autocomplete_fields = ["publisher"]
     readonly_fields = ["logged_by", "created_at", "updated_at"]
-    fields = [
-        "title",
-        "url",
-        "publisher",
-        "published_on",
-        "language",
-        "confidential",
-        "notes",
-        "logged_by",
-        "created_at",
-        "updated_at",
-    ]
+    form = report_form.ReportForm
     inlines = [ClaimInline, DocumentInline]
+    change_form_template = "admin/tracker/report/change_form.html"
+
+    class Media:
+        css = {"all": ["tracker/report_form.css"]}
+        js = ["tracker/report_form.js"]
+
+    def get_fieldsets(self, request, obj=None):
+        creates = _creates(request)
+        publisher = ["publisher", "publisher_new"] if creates[Source] else ["publisher"]
+        fields = [
+            "title",
+            "url",
+            (*publisher, "published_on", "language"),
+            ("confidential", "notes"),
+        ]
+        if obj is not None:  # who logged it and when, once there is something to say
+            fields.append(("logged_by", "created_at", "updated_at"))
+        fieldsets = [(None, {"fields": fields})]
+        new_source = [
+            (
+                "new_source_name",
+                "new_source_kind",
+                "new_source_country",
+                "new_source_reliability",
+                "new_source_confidential",
+            )
+        ]
+        new_place = [("new_place_name", "new_place_name_ko", "new_place_kind", "new_place_parent")]
+        for model, name, fields, description in [
+            (Source, _("New source"), new_source, NEW_SOURCE_HINT),
+            (Place, _("New place"), new_place, NEW_PLACE_HINT),
+        ]:
+            if creates[model]:
+                options = {"fields": fields, "description": description, "classes": ["new-row"]}
+                fieldsets.append((name, options))
+        return fieldsets
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        creates = _creates(request)
+        form.may_create_source = creates[Source]
+        form.may_create_place = creates[Place]
+        return form
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        return _without_add_popup(field, db_field)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        # The errors listed at the top, each linked to its field, in place of Django's
+        # "Please correct the errors below." over a page wider than the window.
+        if context.get("errors"):
+            context["error_summary"] = report_form.error_summary(
+                context["adminform"], context["inline_admin_formsets"]
+            )
+            context["errors"] = None
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def is_restricted(self, obj: Report) -> bool:
         return obj.is_restricted
@@ -447,6 +534,13 @@ class ReportAdmin(ChecksOnChangeMixin, HiddenWhenConfidentialMixin, TrackerAdmin
             services.links_lock(exclusive=True)
         if not change:
             obj.logged_by = request.user
+        # The new source and place are saved in the report's transaction (the admin's view
+        # is atomic): if anything after fails, none of them is kept.
+        for row in (form.new_source, form.new_place):
+            if row is not None:
+                row.save()
+        if form.new_source is not None and form.cleaned_data.get("publisher_new"):
+            obj.publisher = form.new_source
         # The claims are saved later, by save_related: the checks are requested there.
         super(ChecksOnChangeMixin, self).save_model(request, obj, form, change)
 
@@ -459,8 +553,17 @@ class ReportAdmin(ChecksOnChangeMixin, HiddenWhenConfidentialMixin, TrackerAdmin
                 initial = inline_form.initial
                 before.claims.add((inline_form.instance.pk, initial.get("place")))
                 before.sources.add(initial.get("attributed_to"))
+            if formset.model is Claim:
+                report_form.attach_new_rows(formset, source=form.new_source, place=form.new_place)
         super().save_related(request, form, formsets, change)
         (before | self.touched(form.instance)).request_checks()
+        for row in (form.new_source, form.new_place):
+            if row is not None:
+                self.message_user(request, _created_message(row), messages.SUCCESS)
+        for formset in formsets:
+            if formset.model is Claim:
+                for warning in _late_claims(formset, form):
+                    self.message_user(request, warning, messages.WARNING)
 
     def touched(self, obj: Report):
         rows = obj.claims.values_list("pk", "place_id", "attributed_to_id")
@@ -468,6 +571,55 @@ class ReportAdmin(ChecksOnChangeMixin, HiddenWhenConfidentialMixin, TrackerAdmin
             sources={source for *_, source in rows},
             claims={(pk, place) for pk, place, _ in rows},
         )
+
+
+NEW_SOURCE_HINT = _(
+    "Not in the list yet? Describe it here and tick “the new source” beside the publisher or "
+    "a claim: it is created with the report, or not at all."
+)
+NEW_PLACE_HINT = _(
+    "Not in the list yet? Describe it here and tick “the new place” in a claim: it is "
+    "created with the report, or not at all."
+)
+
+
+def _created_message(row) -> str:
+    if isinstance(row, Source):
+        return gettext("The source “%(name)s” was created.") % {"name": row.name}
+    return gettext("The place “%(name)s” was created.") % {"name": row}
+
+
+def _late_claims(formset, report_form_) -> list[str]:
+    """A warning per claim of the form whose as-of date is after the report's publication:
+    saved as typed (a state's figures can be dated ahead, a slip can too), the monitor told
+    which block to look at. Only for what this save typed (a new claim, its as-of date, the
+    publication date): a date already looked at is not warned about on every later save."""
+    report = report_form_.instance
+    warnings = []
+    for number, inline_form in enumerate(formset.forms, start=1):
+        claim = inline_form.instance
+        if claim.pk is None or inline_form in formset.deleted_forms:
+            continue
+        typed = (
+            inline_form not in formset.initial_forms
+            or "as_of" in inline_form.changed_data
+            or "published_on" in report_form_.changed_data
+        )
+        if typed and claim.is_dated_after(report.published_on):
+            warnings.append(
+                gettext(
+                    "Claim #%(number)s of the form (saved as %(ref)s) is dated as of %(as_of)s, "
+                    "after the report's publication on %(published)s. It was saved; check the "
+                    "date if it is a slip."
+                )
+                % {
+                    "number": number,
+                    "ref": claim.ref,
+                    "as_of": text.date(claim.as_of_given),
+                    "published": text.date(report.published_on),
+                }
+            )
+    return warnings
 
 
 # --------------------------------------------------------------------------------------------

@@ -16,7 +16,10 @@ from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, prefetch_related_objects
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from .. import exports, services, visibility
 from ..flags.render import FlagText
@@ -27,7 +30,7 @@ from .guards import AllowListedLookupsMixin, VisibleChoicesMixin
 class FlagCountryFilter(admin.SimpleListFilter):
     """The country whose check found the flag (or the world-level places)."""
 
-    title = "country"
+    title = _("country")
     parameter_name = "country"
     WORLD = "WORLD"
 
@@ -39,7 +42,7 @@ class FlagCountryFilter(admin.SimpleListFilter):
             .order_by("name")
             .values_list("iso_code", "name")
         )
-        return [*countries, (self.WORLD, "World-level places")]
+        return [*countries, (self.WORLD, _("World-level places"))]
 
     def queryset(self, request, queryset):
         if not self.value():
@@ -52,13 +55,19 @@ class FlagCountryFilter(admin.SimpleListFilter):
 class DismissForm(forms.Form):
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-        help_text="Kept with the flag and shown to every reviewer.",
+        label=_("Reason"),
+        help_text=_("Kept with the flag and shown to every reviewer."),
     )
 
 
 @admin.register(Flag)
 class FlagAdmin(AllowListedLookupsMixin, VisibleChoicesMixin, admin.ModelAdmin):
-    list_display = ["summary", "severity", "status", "where", "obligation_codes", "last_seen"]
+    # The sentence is what a monitor reads: plain text in a wide column that wraps (Media),
+    # its kind a link to the flag's page on the site, where it is read whole and handled. It
+    # names the flag's place and obligations: columns of their own squeezed it to ~100 px
+    # (the filters on the right pick by both).
+    list_display = ["summary", "severity", "status", "seen"]
+    list_display_links = None
     list_filter = [
         "kind",
         "status",
@@ -76,9 +85,9 @@ class FlagAdmin(AllowListedLookupsMixin, VisibleChoicesMixin, admin.ModelAdmin):
             None,
             {"fields": ["kind", "status", "severity", "obligation_codes", "where", "explained"]},
         ),
-        ("Evidence", {"fields": ["claim_list"]}),
+        (_("Evidence"), {"fields": ["claim_list"]}),
         (
-            "Life",
+            _("Life"),
             {
                 "fields": [
                     ("first_seen", "last_seen"),
@@ -111,6 +120,9 @@ class FlagAdmin(AllowListedLookupsMixin, VisibleChoicesMixin, admin.ModelAdmin):
     # A flag stores facts, not sentences: what a search could read is its place; the claims
     # and sources it names are the list filters' and the flag pages' (``/flags/``).
     search_fields = ["place__name_path"]
+
+    class Media:
+        css = {"all": ["tracker/flag_admin.css"]}
 
     def get_changelist(self, request, **kwargs):
         return SaidChangeList
@@ -150,35 +162,45 @@ class FlagAdmin(AllowListedLookupsMixin, VisibleChoicesMixin, admin.ModelAdmin):
 
     # --- columns ------------------------------------------------------------------------------
 
-    @admin.display(description="flag", ordering="kind")
+    @admin.display(description=_("flag"), ordering="kind")
     def summary(self, obj: Flag) -> str:
-        return f"{obj.get_kind_display()}: {obj.said.sentence(obj)}"
+        return format_html(
+            '<a href="{}">#{} {}</a>: {}',
+            obj.get_absolute_url(),
+            obj.pk,
+            obj.get_kind_display(),
+            obj.said.sentence(obj),
+        )
 
-    @admin.display(description="obligations")
+    @admin.display(description=_("last seen"), ordering="last_seen")
+    def seen(self, obj: Flag) -> str:
+        return f"{timezone.localtime(obj.last_seen):%Y-%m-%d}"
+
+    @admin.display(description=_("obligations"))
     def obligation_codes(self, obj: Flag) -> str:
         said = obj.said
         return ", ".join(said.obligation(pk) for pk in said.obligations_of(obj))
 
-    @admin.display(description="resolved because")
+    @admin.display(description=_("resolved because"))
     def resolved_because(self, obj: Flag) -> str:
         return obj.said.resolution(obj)
 
-    @admin.display(description="place", ordering="place__name_path")
+    @admin.display(description=_("place"), ordering="place__name_path")
     def where(self, obj: Flag) -> str:
         return obj.place.name_path or obj.place.name
 
-    @admin.display(description="explanation")
+    @admin.display(description=_("explanation"))
     def explained(self, obj: Flag) -> str:
         return obj.said.sentence(obj)
 
-    @admin.display(description="claims it rests on")
+    @admin.display(description=_("claims it rests on"))
     def claim_list(self, obj: Flag) -> str:
         claims = {c.pk: c for c in obj.claims.all()}
         rows = []
         for claim_id in obj.claim_ids:
             claim = claims.get(claim_id)
             if claim is None:
-                rows.append(("", f"claim #{claim_id} (deleted)"))
+                rows.append(("", gettext("claim #%(id)s (deleted)") % {"id": claim_id}))
                 continue
             shown = visibility.shown(claim, sees=obj.said.sees)
             if shown.hidden:
@@ -187,7 +209,7 @@ class FlagAdmin(AllowListedLookupsMixin, VisibleChoicesMixin, admin.ModelAdmin):
                 url = reverse("admin:tracker_claim_change", args=[claim.pk])
                 rows.append((url, f"{shown.ref}: {shown.headline()}"))
         if not rows:
-            return "none: the flag is about missing evidence"
+            return gettext("none: the flag is about missing evidence")
         return format_html(
             "<ul>{}</ul>",
             format_html_join(
@@ -200,7 +222,7 @@ class FlagAdmin(AllowListedLookupsMixin, VisibleChoicesMixin, admin.ModelAdmin):
             ),
         )
 
-    @admin.display(description="timeline")
+    @admin.display(description=_("timeline"))
     def timeline(self, obj: Flag) -> str:
         return format_html(
             "<ul>{}</ul>",
@@ -211,7 +233,7 @@ class FlagAdmin(AllowListedLookupsMixin, VisibleChoicesMixin, admin.ModelAdmin):
                     (
                         f"{event.at:%Y-%m-%d %H:%M}",
                         event.get_action_display(),
-                        f" by {event.actor}" if event.actor else "",
+                        " " + gettext("by %(who)s") % {"who": event.actor} if event.actor else "",
                         f": {said}" if (said := obj.said.event(event, obj)) else "",
                     )
                     for event in obj.events.all()
@@ -221,12 +243,20 @@ class FlagAdmin(AllowListedLookupsMixin, VisibleChoicesMixin, admin.ModelAdmin):
 
     # --- actions ------------------------------------------------------------------------------
 
-    @admin.action(description="Acknowledge: someone is looking into it", permissions=["change"])
+    @admin.action(description=_("Acknowledge: someone is looking into it"), permissions=["change"])
     def acknowledge(self, request, queryset):
         changed = services.flags_acknowledge(flag_ids=_ids(queryset), user=request.user)
-        self.message_user(request, f"{changed} flag(s) acknowledged (only open flags change).")
+        self.message_user(
+            request,
+            ngettext(
+                "%(n)s flag acknowledged (only open flags change).",
+                "%(n)s flags acknowledged (only open flags change).",
+                changed,
+            )
+            % {"n": changed},
+        )
 
-    @admin.action(description="Dismiss, with a reason…", permissions=["change"])
+    @admin.action(description=_("Dismiss, with a reason…"), permissions=["change"])
     def dismiss(self, request, queryset):
         form = DismissForm(request.POST if "apply" in request.POST else None)
         if form.is_valid():
@@ -237,11 +267,16 @@ class FlagAdmin(AllowListedLookupsMixin, VisibleChoicesMixin, admin.ModelAdmin):
             except ValidationError as error:
                 form.add_error("reason", error.message_dict["reason"])
             else:
-                self.message_user(request, f"{changed} flag(s) dismissed.", messages.SUCCESS)
+                self.message_user(
+                    request,
+                    ngettext("%(n)s flag dismissed.", "%(n)s flags dismissed.", changed)
+                    % {"n": changed},
+                    messages.SUCCESS,
+                )
                 return None
         context = {
             **self.admin_site.each_context(request),
-            "title": "Dismiss flags",
+            "title": gettext("Dismiss flags"),
             "opts": self.model._meta,
             "flags": [(f, f.said.sentence(f)) for f in _say(list(queryset), request.user)],
             "form": form,
@@ -249,19 +284,25 @@ class FlagAdmin(AllowListedLookupsMixin, VisibleChoicesMixin, admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/tracker/flag/dismiss.html", context)
 
-    @admin.action(description="Re-open", permissions=["change"])
+    @admin.action(description=_("Re-open"), permissions=["change"])
     def reopen(self, request, queryset):
         changed = services.flags_reopen(flag_ids=_ids(queryset), user=request.user)
         self.message_user(
-            request, f"{changed} flag(s) re-opened (only acknowledged or dismissed flags change)."
+            request,
+            ngettext(
+                "%(n)s flag re-opened (only acknowledged or dismissed flags change).",
+                "%(n)s flags re-opened (only acknowledged or dismissed flags change).",
+                changed,
+            )
+            % {"n": changed},
         )
 
-    @admin.action(description="Export selected flags as CSV", permissions=["view"])
+    @admin.action(description=_("Export selected flags as CSV"), permissions=["view"])
     def export_csv(self, request, queryset):
         rows = exports.flag_export_rows(queryset, request.user)
         return exports.download(exports.as_csv(rows), "flags", "csv")
 
-    @admin.action(description="Export selected flags as XLSX", permissions=["view"])
+    @admin.action(description=_("Export selected flags as XLSX"), permissions=["view"])
     def export_xlsx(self, request, queryset):
         rows = exports.flag_export_rows(queryset, request.user)
         return exports.download(exports.as_xlsx(rows), "flags", "xlsx")

@@ -20,3 +20,13 @@ class ReadsEvidence(permissions.IsAuthenticated):
 
     def has_permission(self, request, view) -> bool:
         return super().has_permission(request, view) and request.user.has_perm("tracker.view_claim")
+
+
+class HandlesFlags(permissions.IsAuthenticated):
+    """A monitor's action on a flag: for who may read and change flags (Editors), as the
+    admin's actions; checked before the flag is looked up, so a Viewer learns nothing of ids."""
+
+    def has_permission(self, request, view) -> bool:
+        return super().has_permission(request, view) and request.user.has_perms(
+            ["tracker.view_flag", "tracker.change_flag"]
+        )

@@ -271,6 +271,28 @@ class FlagSerializer(VisibleModelSerializer):
         return self._said(flag).resolution(flag)
 
 
+class FlagNoteSerializer(serializers.Serializer):
+    """Acknowledge or re-open a flag, with a note if the monitor has something to say."""
+
+    note = StrictCharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=_("Optional. Kept with the flag and shown to every reader."),
+    )
+
+
+class FlagDismissSerializer(serializers.Serializer):
+    """Dismiss a flag: why it is not a problem (required; blank is refused)."""
+
+    reason = StrictCharField(
+        help_text=_(
+            "Why this flag is not a problem. Kept with the flag and shown to every reader; "
+            "the flag stays dismissed while the evidence it rests on is the same."
+        ),
+    )
+
+
 class StatusQuerySerializer(serializers.Serializer):
     """The status endpoint's filters; each, if given, must name what exists."""
 

@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import re
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, permissions, viewsets
-from rest_framework.exceptions import ValidationError
+from rest_framework import mixins, permissions, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
@@ -31,7 +34,8 @@ from ..models import (
     Source,
 )
 from . import serializers
-from .permissions import ModelPermissions
+from .permissions import HandlesFlags, ModelPermissions
+from .schema import ErrorSerializer
 
 DIGITS = re.compile(r"[0-9]+")
 
@@ -166,11 +170,75 @@ class ClaimViewSet(Writes):
         )
 
 
+class Conflict(APIException):
+    """The flag's status does not allow the action: the checks or another monitor moved it
+    (409: the request is well formed, the flag's state refuses it; sent again later, as the
+    state allows, the same request succeeds)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+
+def _flag_action(serializer_class, description: str | Promise):
+    """The schema of a monitor's action on one flag: its body, the flag as it now is, and a
+    409 when its status does not allow the action."""
+    return extend_schema(
+        request=serializer_class,
+        responses={200: serializers.FlagSerializer, 409: ErrorSerializer},
+        description=description,
+    )
+
+
 class FlagViewSet(ReadOnly):
+    """Flags, said for the requester; Editors (who may change flags, as in the admin)
+    acknowledge, dismiss and re-open them (``services.flag_act``), one at a time."""
+
     queryset = Flag.objects.select_related("country", "place").prefetch_related("obligations")
     serializer_class = serializers.FlagSerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = FlagFilter
+
+    def _act(self, request, name: str, body_class, field: str):
+        flag = self.get_object()  # a flag that is not there: 404, whatever the body
+        body = body_class(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            services.flag_act(
+                flag=flag, user=request.user, action=name, note=body.validated_data[field]
+            )
+        except DjangoValidationError as error:
+            raise ValidationError(error.message_dict) from None
+        except services.FlagActionRefused as refused:
+            raise Conflict(str(refused)) from None
+        flag = self.get_queryset().get(pk=flag.pk)
+        return Response(self.get_serializer(flag).data)
+
+    @_flag_action(
+        serializers.FlagNoteSerializer,
+        _("An open flag becomes acknowledged: someone is looking into it."),
+    )
+    @action(detail=True, methods=["post"], permission_classes=[HandlesFlags])
+    def acknowledge(self, request, pk=None):
+        return self._act(request, "acknowledge", serializers.FlagNoteSerializer, "note")
+
+    @_flag_action(
+        serializers.FlagDismissSerializer,
+        _(
+            "An open or acknowledged flag becomes dismissed, with the reason why it is not a "
+            "problem; it stays dismissed until a claim joins it."
+        ),
+    )
+    @action(detail=True, methods=["post"], permission_classes=[HandlesFlags])
+    def dismiss(self, request, pk=None):
+        return self._act(request, "dismiss", serializers.FlagDismissSerializer, "reason")
+
+    @_flag_action(
+        serializers.FlagNoteSerializer,
+        _("An acknowledged or dismissed flag becomes open again."),
+    )
+    @action(detail=True, methods=["post"], permission_classes=[HandlesFlags])
+    def reopen(self, request, pk=None):
+        return self._act(request, "reopen", serializers.FlagNoteSerializer, "note")
 
 
 class StatusViewSet(viewsets.ViewSet):

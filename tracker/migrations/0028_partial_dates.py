@@ -2,10 +2,10 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    """A claim's dates keep their precision (docs/design.md §7 decision 10): every date stored
+    """A claim's dates keep their precision (docs/design.md §7 decision 18): every date stored
     so far was a day, which the defaults say."""
 
-    dependencies = [("tracker", "0026_other_names")]
+    dependencies = [("tracker", "0027_flag_names_in_korean")]
 
     operations = (
         [

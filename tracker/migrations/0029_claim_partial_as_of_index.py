@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tracker", "0027_partial_dates"),
+        ("tracker", "0028_partial_dates"),
     ]
 
     operations = [
