@@ -27,7 +27,7 @@ from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
-from . import documents, exports, visibility
+from . import documents, exports, text, visibility
 from .cells import unescape_cell
 from .models import (
     Claim,
@@ -77,23 +77,17 @@ class DossierDocument:
 
 # Dates as people write them ("7 December 2026, 14:05 UTC"), never with microseconds. Each is
 # a format of Django's date filter that a translation gives its own order ("Y년 F j일").
-DAY = pgettext_lazy("dossier: a date, in the date filter's format", "j F Y")
-MONTH = pgettext_lazy("dossier: a month, in the date filter's format", "F Y")
 MOMENT = pgettext_lazy("dossier: a date and time, in the date filter's format", "j F Y, H:i T")
 
 
-def human_date(text: str) -> str:
+def human_date(value: str) -> str:
     """A date as the exports write it, as people write it: '2019-12-23' is '23 December
-    2019', '2017-09' 'September 2017', '2022' '2022'; anything else as it is."""
-    match = re.fullmatch(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?", text or "")
-    if match is None:
-        return text or ""
-    year, month, day = match.groups()
-    if month is None:
-        return year
-    return date_format(
-        datetime.date(int(year), int(month), int(day or 1)), str(DAY if day else MONTH)
-    )
+    2019', '2017-09' 'September 2017', '2022' '2022' (in Korean '2022년'); anything else as
+    it is."""
+    try:
+        return text.date(value)
+    except ValueError:
+        return value or ""
 
 
 def human_moment(value: datetime.datetime | str | None) -> str:

@@ -55,8 +55,9 @@ def _row(shown: visibility.ClaimShown, countries: dict[int, str]) -> list[str]:
         "measure": claim.measure,
         "count_low": "" if claim.count_low is None else str(claim.count_low),
         "count_high": "" if claim.count_high is None else str(claim.count_high),
-        "period_start": claim.period_start.isoformat() if claim.period_start else "",
-        "as_of": claim.as_of.isoformat(),
+        # As given (a day, a month or a year): what the import reads back.
+        "period_start": str(claim.period_start_given or ""),
+        "as_of": str(claim.as_of_given),
         "credibility": str(claim.credibility),
         "summary": shown.summary,
     }

@@ -23,6 +23,7 @@ from simple_history.utils import bulk_create_with_history
 from . import services, spreadsheets, visibility
 from .cells import FORMULA_STARTS, unescape_cell
 from .models import (
+    SYSTEM_REFERENCE,
     Claim,
     Measure,
     Obligation,
@@ -33,7 +34,9 @@ from .models import (
     Source,
     SourceKind,
     Stance,
+    system_reference,
 )
+from .partialdates import PartialDate
 from .spreadsheets import ImportFileError
 
 COLUMNS = (
@@ -416,12 +419,20 @@ def plan(
     result = Plan(rows=len(rows))
     resolve = _Resolver(result, user)
     claims = Claim.objects.select_related("attributed_to", "report__publisher")
-    existing = {
-        c.external_id: c
-        for c in claims.filter(
-            external_id__in=[unescape_cell(r["external_id"]) for r in rows if r.get("external_id")]
-        )
+    references = [unescape_cell(r["external_id"]) for r in rows if r.get("external_id")]
+    existing = {c.external_id: c for c in claims.filter(external_id__in=references)}
+    # A reference the system gave (an export of claims entered without one) finds its claim
+    # by id: the export imports back to the same claims.
+    by_system = {
+        int(match[1]): reference
+        for reference in references
+        if (match := SYSTEM_REFERENCE.fullmatch(reference))
+        and system_reference(int(match[1])) == reference
+        and reference not in existing
     }
+    if by_system:
+        for c in claims.filter(pk__in=list(by_system)):
+            existing[by_system[c.pk]] = c
     seen_ids: dict[str, int] = {}
     for index, row in enumerate(rows):
         number = index + 2  # the header is row 1
@@ -446,7 +457,9 @@ def _row_errors(number, row, resolve, existing, seen_ids, result) -> list[RowErr
     return []
 
 
-DATE_COLUMNS = ("published_on", "period_start", "as_of")
+DATE_COLUMNS = ("published_on",)
+# A claim's dates are a day, a month or a year, as the source gives them.
+PARTIAL_DATE_COLUMNS = ("period_start", "as_of")
 NUMBER_COLUMNS = ("count_low", "count_high", "credibility")
 CHOICE_COLUMNS = {
     "source_kind": SourceKind.values,
@@ -475,6 +488,7 @@ class _RowCheck:
         self.errors: list[RowError] = []
         self.wrong: set[str] = set()  # the columns with an error
         self.dates: dict[str, datetime.date] = {}
+        self.partial_dates: dict[str, PartialDate] = {}
         self.numbers: dict[str, int] = {}
         self.country: Place | None = None
         self.states: dict[str, Place] = {}  # the countries of sources, by column
@@ -528,6 +542,19 @@ class _RowCheck:
                     self.fail(
                         column,
                         _("%(value)s is not a date: write it as YYYY-MM-DD.")
+                        % {"value": repr(row[column])},
+                    )
+        for column in PARTIAL_DATE_COLUMNS:
+            if row.get(column) and self.sound(column):
+                try:
+                    self.partial_dates[column] = PartialDate.parse(row[column])
+                except ValueError:
+                    self.fail(
+                        column,
+                        _(
+                            "%(value)s is not a date: write a day, a month or a year "
+                            "(2019-12-23, 2017-09 or 2022)."
+                        )
                         % {"value": repr(row[column])},
                     )
         for column in NUMBER_COLUMNS:
@@ -694,15 +721,15 @@ class _RowCheck:
             "measure": row.get("measure", "").lower(),
             "count_low": self.numbers.get("count_low"),
             "count_high": self.numbers.get("count_high"),  # empty: "at least count_low"
-            "period_start": self.dates.get("period_start"),
-            "as_of": self.dates.get("as_of"),
+            "period_start_given": self.partial_dates.get("period_start"),
+            "as_of_given": self.partial_dates.get("as_of"),
             "credibility": self.numbers.get("credibility", 6),
             "summary": row.get("summary", ""),
             "external_id": self.external_id,
         }
         unsound = {name for name in CLAIM_COLUMNS if not self.sound(name)}
         for name, value in values.items():
-            if name not in unsound:
+            if name.removesuffix("_given") not in unsound:
                 setattr(target, name, value)
         fields = {"report", "attributed_to", "place", "obligation"} | unsound
         try:
@@ -767,7 +794,8 @@ def apply(
 
 _CLAIM_FIELDS = [
     "report", "attributed_to", "place", "obligation", "stance", "measure",
-    "count_low", "count_high", "period_start", "as_of", "credibility", "summary",
+    "count_low", "count_high", "period_start", "period_start_precision", "as_of",
+    "as_of_precision", "credibility", "summary",
 ]  # fmt: skip
 
 

@@ -33,7 +33,7 @@ from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from . import rules, text
+from . import partialdates, rules, text
 
 if TYPE_CHECKING:
     from django.utils.functional import _StrOrPromise as StrOrPromise
@@ -840,6 +840,25 @@ STOCK_MEASURES = frozenset({Measure.WORKERS, Measure.WORK_PERMITS})
 FLOW_MEASURES = frozenset(set(Measure) - STOCK_MEASURES)
 
 
+class DatePrecision(models.TextChoices):
+    """How much of a date the source gave (docs/design.md §7 decision 18)."""
+
+    DAY = partialdates.DAY, pgettext_lazy("date precision", "day")
+    MONTH = partialdates.MONTH, pgettext_lazy("date precision", "month")
+    YEAR = partialdates.YEAR, pgettext_lazy("date precision", "year")
+
+
+# A claim's reference when it has none of its own: "C-" and its id, never reused (ids are
+# not), and reserved: a monitor's own reference may not take that form (docs/design.md §7
+# decision 19).
+SYSTEM_REFERENCE = re.compile(r"C-(\d{6,})")
+
+
+def system_reference(pk: int) -> str:
+    """The reference the system gives claim ``pk``: 'C-000123'."""
+    return f"C-{pk:06d}"
+
+
 class ClaimQuerySet(models.QuerySet):
     def inside(self, place: Place) -> ClaimQuerySet:
         """Claims about ``place`` or any place inside it."""
@@ -888,10 +907,32 @@ class Claim(TextWithoutNul):
         _("period start"),
         null=True,
         blank=True,
-        help_text=_("For flows (new permits, entries ...): start of the period."),
+        help_text=_(
+            "For flows (new permits, entries ...): start of the period: a day, a month or a year."
+        ),
+    )
+    # A partial date is kept as its first day and its precision (tracker/partialdates.py):
+    # indexes and ordering read the day.
+    period_start_precision = models.CharField(
+        _("period start precision"),
+        max_length=5,
+        choices=DatePrecision.choices,
+        default=DatePrecision.DAY,
+        db_default=DatePrecision.DAY,
     )
     as_of = models.DateField(
-        _("as of"), help_text=_("The date the claim describes, not the publication date.")
+        _("as of"),
+        help_text=_(
+            "The date the claim describes, not the publication date: a day, a month or a year "
+            "(2019-12-23, 2017-09, 2022)."
+        ),
+    )
+    as_of_precision = models.CharField(
+        _("as-of precision"),
+        max_length=5,
+        choices=DatePrecision.choices,
+        default=DatePrecision.DAY,
+        db_default=DatePrecision.DAY,
     )
     credibility = models.PositiveSmallIntegerField(
         _("credibility"),
@@ -946,6 +987,14 @@ class Claim(TextWithoutNul):
                 include=["count_low", "count_high", "id"],
                 name="claim_place_measure_counts",
             ),
+            # A targeted check's newest evidence per obligation: the newest claim dated to a
+            # month or a year, beside the newest by day (selectors._focused_claims), found in
+            # these few rows instead of by walking back through every claim dated to a day.
+            models.Index(
+                fields=["as_of", "id"],
+                condition=Q(as_of_precision__in=["month", "year"]),
+                name="claim_partial_as_of",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -976,6 +1025,37 @@ class Claim(TextWithoutNul):
         return self.external_id or f"claim {self.pk}"
 
     # --- derived values -----------------------------------------------------------------------
+
+    @property
+    def as_of_given(self) -> partialdates.PartialDate | None:
+        """The as-of date as the source gave it: a day, a month or a year."""
+        return partialdates.PartialDate.of(self.as_of, self.as_of_precision)
+
+    @as_of_given.setter
+    def as_of_given(self, value: partialdates.PartialDate | None) -> None:
+        self.as_of = value.first if value else None  # type: ignore[assignment]
+        self.as_of_precision = value.precision if value else DatePrecision.DAY
+
+    @property
+    def period_start_given(self) -> partialdates.PartialDate | None:
+        return partialdates.PartialDate.of(self.period_start, self.period_start_precision)
+
+    @period_start_given.setter
+    def period_start_given(self, value: partialdates.PartialDate | None) -> None:
+        self.period_start = value.first if value else None
+        self.period_start_precision = value.precision if value else DatePrecision.DAY
+
+    @property
+    def reference(self) -> str:
+        """The monitor's own reference, else the one the system gives (``system_reference``):
+        what exports write and imports find the claim by."""
+        if self.external_id:
+            return self.external_id
+        return self.reference_by_system
+
+    @property
+    def reference_by_system(self) -> str:
+        return system_reference(self.pk) if self.pk else ""
 
     @property
     def is_stock(self) -> bool:
@@ -1032,11 +1112,20 @@ class Claim(TextWithoutNul):
                 "The measure '%(measure)s' needs a count; "
                 "clear the measure for a claim without a number."
             ) % {"measure": self.get_measure_display()}
+        if (
+            self.external_id
+            and SYSTEM_REFERENCE.fullmatch(self.external_id)
+            and self.external_id != self.reference_by_system
+        ):
+            errors["external_id"] = gettext(
+                "%(value)s has the form of the references the system gives (C- and six "
+                "digits) and names no claim here: choose another reference, or leave it empty."
+            ) % {"value": self.external_id}
         if self.period_start and self.as_of:
             if self.period_start > self.as_of:
                 errors["period_start"] = gettext(
                     "The period starts (%(start)s) after the as-of date (%(as_of)s) that ends it."
-                ) % {"start": f"{self.period_start:%Y-%m-%d}", "as_of": f"{self.as_of:%Y-%m-%d}"}
+                ) % {"start": self.period_start_given, "as_of": self.as_of_given}
             elif self.measure in STOCK_MEASURES:
                 errors["period_start"] = gettext(
                     "'%(measure)s' is a stock counted on the as-of date; "

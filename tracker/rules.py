@@ -34,6 +34,8 @@ from heapq import merge
 from operator import attrgetter
 from typing import NamedTuple, TypeVar
 
+from .partialdates import DAY, iso
+
 # The values of tracker.models' choices, repeated as plain strings so this module has no
 # Django import; tests/tracker/test_rules.py checks that both agree.
 STOCK_MEASURES = frozenset({"workers", "work_permits"})
@@ -88,11 +90,37 @@ class ClaimRow(NamedTuple):
     period_start: datetime.date | None
     as_of: datetime.date
     credibility: int
-    day: int  # as_of.toordinal(), for cheap window arithmetic
+    day: int  # as_of.toordinal(), for cheap window arithmetic: the interval's first day
+    # A claim dated to a month or a year covers an interval (docs/design.md §3.1): ``as_of``
+    # is its first day, ``span`` the days from it to its last day (0 for a day).
+    span: int = 0
+    precision: str = DAY
 
     @property
     def is_weak(self) -> bool:
         return self.reliability in WEAK_RELIABILITY or self.credibility in WEAK_CREDIBILITY
+
+    @property
+    def last(self) -> int:
+        """The interval's last day (an ordinal): ``day`` for a claim dated to a day."""
+        return self.day + self.span
+
+    @property
+    def given(self) -> str:
+        """The as-of date as the source gave it, ISO 8601: '2019-12-23', '2017-09', '2022'."""
+        return iso(self.as_of, self.precision)
+
+
+def apart(a: ClaimRow, b: ClaimRow) -> int:
+    """The days between two claims' intervals: 0 when they overlap (or touch), else from the
+    end of the earlier to the start of the later (docs/design.md §3.1)."""
+    return max(0, b.day - a.last, a.day - b.last)
+
+
+def _reach(group: Sequence[ClaimRow]) -> int:
+    """The longest span in a group: how much further than the window a claim's first day may
+    lie from a comparable one's (0 when every claim is dated to a day)."""
+    return max(map(_span, group), default=0)
 
 
 class PlaceRow(NamedTuple):
@@ -499,6 +527,8 @@ def _may_disagree(partition: Partition, key: tuple[int, str], tol: Fraction) -> 
 
 
 _day = attrgetter("day")
+_span = attrgetter("span")
+_last_day = attrgetter("last")
 _low, _high = attrgetter("low"), attrgetter("high")
 in_day_order = attrgetter("day", "id")  # the order claims are read in
 
@@ -510,13 +540,15 @@ in_day_order = attrgetter("day", "id")  # the order claims are read in
 
 def _progress(earlier: ClaimRow, later: ClaimRow, deadline: int | None, moment: int) -> bool:
     """After the repatriation deadline a later, lower count is progress, not a contradiction,
-    unless the two describe the same moment (``moment`` days apart or less)."""
+    unless the two describe the same moment (``moment`` days apart or less). Intervals: the
+    earlier one lies wholly after the deadline, and the later one starts more than ``moment``
+    days after the earlier one ends (overlapping intervals are not ordered)."""
     return (
         deadline is not None
         and earlier.day > deadline
         and later.high is not None
         and earlier.low is not None
-        and later.day - earlier.day > moment
+        and later.day - earlier.last > moment
         and later.high < earlier.low
     )
 
@@ -538,16 +570,23 @@ def count_edges(
     for key, group in partition.stock_groups.items():
         if not _may_disagree(partition, key, tol):
             continue  # every two of its claims agree, however far apart
-        for start, end in _count_runs(group, width, tol):
+        # Claims dated to a month or a year: first days up to ``reach`` further apart than
+        # the window may still be comparable; the distance between intervals decides.
+        reach = _reach(group)
+        for start, end in _count_runs(group, width + reach, tol):
             window = _Window(tol)
             for claim in group[start:end]:
-                window.drop_before(claim.day - width)
+                window.drop_before(claim.day - width - reach)
                 for other in window.below(claim):  # earlier, lower: never progress
-                    if other.source_id != claim.source_id:
+                    if other.source_id != claim.source_id and (
+                        not reach or apart(other, claim) <= width
+                    ):
                         yield key, other, claim
                 for other in window.above(claim):  # earlier, higher
-                    if other.source_id != claim.source_id and not _progress(
-                        other, claim, deadline, moment
+                    if (
+                        other.source_id != claim.source_id
+                        and (not reach or apart(other, claim) <= width)
+                        and not _progress(other, claim, deadline, moment)
                     ):
                         yield key, claim, other
                 window.push(claim)
@@ -601,17 +640,21 @@ def scope_edges(
     for (ancestor_id, measure), part_groups in groups_inside.items():
         wholes = own[ancestor_id, measure]
         parts = part_groups[0] if len(part_groups) == 1 else list(merge(*part_groups, key=_day))
-        bottom = {block.number: block.bottom for block in _blocks(wholes, width)}
-        for start, end in _scope_runs(_blocks(parts, width), bottom, tol):
+        # As count_edges: intervals are compared by their distance (``apart``).
+        reach = max(_reach(wholes), _reach(parts))
+        bottom = {block.number: block.bottom for block in _blocks(wholes, width + reach)}
+        for start, end in _scope_runs(_blocks(parts, width + reach), bottom, tol):
             window = _Window(tol)
-            entered = bisect_left(wholes, parts[start].day - width, key=_day)
+            entered = bisect_left(wholes, parts[start].day - width - reach, key=_day)
             for part in parts[start:end]:
-                while entered < len(wholes) and wholes[entered].day <= part.day + width:
+                while entered < len(wholes) and wholes[entered].day <= part.last + width:
                     window.push(wholes[entered])
                     entered += 1
-                window.drop_before(part.day - width)
+                window.drop_before(part.day - width - reach)
                 for whole in window.below(part):
-                    if whole.source_id != part.source_id:
+                    if whole.source_id != part.source_id and (
+                        not reach or apart(part, whole) <= width
+                    ):
                         yield (part.place_id, ancestor_id, measure), part, whole
 
 
@@ -631,6 +674,7 @@ def stance_edges(
     if not complying:
         return
     days = {key: [c.day for c in claims] for key, claims in complying.items()}
+    reaches = {key: _reach(claims) for key, claims in complying.items()}
     # (obligation, place) -> the keys of ``complying`` at that place or above it
     reach: dict[tuple[int, int], list[tuple[int, int]]] = {}
     for item in partition.claim_evidence:
@@ -646,10 +690,13 @@ def stance_edges(
                 if (item.obligation_id, place_id) in complying
             ]
         for key in keys:
-            start = bisect_left(days[key], claim.day - width)
-            stop = bisect_right(days[key], claim.day + width)
+            further = reaches[key]
+            start = bisect_left(days[key], claim.day - width - further)
+            stop = bisect_right(days[key], claim.last + width)
             for other in complying[key][start:stop]:
-                if other.source_id != claim.source_id:
+                if other.source_id != claim.source_id and (
+                    not (further or claim.span) or apart(other, claim) <= width
+                ):
                     yield key, other, claim
 
 
@@ -707,7 +754,7 @@ def figure(claim: ClaimRow) -> dict:
         "claim": claim.id,
         "low": claim.low,
         "high": claim.high,
-        "as_of": claim.as_of.isoformat(),
+        "as_of": claim.given,
     }
 
 
@@ -735,8 +782,8 @@ def count_conflicts(partition: Partition, settings: CheckSettings) -> Iterator[F
                 facts={
                     "low": figure(low),
                     "high": figure(high),
-                    "first": claims[0].as_of.isoformat(),
-                    "last": claims[-1].as_of.isoformat(),
+                    "first": claims[0].given,
+                    "last": max(claims, key=_last_day).given,
                     "sources": len({c.source_id for c in claims}),
                     "tolerance": _tolerance(settings),
                 },
@@ -824,12 +871,16 @@ def cap_signals(partition: Partition, settings: CheckSettings) -> Iterator[Findi
         if not _may_disagree(partition, (place_id, measure), tol):
             continue  # no count lies above another beyond the tolerance, whenever
         start = bisect_left(group, first_effective, key=_day)
+        # The earlier count must end more than the window before the later one starts
+        # (intervals that overlap are not ordered): candidates are taken in order of their
+        # last day, which is their day unless some are dated to a month or a year.
+        by_end = group if not _reach(group) else sorted(group[start:], key=_last_day)
+        behind = start if by_end is group else 0
         baseline: ClaimRow | None = None
-        behind = start  # group[start:behind] are the counts far enough before the current one
         best: tuple[ClaimRow, ClaimRow] | None = None
         for claim in group[start:]:
-            while behind < len(group) and group[behind].day <= claim.day - gap:
-                candidate = group[behind]
+            while behind < len(by_end) and by_end[behind].last <= claim.day - gap:
+                candidate = by_end[behind]
                 if candidate.high is not None and (
                     baseline is None or candidate.high < baseline.high
                 ):
@@ -881,13 +932,29 @@ def monitored_obligations(partition: Partition) -> set[int]:
 
 
 def newest_evidence(partition: Partition) -> dict[int, ClaimRow]:
-    """The newest claim about the country (or inside it) for each obligation."""
+    """The newest claim about the country (or inside it) for each obligation: the one whose
+    interval ends last (then starts last; then the last entered)."""
     newest: dict[int, ClaimRow] = {}
     for item in partition.claim_evidence:
+        claim = item.claim
         current = newest.get(item.obligation_id)
-        if current is None or (item.claim.day, item.claim.id) > (current.day, current.id):
-            newest[item.obligation_id] = item.claim
+        if current is None or (claim.last, claim.day, claim.id) > (
+            current.last,
+            current.day,
+            current.id,
+        ):
+            newest[item.obligation_id] = claim
     return newest
+
+
+def latest_start(partition: Partition) -> dict[int, int]:
+    """For each obligation, the latest first day of a claim about the country concerning it:
+    whether any lies wholly on or after a deadline."""
+    latest: dict[int, int] = {}
+    for item in partition.claim_evidence:
+        if item.claim.day > latest.get(item.obligation_id, -1):
+            latest[item.obligation_id] = item.claim.day
+    return latest
 
 
 def stale_evidence(partition: Partition, settings: CheckSettings) -> Iterator[Finding]:
@@ -896,17 +963,36 @@ def stale_evidence(partition: Partition, settings: CheckSettings) -> Iterator[Fi
     country, today = partition.country, partition.today
     if country is None:
         return
-    newest = partition.newest
+    newest, starts = partition.newest, None
     for obligation_id in sorted(partition.monitored):
         obligation = partition.obligations[obligation_id]
         if obligation.kind not in (CAP, PROHIBITION, DEADLINE) or today < obligation.effective_from:
             continue
         max_age = partition.watches.get(obligation_id) or obligation.max_evidence_age_days
         claim = newest.get(obligation_id)
-        since = claim.as_of if claim else obligation.effective_from
-        age = (today - since).days
+        # Age counts from the end of the newest claim's interval: "2022" is as fresh as
+        # 31 December 2022 (never fresher than today). A deadline is met by evidence only
+        # when a claim lies wholly on or after it ("December 2019" does not: docs/design.md
+        # §3.2).
+        if claim is None:
+            since, age = (
+                obligation.effective_from.isoformat(),
+                (today - obligation.effective_from).days,
+            )
+            first = obligation.effective_from.toordinal()
+        else:
+            since = claim.given
+            age = max(0, today.toordinal() - claim.last)
+            if starts is None:
+                starts = latest_start(partition)
+            first = starts[obligation_id]
         due = obligation.due_on
-        missed = obligation.kind == DEADLINE and due is not None and today > due and since < due
+        missed = (
+            obligation.kind == DEADLINE
+            and due is not None
+            and today > due
+            and first < due.toordinal()
+        )
         if age <= max_age and not missed:
             continue
         yield Finding(
@@ -919,7 +1005,7 @@ def stale_evidence(partition: Partition, settings: CheckSettings) -> Iterator[Fi
             severity=MEDIUM if missed else LOW,
             facts={
                 "newest": figure(claim) if claim else None,
-                "since": since.isoformat(),
+                "since": since,
                 "age_days": age,
                 "max_age_days": max_age,
                 "today": today.isoformat(),
@@ -1027,15 +1113,17 @@ def resolution(flag: FlagRow, partition: Partition, settings: CheckSettings) -> 
         return {"code": "measures_differ", "claims": [c.id for c in rested]}
     if len({c.source_id for c in rested}) == 1 and flag.kind != CAP_SIGNAL:
         return {"code": "same_source", "claims": [c.id for c in rested]}
-    if len(rested) >= 2 and flag.kind != CAP_SIGNAL:
-        apart = max(c.day for c in rested) - min(c.day for c in rested)
-        if apart > settings.window_days and len(rested) == 2:
-            return {
-                "code": "apart",
-                "claims": [c.id for c in rested],
-                "days": apart,
-                "window_days": settings.window_days,
-            }
+    if (
+        len(rested) == 2
+        and flag.kind != CAP_SIGNAL
+        and (days := apart(*rested)) > settings.window_days
+    ):
+        return {
+            "code": "apart",
+            "claims": [c.id for c in rested],
+            "days": days,
+            "window_days": settings.window_days,
+        }
     if flag.kind in (COUNT_CONFLICT, SCOPE_CONFLICT, CAP_SIGNAL):
         return {
             "code": "within_tolerance",
@@ -1126,7 +1214,8 @@ def status_of(
     """
 
     def made(status: str, reason: dict, items=(), flag_ids=()) -> Status:
-        newest = max((i.claim.as_of for i in items), default=None)
+        newest_claim = _newest(items)
+        newest = newest_claim.as_of if newest_claim else None
         ids = tuple(sorted({i.claim.id for i in items}))
         return Status(country_id, obligation.id, status, reason, ids, tuple(flag_ids), newest)
 
@@ -1146,8 +1235,8 @@ def status_of(
         )
     stale = [f.id for f in flags if f.kind == STALE and obligation.id in f.obligation_ids]
     if stale:
-        newest = max((i.claim.as_of for i in evidence), default=None)
-        reason = {"code": "stale", "flag": stale[0], "newest": newest and newest.isoformat()}
+        newest_claim = _newest(evidence)
+        reason = {"code": "stale", "flag": stale[0], "newest": newest_claim and newest_claim.given}
         return made(STALE_STATUS, reason, evidence, stale)
     if obligation.kind == REPORTING:
         overdue = [
@@ -1162,8 +1251,8 @@ def status_of(
             return made(VIOLATING, reason, (), overdue)
         own = [i for i in evidence if i.claim.source_kind == SELF_REPORT]
         if own:
-            newest_claim = max(own, key=lambda i: (i.claim.as_of, i.claim.id)).claim
-            return made(COMPLYING, {"code": "report_logged", "claim": figure(newest_claim)}, own)
+            newest_own = _newest(own)
+            return made(COMPLYING, {"code": "report_logged", "claim": figure(newest_own)}, own)
     since = obligation.effective_from
     if obligation.kind == DEADLINE and obligation.due_on is not None:
         since = obligation.due_on
@@ -1181,11 +1270,18 @@ def status_of(
         "since": since.isoformat(),
         "claims": len(backing),
         "sources": len({i.claim.source_id for i in backing}),
-        "newest": max(i.claim.as_of for i in backing).isoformat(),
+        "newest": _newest(backing).given,
         "weak": sum(1 for i in backing if i.claim.is_weak),
         "weights": {s: str(weight[s]) for s in STANCE_ORDER if weight[s]},
     }
     return made(status, reason, backing)
+
+
+def _newest(items: Iterable[Evidence]) -> ClaimRow | None:
+    """The claim of ``items`` whose interval ends last (then starts last; then the last
+    entered), as ``newest_evidence`` chooses."""
+    best = max(items, key=lambda i: (i.claim.last, i.claim.day, i.claim.id), default=None)
+    return best.claim if best else None
 
 
 def statuses(

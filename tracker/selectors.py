@@ -12,7 +12,7 @@ from django.db import connection
 from django.db.models import BooleanField, Count, Q, Value
 from django.db.models.expressions import RawSQL
 
-from . import rules
+from . import partialdates, rules
 from .models import (
     CheckRequest,
     Claim,
@@ -26,8 +26,10 @@ from .models import (
 )
 
 WORLD_KEY = "WORLD"
+DAY = partialdates.DAY
 
-# The columns of a claim that the rules read, in ClaimRow's order (before ``day``).
+# The columns of a claim that the rules read, in ClaimRow's order (``day`` and ``span`` are
+# computed).
 CLAIM_COLUMNS = (
     "id",
     "external_id",
@@ -47,6 +49,7 @@ CLAIM_COLUMNS = (
     "period_start",
     "as_of",
     "credibility",
+    "as_of_precision",
 )
 
 
@@ -197,6 +200,8 @@ def claim_rows(queryset, *, restricted_reports: frozenset[int]) -> list[rules.Cl
                 as_of,
                 credibility,
                 as_of.toordinal(),
+                0 if precision == DAY else partialdates.span(as_of, precision),
+                precision,
             ),
         )
         for (
@@ -218,6 +223,7 @@ def claim_rows(queryset, *, restricted_reports: frozenset[int]) -> list[rules.Cl
             period_start,
             as_of,
             credibility,
+            precision,
         ) in values
     ]
 
@@ -601,7 +607,21 @@ def _focused_claims(
                     period_start__gte=obligation.effective_from,
                 )
             )
-    ids = set(first_ids([claims.order_by("-as_of", "-id") for claims in newest])) - {None}
+    # The newest claim is the one whose interval ends last (rules.newest_evidence): within one
+    # precision, the one that starts last; across them, one of the three is it.
+    ids = set(
+        first_ids(
+            [
+                part.order_by("-as_of", "-id")
+                for claims in newest
+                for part in (
+                    claims,
+                    claims.filter(as_of_precision=partialdates.MONTH),
+                    claims.filter(as_of_precision=partialdates.YEAR),
+                )
+            ]
+        )
+    ) - {None}
     for c in rows(inside.filter(pk__in=ids - read.keys())):
         read[c.id] = c
     return sorted(read.values(), key=rules.in_day_order)

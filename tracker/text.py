@@ -10,7 +10,9 @@ import datetime
 
 from django.utils import formats
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext
+
+from .partialdates import DAY, MONTH, PartialDate
 
 
 def number(value: int) -> str:
@@ -29,13 +31,21 @@ def count(low: int | None, high: int | None) -> str:
     return _("%(low)s–%(high)s") % {"low": number(low), "high": number(high)}
 
 
-def date(value: datetime.date | str | None) -> str:
-    """A day as people write it, in the reader's language: '23 December 2019'."""
-    if value is None:
+def date(value: datetime.date | PartialDate | str | None) -> str:
+    """A date as people write it, in the reader's language, at the precision it was given:
+    '23 December 2019', 'September 2017', '2022' ('2019년 12월 23일', '2017년 9월', '2022년').
+    A string is ISO 8601, at reduced precision or not ('2017-09')."""
+    if value is None or value == "":
         return ""
     if isinstance(value, str):
-        value = datetime.date.fromisoformat(value)
-    return formats.date_format(value, "DATE_FORMAT")
+        value = PartialDate.parse(value)
+    elif not isinstance(value, PartialDate):
+        value = PartialDate(value, DAY)
+    if value.precision == DAY:
+        return formats.date_format(value.first, "DATE_FORMAT")
+    if value.precision == MONTH:
+        return formats.date_format(value.first, "YEAR_MONTH_FORMAT")
+    return pgettext("a year, as a date", "%(year)s") % {"year": value.first.year}
 
 
 def days(n: int) -> str:

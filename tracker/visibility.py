@@ -212,7 +212,13 @@ class ClaimShown:
 
     @property
     def reference(self) -> str:
-        """The monitor's reference, which may name whoever made the claim: blank if hidden."""
+        """The claim's reference (the monitor's own, else the system's: what exports write and
+        imports find it by); the monitor's may name whoever made the claim: blank if hidden."""
+        return "" if self.hidden else self.claim.reference
+
+    @property
+    def external_id(self) -> str:
+        """The monitor's own reference only: blank if none, or if hidden."""
         return "" if self.hidden else self.claim.external_id or ""
 
     @property
@@ -232,7 +238,7 @@ class ClaimShown:
 
     def headline(self) -> str:
         """One line a monitor can scan: 'NKDB · China > Northeast China · 60,000 workers ·
-        as of 2019-12-23'."""
+        as of 2019-12-23' (or 2017-09, or 2022: the date as given)."""
         claim = self.claim
         what = (
             # Translators: a count and what was counted: "60,000 workers".
@@ -242,7 +248,7 @@ class ClaimShown:
             else claim.get_stance_display()
         )
         place = str(claim.place)  # in the reader's language
-        as_of = gettext("as of %(date)s") % {"date": f"{claim.as_of:%Y-%m-%d}"}
+        as_of = gettext("as of %(date)s") % {"date": claim.as_of_given}
         return " · ".join([self.source_name, place, what, as_of])
 
 

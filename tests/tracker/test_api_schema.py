@@ -197,6 +197,27 @@ def test_the_schema_marks_what_a_redacted_claim_leaves_empty_as_nullable(schema)
     assert "id" not in request["properties"]
 
 
+def test_a_claims_dates_are_iso_8601_at_reduced_precision_in_the_schema_and_answers(
+    evidence, schema, editor
+):
+    claim, request = (schema.components["schemas"][name] for name in ("Claim", "ClaimRequest"))
+    for properties in (claim["properties"], request["properties"]):
+        assert properties["as_of"]["pattern"] == r"^\d{4}(-\d{2}(-\d{2})?)?$"
+        assert {"type": "null"} in properties["period_start"]["anyOf"]
+    assert "reference" in claim["properties"] and "reference" not in request["properties"]
+    client = client_for(editor)
+    body = {"report": ReportFactory().pk, "attributed_to": SourceFactory().pk,
+            "place": country("PL").pk, "measure": "new_work_permits", "count_low": 124,
+            "period_start": "2017", "as_of": "2017-12"}  # fmt: skip
+    created = client.post("/api/claims/", body, format="json")
+    schema.validate(created, "post")
+    assert (created.json()["period_start"], created.json()["as_of"]) == ("2017", "2017-12")
+    for wrong in ("2017-12-1", 2017, "December 2017"):
+        refused = client.post("/api/claims/", {**body, "as_of": wrong}, format="json")
+        schema.validate(refused, "post")
+        assert refused.status_code == 400 and list(refused.json()) == ["as_of"]
+
+
 def test_the_schema_is_valid_openapi_generated_without_warnings(tmp_path):
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "s"))
 

@@ -143,7 +143,7 @@ def test_sources_are_matched_by_name_whatever_the_case():
          "The upper bound (70,000) is below the lower bound (80,000)."),
         ((",CN,", ",XX,"), "country", "'XX' is not the ISO code of a UN member state, nor WORLD."),
         ((",2019-12-23,2,", ",23/12/2019,2,"), "as_of",
-         "'23/12/2019' is not a date: write it as YYYY-MM-DD."),
+         "'23/12/2019' is not a date: write a day, a month or a year"),
         ((",violating,", ",maybe,"), "stance",
          "'maybe' is not one of complying, violating, partial, unclear."),
         ((",UNSCR2397-OP8,", ",OP9,"), "obligation", "'OP9' is not an obligation code"),

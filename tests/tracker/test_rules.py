@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tracker import rules
+from tracker.partialdates import PartialDate, iso
 from tracker.rules import ClaimRow, ObligationRow, Partition, PlaceRow
 
 D = datetime.date
@@ -56,8 +57,12 @@ def claim(
     reliability="B",
     credibility=3,
     ref=None,
+    precision="day",
 ):
+    """A claim row; ``as_of`` is a day, or, with ``precision``, the month or year holding it
+    (stored as its first day, as the loader reads it)."""
     pk = next(_ids)
+    given = PartialDate.parse(iso(as_of, precision))
     if low is None:
         measure, high = "", None
     elif high == "same":
@@ -78,9 +83,11 @@ def claim(
         low,
         high,
         period_start,
-        as_of,
+        given.first,
         credibility,
-        as_of.toordinal(),
+        given.first.toordinal(),
+        given.span,
+        precision,
     )
 
 
@@ -543,6 +550,157 @@ def test_stale_and_overdue_resolutions_name_the_new_evidence():
     }
 
 
+# --- dates at their precision: a claim covers an interval (docs/design.md §3.1, §7.18) ------
+
+
+@pytest.mark.parametrize(("day", "fires"), [(D(2018, 3, 29), True), (D(2018, 3, 30), False)])
+def test_a_month_claim_is_compared_with_a_day_claim_from_the_months_end(day, fires):
+    """ "September 2017" ends on 30 September: a day 180 days later is within the window,
+    though 209 days lie between its first day and that day."""
+    month = claim(source=1, low=5000, as_of=D(2017, 9, 1), precision="month")
+    other = claim(source=2, low=7000, as_of=day)
+    conflicts = found(rules.count_conflicts, partition(month, other, today=D(2018, 6, 1)))
+    assert bool(conflicts) is fires
+    if fires:
+        assert conflicts[0].facts["low"]["as_of"] == "2017-09"
+        assert (conflicts[0].facts["first"], conflicts[0].facts["last"]) == (
+            "2017-09",
+            day.isoformat(),
+        )
+
+
+def test_a_day_inside_a_month_claim_is_the_same_moment():
+    """A count dated "February 2020" and one of 25 February overlap: after the deadline the
+    lower later one is still a disagreement, not progress."""
+    month = claim(source=1, low=5000, as_of=D(2020, 2, 1), precision="month")
+    day = claim(source=2, low=500, as_of=D(2020, 2, 25))
+    assert found(rules.count_conflicts, partition(month, day, today=D(2020, 6, 1)))
+
+
+@pytest.mark.parametrize(
+    ("as_of", "precision", "progress"),
+    [
+        (D(2019, 1, 1), "year", False),  # "2019" reaches back before the deadline
+        (D(2019, 12, 1), "month", False),  # so does "December 2019"
+        (D(2020, 1, 1), "month", True),  # "January 2020" lies wholly after it
+        (D(2019, 12, 23), "day", True),
+    ],
+)
+def test_only_a_claim_wholly_after_the_deadline_makes_a_later_lower_count_progress(
+    as_of, precision, progress
+):
+    earlier = claim(source=1, low=30000, as_of=as_of, precision=precision)
+    later = claim(source=2, low=1000, as_of=D(2020, 4, 1))
+    conflicts = found(rules.count_conflicts, partition(earlier, later, today=D(2020, 6, 1)))
+    assert bool(conflicts) is not progress
+
+
+@pytest.mark.parametrize(
+    ("as_of", "precision", "missed"),
+    [
+        (D(2019, 1, 1), "year", True),
+        (D(2019, 12, 1), "month", True),
+        (D(2020, 1, 1), "month", False),
+        (D(2020, 1, 1), "year", False),
+        (D(2019, 12, 22), "day", False),
+    ],
+)
+def test_a_deadline_is_met_only_by_evidence_lying_wholly_on_or_after_it(as_of, precision, missed):
+    """A claim dated "2019" or "December 2019" does not say how things stood after the
+    deadline of 22 December 2019."""
+    evidence = claim(source=1, obligation=OP8, stance="complying", as_of=as_of, precision=precision)
+    stale = [
+        f
+        for f in found(rules.stale_evidence, partition(evidence, today=D(2020, 1, 10)))
+        if f.obligation_ids == (OP8.id,)
+    ]
+    assert bool(stale) is missed
+    if missed:
+        assert stale[0].facts["deadline_missed"] and stale[0].facts["since"] == iso(
+            as_of, precision
+        )
+
+
+def test_a_deadline_is_met_by_a_day_after_it_even_when_a_year_claim_ends_later():
+    """The newest claim ("2019", ending 31 December) lies partly before the deadline, but a
+    day claim of 23 December 2019 lies after it: the deadline is not missed."""
+    year = claim(
+        source=1, obligation=OP8, stance="violating", as_of=D(2019, 1, 1), precision="year"
+    )
+    after = claim(source=2, obligation=OP8, stance="violating", as_of=D(2019, 12, 23))
+    part = partition(year, after, today=D(2020, 1, 10))
+    assert part.newest[OP8.id] == year
+    assert not [f for f in found(rules.stale_evidence, part) if f.obligation_ids == (OP8.id,)]
+
+
+@pytest.mark.parametrize(("today", "stale"), [(D(2023, 6, 29), False), (D(2023, 6, 30), True)])
+@pytest.mark.parametrize(
+    ("as_of", "precision"), [(D(2022, 1, 1), "year"), (D(2022, 12, 31), "day")]
+)
+def test_a_year_claim_grows_stale_from_its_end_as_a_day_claim_of_its_last_day(
+    today, stale, as_of, precision
+):
+    """ "2022" is as fresh as 31 December 2022: 180 days later it is not stale yet."""
+    evidence = claim(
+        source=1, obligation=OP11, stance="violating", as_of=as_of, precision=precision
+    )
+    found_stale = [
+        f
+        for f in found(rules.stale_evidence, partition(evidence, today=today))
+        if f.obligation_ids == (OP11.id,)
+    ]
+    assert bool(found_stale) is stale
+    if stale:
+        assert found_stale[0].facts["age_days"] == 181
+        assert found_stale[0].facts["since"] == iso(as_of, precision)
+
+
+def test_a_year_claim_of_the_current_year_is_not_older_than_today():
+    evidence = claim(
+        source=1, obligation=OP11, stance="violating", as_of=D(2026, 1, 1), precision="year"
+    )
+    part = partition(evidence, today=D(2026, 3, 1), watches={OP11.id: 1})
+    assert not [f for f in found(rules.stale_evidence, part) if f.obligation_ids == (OP11.id,)]
+
+
+def test_counts_whose_intervals_overlap_are_not_a_rise_but_may_disagree():
+    """ "2018" and 20 December 2018 overlap: neither is earlier, so no rise, whatever their
+    first days; they are compared as a disagreement."""
+    year = claim(source=1, low=1000, as_of=D(2018, 1, 1), precision="year")
+    day = claim(source=2, low=9000, as_of=D(2018, 12, 20))
+    part = partition(year, day, today=D(2019, 6, 1))
+    assert not found(rules.cap_signals, part)
+    [conflict] = found(rules.count_conflicts, part)
+    assert conflict.claim_ids == tuple(sorted((year.id, day.id)))
+
+
+@pytest.mark.parametrize(("day", "rise"), [(D(2019, 6, 29), False), (D(2019, 6, 30), True)])
+def test_a_rise_from_a_year_claim_counts_the_window_from_its_end(day, rise):
+    """A rise needs more than the window (180 days) from the end of "2018" (31 December)."""
+    year = claim(source=1, low=1000, as_of=D(2018, 1, 1), precision="year")
+    later = claim(source=2, low=9000, as_of=day)
+    signals = found(rules.cap_signals, partition(year, later, today=D(2019, 12, 1)))
+    assert bool(signals) is rise
+    if rise:
+        assert signals[0].facts["earlier"]["as_of"] == "2018"
+
+
+def test_a_rise_needs_its_earlier_count_wholly_after_the_cap():
+    """ "2017" reaches back before the cap of 5 August 2017: not a baseline for a rise."""
+    year = claim(source=1, low=1000, as_of=D(2017, 1, 1), precision="year")
+    later = claim(source=2, low=9000, as_of=D(2018, 12, 1))
+    assert not found(rules.cap_signals, partition(year, later, today=D(2019, 1, 1)))
+
+
+def test_a_year_claim_and_a_day_claim_far_from_its_first_day_are_one_stance_situation():
+    complying = claim(
+        source=5, obligation=OP8, stance="complying", as_of=D(2020, 1, 1), precision="year"
+    )
+    violating = claim(source=1, obligation=OP8, stance="violating", as_of=D(2021, 6, 29))
+    [conflict] = found(rules.stance_conflicts, partition(complying, violating, today=D(2021, 7, 1)))
+    assert conflict.facts["complying_newest"]["as_of"] == "2020"
+
+
 def test_a_window_of_zero_days_compares_the_same_day_only():
     same = [claim(source=1, low=10), claim(source=2, low=100)]
     next_day = claim(source=3, low=1000, as_of=D(2019, 12, 24))
@@ -553,7 +711,7 @@ def test_a_window_of_zero_days_compares_the_same_day_only():
 # --- the sweeps equal the definitions, on random data ---------------------------------------------
 
 CLAIMS = st.builds(
-    lambda source, place, measure, low, spread, days, obligation, stance: claim(
+    lambda source, place, measure, low, spread, days, obligation, stance, precision: claim(
         source=source,
         place=place,
         measure=measure,
@@ -562,6 +720,7 @@ CLAIMS = st.builds(
         as_of=D(2019, 6, 1) + datetime.timedelta(days=days),
         obligation=obligation,
         stance=stance,
+        precision=precision,
     ),
     source=st.integers(1, 3),
     place=st.sampled_from([CN, NE, LN, JL]),
@@ -571,6 +730,8 @@ CLAIMS = st.builds(
     days=st.integers(0, 720),  # either side of the deadline of 22 December 2019
     obligation=st.sampled_from([None, OP8, OP11]),
     stance=st.sampled_from(["complying", "violating", "unclear"]),
+    # Most evidence gives a day; some a month or a year (compared by their intervals).
+    precision=st.sampled_from(["day", "day", "day", "month", "year"]),
 )
 SMALL = rules.CheckSettings(window_days=90, tolerance=0.10, same_moment_days=20)
 # Evidence as it usually is: most counts agree within the tolerance, a few do not. The sweeps
@@ -588,16 +749,26 @@ def _apart(upper, lower):
     return lower.high is not None and upper.low - lower.high > tol * lower.high
 
 
+def _last(c):
+    return PartialDate(c.as_of, c.precision).last.toordinal()
+
+
+def _distance(a, b):
+    """Days between two claims' intervals, 0 when they overlap."""
+    return max(0, b.day - _last(a), a.day - _last(b))
+
+
 def _comparable(a, b):
-    return a.source_id != b.source_id and abs(a.day - b.day) <= SMALL.window_days
+    return a.source_id != b.source_id and _distance(a, b) <= SMALL.window_days
 
 
 def _progress(a, b):
-    """The later of two claims is lower, both after the deadline, more than a moment apart."""
+    """The later of two claims is lower, the earlier wholly after the deadline, the later
+    starting more than a moment after the earlier ends."""
     earlier, later = sorted((a, b), key=lambda c: (c.day, c.id))
     return (
         earlier.day > DEADLINE
-        and later.day - earlier.day > SMALL.same_moment_days
+        and later.day - _last(earlier) > SMALL.same_moment_days
         and _apart(earlier, later)
     )
 
@@ -683,10 +854,20 @@ def test_stance_conflicts_are_the_components_of_all_opposed_pairs(claims):
     assert got == expected
 
 
+def _later(c):
+    """``c`` about a year later (a month or a year moved by a year: still its first day)."""
+    if c.precision == "day":
+        as_of = c.as_of + datetime.timedelta(400)
+    else:
+        as_of = c.as_of.replace(year=c.as_of.year + 1)
+    given = PartialDate(as_of, c.precision)
+    return c._replace(as_of=as_of, day=as_of.toordinal(), span=given.span)
+
+
 @settings(max_examples=150, deadline=None)
 @given(st.lists(CLAIMS, max_size=40))
 def test_cap_signals_find_the_strongest_rise_over_more_than_the_window(claims):
-    claims = [c._replace(day=c.day + 400, as_of=c.as_of + datetime.timedelta(400)) for c in claims]
+    claims = [_later(c) for c in claims]
     groups: dict = {}
     for c in sorted(claims, key=lambda c: (c.day, c.id)):
         groups.setdefault((c.place_id, c.measure), []).append(c)
@@ -696,7 +877,7 @@ def test_cap_signals_find_the_strongest_rise_over_more_than_the_window(claims):
         for later in group:
             for earlier in group:
                 if (
-                    later.day - earlier.day > SMALL.window_days
+                    later.day - _last(earlier) > SMALL.window_days
                     and earlier.as_of >= OP11.effective_from
                     and earlier.high is not None
                     and _apart(later, earlier)

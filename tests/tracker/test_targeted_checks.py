@@ -58,6 +58,14 @@ def random_claim_fields(rng: random.Random, places, sources) -> dict:
         "count_high": None,
         "period_start": None,
     }
+    # Some evidence is dated to a month or a year (compared as the interval it covers).
+    precision = rng.choice(["day", "day", "day", "day", "month", "year"])
+    if precision != "day":
+        day = fields["as_of"]
+        fields["as_of"] = (
+            day.replace(day=1) if precision == "month" else day.replace(month=1, day=1)
+        )
+        fields["as_of_precision"] = precision
     code = rng.choice(CODES)
     fields["obligation"] = obligation(code) if code else None
     if measure in ("workers", "work_permits"):

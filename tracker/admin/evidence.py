@@ -39,6 +39,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from .. import exports, history, selectors, services, text, visibility
+from ..forms import ClaimForm
 from ..models import (
     Claim,
     Obligation,
@@ -614,7 +615,7 @@ def _late_claims(formset, report_form_) -> list[str]:
                 % {
                     "number": number,
                     "ref": claim.ref,
-                    "as_of": text.date(claim.as_of),
+                    "as_of": text.date(claim.as_of_given),
                     "published": text.date(report.published_on),
                 }
             )
@@ -704,8 +705,15 @@ class ClaimAdmin(
             _("Count"),
             {"fields": [("measure", "count_low", "count_high"), ("period_start", "as_of")]},
         ),
-        (None, {"fields": ["credibility", "summary", "external_id"]}),
+        (None, {"fields": ["credibility", "summary", "external_id", "reference"]}),
     ]
+    form = ClaimForm
+    readonly_fields = ["reference"]
+
+    @admin.display(description=_("reference"))
+    def reference(self, obj: Claim) -> str:
+        """The monitor's own reference, else the one the system gave: what exports write."""
+        return obj.reference
 
     def is_restricted(self, obj: Claim) -> bool:
         return obj.is_restricted

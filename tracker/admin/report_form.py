@@ -22,6 +22,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from .. import forms as forms_
 from ..models import Claim, Place, PlaceKind, Reliability, Report, Source, SourceKind
 
 # The fields of the report form that describe a new source, by the Source field they fill.
@@ -180,8 +181,9 @@ def _nothing_new_message(*, source: bool) -> str:
     return gettext("Describe the new place under “New place” (its name, kind and where it lies).")
 
 
-class ClaimForm(forms.ModelForm):
-    """A claim: its source and place chosen, or the new ones of the same submission."""
+class ClaimForm(forms_.ClaimForm):
+    """A claim: its source and place chosen, or the new ones of the same submission; its
+    dates as given (a day, a month or a year: ``tracker.forms.ClaimForm``)."""
 
     may_create_source = False
     may_create_place = False

@@ -10,9 +10,13 @@ API's HTML forms) sends only text, and is read as DRF reads it, but for booleans
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import BigIntegerField  # type: ignore[attr-defined]  # stubs: DRF 3.16
 from rest_framework.utils import html
+
+from ..partialdates import PartialDate
 
 
 def from_form(field: serializers.Field) -> bool:
@@ -85,3 +89,43 @@ STRICT = {
     BigIntegerField: StrictBigIntegerField,
     serializers.BooleanField: StrictBooleanField,
 }
+
+
+PARTIAL_DATE_SCHEMA = {
+    "type": "string",
+    "pattern": r"^\d{4}(-\d{2}(-\d{2})?)?$",
+    "example": "2017-09",
+    "description": "ISO 8601 at the precision the source gave: a day (2019-12-23), a month "
+    "(2017-09) or a year (2022).",
+}
+
+
+@extend_schema_field(PARTIAL_DATE_SCHEMA)
+class PartialDateField(serializers.Field):
+    """A day, a month or a year as ISO 8601 at reduced precision, in and out: ``2019-12-23``,
+    ``2017-09``, ``2022`` (``tracker.partialdates.PartialDate``)."""
+
+    default_error_messages = {
+        "invalid": _(
+            "%(value)s is not a date: write a day, a month or a year (2019-12-23, 2017-09 or 2022)."
+        ),
+    }
+
+    def fail(self, key, **kwargs):
+        if key == "invalid":
+            raise serializers.ValidationError(
+                self.error_messages["invalid"] % {"value": repr(kwargs.get("input"))}, code=key
+            )
+        super().fail(key, **kwargs)
+
+    def to_internal_value(self, data) -> PartialDate:
+        if not isinstance(data, str):  # in a form too: a form sends text
+            self.fail("invalid", input=data)
+        try:
+            return PartialDate.parse(data)
+        except ValueError:
+            self.fail("invalid", input=data)
+            raise  # unreachable: fail raises
+
+    def to_representation(self, value) -> str | None:
+        return None if value is None else value.isoformat()

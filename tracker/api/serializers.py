@@ -25,7 +25,7 @@ from ..models import (
     Resolution,
     Source,
 )
-from .fields import STRICT, StrictCharField, StrictChoiceField, from_form, is_of
+from .fields import STRICT, PartialDateField, StrictCharField, StrictChoiceField, from_form, is_of
 
 
 def _user(context):
@@ -165,12 +165,23 @@ class ClaimSerializer(ModelValidated):
         source="obligation.code", read_only=True, allow_null=True
     )
     summary = StrictCharField(required=False, allow_blank=True)
+    # Dates at the precision the source gave, as ISO 8601: "2019-12-23", "2017-09", "2022".
+    as_of = PartialDateField(source="as_of_given")
+    period_start = PartialDateField(source="period_start_given", required=False, allow_null=True)
+    reference = serializers.CharField(
+        read_only=True,
+        allow_null=True,
+        help_text=_(
+            "The claim's reference: its external_id, else the one the system gave it (C- and its "
+            "id), what exports write; null where the claim is shown redacted."
+        ),
+    )
 
     class Meta:
         model = Claim
         fields = [
-            "id", "external_id", "report", "report_title", "publisher_name", "published_on",
-            "attributed_to", "source_name", "place", "place_name", "obligation",
+            "id", "external_id", "reference", "report", "report_title", "publisher_name",
+            "published_on", "attributed_to", "source_name", "place", "place_name", "obligation",
             "obligation_code", "stance", "measure", "count_low", "count_high", "period_start",
             "as_of", "credibility", "summary",
         ]  # fmt: skip
@@ -208,7 +219,8 @@ class ClaimSerializer(ModelValidated):
         # ids would let a reader group the claims of one informant, or of one confidential
         # report, and count where they were made.
         data.update(
-            external_id=shown.reference or None,
+            external_id=shown.external_id or None,
+            reference=shown.reference or None,
             summary=shown.summary,
             attributed_to=shown.source_id,
             report=shown.report_id,
