@@ -3,7 +3,7 @@ XLSX. Names of confidential sources and reports are replaced for a user without 
 permission; cells a spreadsheet would run as a formula are escaped.
 
 An export of any size streams in constant memory (issue 32): the rows are read from a
-server-side cursor ``CHUNK`` at a time (``claim_export_rows``); a CSV is sent as they come
+server-side cursor ``FETCH`` at a time (``claim_export_rows``); a CSV is sent as they come
 (``as_csv``, a generator of chunks), an XLSX is written row by row by openpyxl's write-only
 workbook into a temporary file, which is then sent from disk (``as_xlsx``: a zip is complete
 only at its end, so its first byte comes once the file is written)."""
@@ -26,8 +26,11 @@ from .flags.render import FlagText
 from .imports import COLUMNS
 from .models import Place
 
-# Rows read from the database, and written out, at a time.
+# Rows written out at a time (the first chunk sooner), and read from the cursor at a time (a
+# first read of 2,000 claims of one country took 0.2-0.5 s here, before the first row).
 CHUNK = 2000
+FIRST_CHUNK = 50
+FETCH = 500
 
 
 def claim_export_rows(queryset, user) -> Iterator[list[str]]:
@@ -41,7 +44,7 @@ def claim_export_rows(queryset, user) -> Iterator[list[str]]:
     # In a transaction, PostgreSQL's server-side cursor is not WITH HOLD, so it is not
     # materialised whole before its first rows (outside one it is, at the implicit commit).
     with transaction.atomic(using=claims.db):
-        for claim in claims.iterator(chunk_size=CHUNK):
+        for claim in claims.iterator(chunk_size=FETCH):
             shown = visibility.shown(claim, sees=sees)
             yield [escape_cell(cell) for cell in _row(shown, countries)]
 
@@ -109,15 +112,16 @@ def download(content: Iterator[bytes] | IO[bytes], what: str, extension: str):
 
 
 def as_csv(rows: Iterable[list[str]]) -> Iterator[bytes]:
-    """The CSV of ``rows``, in chunks of ``CHUNK`` rows, the first with the BOM (spreadsheets
-    then read it as UTF-8)."""
+    """The CSV of ``rows``, in chunks of ``CHUNK`` rows (the first of ``FIRST_CHUNK``, for
+    the download to start at once), the first with the BOM (spreadsheets then read it as
+    UTF-8)."""
     buffer = io.StringIO()
     buffer.write("\ufeff")
     writer = csv.writer(buffer)
     try:
         for n, row in enumerate(rows, 1):
             writer.writerow(row)
-            if n % CHUNK == 0:
+            if n % CHUNK == 0 or n == FIRST_CHUNK:
                 yield buffer.getvalue().encode()
                 buffer.seek(0)
                 buffer.truncate()
