@@ -696,7 +696,9 @@ def exported(client, action: str) -> bytes:
         {"action": action, "_selected_action": list(Claim.objects.values_list("pk", flat=True))},
     )
     assert response.status_code == 200
-    return b"".join(response.streaming_content)
+    content = b"".join(response.streaming_content)
+    response.close()
+    return content
 
 
 def exported_rows(client, action: str) -> list[list]:

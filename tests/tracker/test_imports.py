@@ -755,7 +755,9 @@ def export(client, action: str, claims) -> bytes:
     )
     assert response.status_code == 200
     assert response.streaming  # an export of any size starts at once, in constant memory
-    return b"".join(response.streaming_content)
+    content = b"".join(response.streaming_content)
+    response.close()
+    return content
 
 
 def comparable() -> set[tuple]:
