@@ -131,7 +131,6 @@ def body_of(response) -> bytes:
     """What a response holds, read whole (a streaming export too), a workbook's strings from
     its zipped XML."""
     content = b"".join(response.streaming_content) if response.streaming else response.content
-    response.close()  # a download's file with it
     if content.startswith(b"PK\x03\x04"):
         with zipfile.ZipFile(io.BytesIO(content)) as z:
             content = b"".join(z.read(n) for n in z.namelist())

@@ -755,9 +755,7 @@ def export(client, action: str, claims) -> bytes:
     )
     assert response.status_code == 200
     assert response.streaming  # an export of any size starts at once, in constant memory
-    content = b"".join(response.streaming_content)
-    response.close()
-    return content
+    return b"".join(response.streaming_content)  # read whole, the response closes itself
 
 
 def comparable() -> set[tuple]:
