@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: run test fuzz install install-dev lock lint typecheck format migrate demo clean messages bench-checks bench-summaries bench-import
+.PHONY: run test fuzz install install-dev lock lint typecheck format migrate demo clean messages bench-checks bench-summaries bench-import bench-pages
 
 PIP := $(BIN)/pip --disable-pip-version-check -q
 
@@ -72,6 +72,13 @@ bench-import: install-dev
 	mkdir -p var
 	scripts/ensure-services.sh postgres
 	$(BIN)/python bench/imports.py $(BENCH_ARGS); status=$$?; scripts/stop-services.sh; exit $$status
+
+## make bench-pages: the daily pages timed at 1M claims against their targets (bench/pages.py;
+## BENCH_ARGS="--claims 100000" for a quicker run, "--reuse" keeps a database already loaded).
+bench-pages: install-dev
+	mkdir -p var
+	scripts/ensure-services.sh postgres
+	$(BIN)/python bench/pages.py $(BENCH_ARGS); status=$$?; scripts/stop-services.sh; exit $$status
 
 ## make messages: bring the Korean catalogue (locale/ko/LC_MESSAGES/django.po) up to date with
 ## the source and compile it (django.mo, committed: running the project needs no gettext).

@@ -110,9 +110,10 @@ def load(n: int, profile: str, seed: int = 2017) -> dict:
     started = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
-            "TRUNCATE tracker_flag_claims, tracker_flagevent, tracker_flag, tracker_checkstate, "
-            "tracker_checkrequest, tracker_claim, tracker_reportdocument, tracker_report, "
-            "tracker_watch RESTART IDENTITY"
+            "TRUNCATE tracker_flag_claims, tracker_flagobligation, tracker_flagevent, "
+            "tracker_flag, tracker_pairstatus, tracker_checkstate, tracker_checkrequest, "
+            "tracker_claim, tracker_reportdocument, tracker_report, tracker_watch "
+            "RESTART IDENTITY"
         )
         cursor.execute("DELETE FROM tracker_source")
         cursor.execute("DELETE FROM tracker_place WHERE kind NOT IN ('world', 'country')")
@@ -339,7 +340,8 @@ def measure() -> dict:
     with connection.cursor() as cursor:
         # A new installation: no flags, no check states (a first sweep counts its claims).
         cursor.execute(
-            "TRUNCATE tracker_flag_claims, tracker_flagevent, tracker_flag, tracker_checkstate"
+            "TRUNCATE tracker_flag_claims, tracker_flagobligation, tracker_flagevent, "
+            "tracker_flag, tracker_pairstatus, tracker_checkstate"
         )
         cursor.execute("DELETE FROM tracker_claim WHERE external_id LIKE 'BENCH-INC-%%'")
         cursor.execute("DELETE FROM tracker_checkrequest")

@@ -144,12 +144,20 @@ class StatusText:
     def __init__(self, cells: Iterable[StatusCell], user=None, *, sees: bool | None = None):
         self.cells = list(cells)
         self.sees = visibility.sees_confidential(user) if sees is None else sees
+        self._dates: dict = {}
         ids = {
             c.facts["claim"]["claim"] for c in self.cells if isinstance(c.facts.get("claim"), dict)
         }
         self.claims = (
             Claim.objects.select_related(*visibility.CLAIM_RELATED).in_bulk(ids) if ids else {}
         )
+
+    def date(self, value) -> str:
+        """``text.date``, once per day said (a thousand cells name a few hundred days)."""
+        said = self._dates.get(value)
+        if said is None:
+            said = self._dates[value] = text.date(value)
+        return said
 
     def say(self) -> None:
         for cell in self.cells:
@@ -173,13 +181,13 @@ class StatusText:
         if code == "stale":
             if facts.get("newest"):
                 return _("stale: newest evidence %(date)s; open staleness flag #%(id)s") % {
-                    "date": text.date(facts["newest"]),
+                    "date": self.date(facts["newest"]),
                     "id": facts["flag"],
                 }
             return _("stale: no evidence; open staleness flag #%(id)s") % {"id": facts["flag"]}
         if code == "overdue":
             return _("violating: report due %(date)s not logged (flag #%(id)s)") % {
-                "date": text.date(facts.get("due_on")),
+                "date": self.date(facts.get("due_on")),
                 "id": facts["flag"],
             }
         if code == "report_logged":
@@ -192,7 +200,7 @@ class StatusText:
             )
             return _("complying: report logged (claim %(ref)s, as of %(date)s)") % {
                 "ref": ref,
-                "date": text.date(figure["as_of"]),
+                "date": self.date(figure["as_of"]),
             }
         if code == "weighed":
             sentence = ngettext(
@@ -205,8 +213,8 @@ class StatusText:
                 "status": PairStatus.Value(cell.status).label,
                 "claims": facts["claims"],
                 "sources": facts["sources"],
-                "since": text.date(facts["since"]),
-                "newest": text.date(facts["newest"]),
+                "since": self.date(facts["since"]),
+                "newest": self.date(facts["newest"]),
             }
             if facts.get("weak"):
                 sentence += _(" (%(weak)s weakly graded, counted half)") % {"weak": facts["weak"]}
@@ -223,7 +231,7 @@ class StatusText:
                     "weight": f"{float(weights.get(cell.status, 0)):g}",
                 }
             return sentence
-        since = text.date(facts.get("since"))
+        since = self.date(facts.get("since"))
         if facts.get("evidence"):
             return _("unknown: no stance since %(since)s") % {"since": since}
         return _("unknown: no evidence with a stance since %(since)s") % {"since": since}

@@ -235,7 +235,10 @@ def build(country: Place, obligation: Obligation, user) -> tuple[str, IO[bytes]]
         "made_at": human_moment(stamp),
         "redacted": not show,
     }
-    tables = {"claims.csv": exports.as_csv(claim_rows), "flags.csv": exports.as_csv(flag_rows)}
+    tables = {
+        "claims.csv": exports.csv_bytes(claim_rows),
+        "flags.csv": exports.csv_bytes(flag_rows),
+    }
     # Returned open, for the response to stream and close.
     out = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
     try:

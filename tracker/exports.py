@@ -1,14 +1,23 @@
 """Claims out, in the import's columns (an export imports back to the same data), as CSV or
 XLSX. Names of confidential sources and reports are replaced for a user without the
-permission; cells a spreadsheet would run as a formula are escaped."""
+permission; cells a spreadsheet would run as a formula are escaped.
+
+An export of any size streams in constant memory (issue 32): the rows are read from a
+server-side cursor ``FETCH`` at a time (``claim_export_rows``); a CSV is sent as they come
+(``as_csv``, a generator of chunks), an XLSX is written row by row by openpyxl's write-only
+workbook into a temporary file, which is then sent from disk (``as_xlsx``: a zip is complete
+only at its end, so its first byte comes once the file is written)."""
 
 from __future__ import annotations
 
 import csv
 import io
+import tempfile
 from collections.abc import Iterable, Iterator
+from typing import IO
 
-from django.http import HttpResponse
+from django.db import transaction
+from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
 
 from . import selectors, visibility
@@ -16,6 +25,12 @@ from .cells import escape_cell
 from .flags.render import FlagText
 from .imports import COLUMNS
 from .models import Place
+
+# Rows written out at a time (the first chunk sooner), and read from the cursor at a time (a
+# first read of 2,000 claims of one country took 0.2-0.5 s here, before the first row).
+CHUNK = 2000
+FIRST_CHUNK = 50
+FETCH = 500
 
 
 def claim_export_rows(queryset, user) -> Iterator[list[str]]:
@@ -26,9 +41,12 @@ def claim_export_rows(queryset, user) -> Iterator[list[str]]:
     yield list(COLUMNS)
     related = (*visibility.CLAIM_RELATED, "report__publisher__country")
     claims = queryset.select_related(*related).order_by("as_of", "pk")
-    for claim in claims.iterator(chunk_size=2000):
-        shown = visibility.shown(claim, sees=sees)
-        yield [escape_cell(cell) for cell in _row(shown, countries)]
+    # In a transaction, PostgreSQL's server-side cursor is not WITH HOLD, so it is not
+    # materialised whole before its first rows (outside one it is, at the implicit commit).
+    with transaction.atomic(using=claims.db):
+        for claim in claims.iterator(chunk_size=FETCH):
+            shown = visibility.shown(claim, sees=sees)
+            yield [escape_cell(cell) for cell in _row(shown, countries)]
 
 
 def _row(shown: visibility.ClaimShown, countries: dict[int, str]) -> list[str]:
@@ -76,34 +94,64 @@ def _place_columns(place, countries: dict[int, str]) -> tuple[str, str]:
     return "WORLD", " > ".join(parts)
 
 
-def download(content: bytes, what: str, extension: str) -> HttpResponse:
-    types = {
-        "csv": "text/csv; charset=utf-8",
-        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    }
-    response = HttpResponse(content, content_type=types[extension])
+TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def download(content: Iterator[bytes] | IO[bytes], what: str, extension: str):
+    """A streaming response: ``content`` is ``as_csv``'s chunks or ``as_xlsx``'s file."""
+    if hasattr(content, "read"):
+        response: StreamingHttpResponse = FileResponse(content, content_type=TYPES[extension])
+    else:
+        response = StreamingHttpResponse(content, content_type=TYPES[extension])
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="{what}-{stamp}.{extension}"'
+    response["Cache-Control"] = "private, no-store"
     return response
 
 
-def as_csv(rows: Iterable[list[str]]) -> bytes:
+def as_csv(rows: Iterable[list[str]]) -> Iterator[bytes]:
+    """The CSV of ``rows``, in chunks of ``CHUNK`` rows (the first of ``FIRST_CHUNK``, for
+    the download to start at once), the first with the BOM (spreadsheets then read it as
+    UTF-8)."""
     buffer = io.StringIO()
+    buffer.write("\ufeff")
     writer = csv.writer(buffer)
-    writer.writerows(rows)
-    return ("\ufeff" + buffer.getvalue()).encode()  # the BOM: spreadsheets read it as UTF-8
+    try:
+        for n, row in enumerate(rows, 1):
+            writer.writerow(row)
+            if n % CHUNK == 0 or n == FIRST_CHUNK:
+                yield buffer.getvalue().encode()
+                buffer.seek(0)
+                buffer.truncate()
+        if buffer.tell():
+            yield buffer.getvalue().encode()
+    finally:
+        # A download abandoned half-way: end the rows' transaction and cursor now.
+        close = getattr(rows, "close", None)
+        if close is not None:
+            close()
 
 
-def as_xlsx(rows: Iterable[list[str]]) -> bytes:
+def csv_bytes(rows: Iterable[list[str]]) -> bytes:
+    """The whole CSV of ``rows`` at once (a file of the dossier's archive)."""
+    return b"".join(as_csv(rows))
+
+
+def as_xlsx(rows: Iterable[list[str]]) -> IO[bytes]:
+    """The workbook of ``rows`` in a temporary file (deleted when closed), at its start."""
     from openpyxl import Workbook
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("claims")
     for row in rows:
         sheet.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    out = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115 (the response closes it)
+    workbook.save(out)
+    out.seek(0)
+    return out
 
 
 FLAG_COLUMNS = ("id", "kind", "status", "severity", "obligations", "country", "place",

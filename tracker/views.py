@@ -17,8 +17,8 @@ from django.utils.translation import gettext_lazy
 from django.views import i18n
 from django.views.decorators.http import require_POST
 
-from . import exports, languages, services, visibility
-from .filters import ClaimFilter, FlagFilter
+from . import exports, languages, selectors, services, visibility
+from .filters import ClaimPageFilter, FlagFilter
 from .flags.page import flag_page
 from .flags.render import FlagText
 from .models import LANGUAGE_CHOICES, Claim, Flag, ReportDocument
@@ -47,11 +47,11 @@ def _export(request, rows, what: str):
 @permission_required("tracker.view_claim", raise_exception=True)
 def claim_list(request):
     queryset = Claim.objects.select_related(*visibility.CLAIM_RELATED).order_by("-as_of", "-pk")
-    filterset, claims = _filtered(ClaimFilter, request, queryset)
+    filterset, claims = _filtered(ClaimPageFilter, request, queryset)
     if request.GET.get("format"):
         return _export(request, exports.claim_export_rows(claims, request.user), "claims")
     sees = visibility.sees_confidential(request.user)
-    page = Paginator(claims, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = selectors.EstimatedCountPaginator(claims, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [visibility.shown(claim, sees=sees) for claim in page]
     return render(
         request,
