@@ -105,8 +105,11 @@ def test_the_pages_show_countries_and_obligations_in_the_readers_language(viewer
     assert "· 중국 ·" in page  # the claim's place
     assert '<td title="UNSCR2375-OP17">신규 노동허가 금지</td>' in page
     assert '<option value="CN">중국</option>' in page  # the country filter
-    page = viewer_client.get("/", **korean).content.decode()
-    assert '<th title="UNSCR2397-OP8">2019년 12월 22일까지 송환</th>' in page
+    page = viewer_client.get("/?all=1", **korean).content.decode()
+    assert (
+        '<th scope="col">2019년 12월 22일까지 송환<br><span class="code">UNSCR2397-OP8</span></th>'
+        in page
+    )
     assert ">대한민국</a>" in page
     page = viewer_client.get("/countries/KR/", **korean).content.decode()
     assert "<h1>대한민국 (KR)</h1>" in page
