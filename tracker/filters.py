@@ -179,7 +179,11 @@ class FlagFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(choices=FlagKind.choices, label=_("Kind"))
     status = django_filters.ChoiceFilter(choices=FlagStatus.choices, label=_("Status"))
     country = django_filters.ModelChoiceFilter(
-        queryset=_countries, to_field_name="iso_code", field_name="country", label=_("Country")
+        queryset=_countries,
+        to_field_name="iso_code",
+        field_name="country",
+        label=_("Country"),
+        widget=QuickSelect,
     )
     obligation = django_filters.ModelChoiceFilter(
         queryset=Obligation.objects.order_by("code"),
@@ -187,14 +191,21 @@ class FlagFilter(django_filters.FilterSet):
         field_name="obligations",
         label=_("Obligation"),
     )
-    # A flag stores facts, not sentences: it is found by what they name.
+    # A flag stores facts, not sentences: it is found by what they name. The place by its id
+    # (the API, links) or by name, as on the claim page.
     place = django_filters.ModelChoiceFilter(
         queryset=Place.objects.order_by("name_path"), method="inside", label=_("Place (and inside)")
+    )
+    place_name = django_filters.CharFilter(
+        method="inside_named",
+        label=_("Place, by name (and inside)"),
+        help_text=_("Any of its names, in English or Korean: China, 랴오닝, Primorsky Krai."),
     )
     source = IdFilter(
         queryset=lambda request: sources(request.user).order_by("name"),
         method="resting_on_source",
         label=_("Source of a claim it rests on"),
+        widget=QuickSelect,
     )
     claim = django_filters.NumberFilter(
         method="resting_on_claim", label=_("Claim it rests on (id)")
@@ -219,6 +230,11 @@ class FlagFilter(django_filters.FilterSet):
     def inside(self, queryset, name, value):
         return queryset.filter(place__path__startswith=value.path) if value else queryset
 
+    def inside_named(self, queryset, name, value):
+        """Flags about a place named ``value`` (any of its names), or inside one."""
+        value = value.strip()
+        return queryset.filter(place__in=places_named(value)) if value else queryset
+
     def resting_on_source(self, queryset, name, value):
         """Flags resting on a claim made by ``value`` that the user may open: a restricted
         claim's source is hidden from whoever may not see it, so it finds nothing there."""
@@ -231,3 +247,12 @@ class FlagFilter(django_filters.FilterSet):
         if value is None:
             return queryset
         return queryset.filter(pk__in=FlagClaim.objects.filter(claim_id=value).values("flag"))
+
+
+class FlagPageFilter(FlagFilter):
+    """The flag page's form: the place by name; by id only from a link (hidden), as on the
+    claim page (a drop-down of every place is thousands of options)."""
+
+    place = django_filters.ModelChoiceFilter(
+        queryset=Place.objects.order_by("name_path"), method="inside", widget=forms.HiddenInput
+    )

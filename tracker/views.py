@@ -18,7 +18,7 @@ from django.views import i18n
 from django.views.decorators.http import require_POST
 
 from . import exports, languages, selectors, services, visibility
-from .filters import ClaimPageFilter, FlagFilter
+from .filters import ClaimPageFilter, FlagPageFilter
 from .flags.page import flag_page
 from .flags.render import FlagText
 from .models import LANGUAGE_CHOICES, Claim, Flag, ReportDocument
@@ -66,7 +66,7 @@ def flag_list(request):
     queryset = Flag.objects.select_related("place", "country").order_by(
         "-severity", "-last_seen", "pk"
     )
-    filterset, flags = _filtered(FlagFilter, request, queryset)
+    filterset, flags = _filtered(FlagPageFilter, request, queryset)
     if request.GET.get("format"):
         return _export(request, exports.flag_export_rows(flags, request.user), "flags")
     page = Paginator(flags, PAGE_SIZE).get_page(request.GET.get("page"))

@@ -93,6 +93,20 @@ def test_flags_filter_by_kind_and_country(viewer_client, demo):
     assert bad.context["page"].paginator.count == 0
 
 
+def test_flags_filter_by_a_place_named_in_either_language(viewer_client, demo):
+    def places(**params) -> set[str]:
+        rows = viewer_client.get("/flags/", params).context["rows"]
+        return {f.country.iso_code for f, *_ in rows if f.country}
+
+    assert places(place_name="China") == {"CN"}
+    assert places(place_name="중국") == {"CN"}
+    assert places(place_name="nowhere at all") == set()
+    page = viewer_client.get("/flags/").content.decode()
+    # The place is asked by name; by id only from a link: no drop-down of every place.
+    assert 'name="place_name"' in page and '<input type="hidden" name="place"' in page
+    assert '<select name="place"' not in page
+
+
 def test_the_country_page_and_its_chart(viewer_client, demo):
     page = viewer_client.get("/countries/cn/").content.decode()
     assert "China (CN)" in page and "contested: open count conflict" in page
