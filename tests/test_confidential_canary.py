@@ -262,6 +262,41 @@ def test_a_restricted_reports_claim_names_neither_its_source_nor_its_publisher(
     assert "confidential report" in rows[0]
 
 
+@pytest.mark.parametrize("trusted", [False, True])
+def test_no_filter_or_count_by_source_finds_a_restricted_claim_for_the_unpermitted(
+    planted, editor, trusted_editor, trusted
+):
+    """A restricted claim's source is hidden, though the source itself is public: filtering
+    or counting by it (or its kind or grade) would say what the row hides."""
+    claim = planted["in_secret_report"]
+    source = claim.attributed_to
+    client = Client()
+    client.force_login(trusted_editor if trusted else editor)
+
+    def api_ids(**params) -> set[int]:
+        return {c["id"] for c in client.get("/api/claims/", params).json()["results"]}
+
+    def page_ids(**params) -> set[int]:
+        return {s.claim.pk for s in client.get("/claims/", params).context["rows"]}
+
+    def admin_ids(**params) -> set[int]:
+        return {c.pk for c in client.get("/admin/tracker/claim/", params).context["cl"].result_list}
+
+    found = [
+        api_ids(source=source.pk),
+        api_ids(source_kind=source.kind),
+        api_ids(reliability=source.reliability),
+        page_ids(source=source.pk),
+        page_ids(source_kind=source.kind),
+        admin_ids(attributed_to__kind__exact=source.kind),
+        admin_ids(attributed_to__reliability__exact=source.reliability),
+    ]
+    assert [claim.pk in ids for ids in found] == [trusted] * len(found)
+    sources = client.get("/admin/tracker/source/").context["cl"].result_list
+    counted = {s.pk: s.n_claims for s in sources}
+    assert counted[source.pk] == (1 if trusted else 0)
+
+
 def test_a_trusted_editor_does_meet_it(planted, trusted_editor):
     client = Client()
     client.force_login(trusted_editor)

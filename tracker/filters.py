@@ -27,7 +27,7 @@ from .models import (
     Stance,
     reads_korean,
 )
-from .visibility import claims, sees_confidential, sources
+from .visibility import claims, restricted_claim_q, sees_confidential, sources
 
 
 def _countries(request):
@@ -104,15 +104,20 @@ class ClaimFilter(django_filters.FilterSet):
     source = django_filters.ModelChoiceFilter(
         queryset=lambda request: sources(request.user).order_by("name"),
         field_name="attributed_to",
+        method="about_source",
         label=_("Claim made by"),
         widget=QuickSelect,
     )
     source_kind = django_filters.ChoiceFilter(
-        choices=SourceKind.choices, field_name="attributed_to__kind", label=_("Kind of source")
+        choices=SourceKind.choices,
+        field_name="attributed_to__kind",
+        method="about_source",
+        label=_("Kind of source"),
     )
     reliability = django_filters.ChoiceFilter(
         choices=Reliability.choices,
         field_name="attributed_to__reliability",
+        method="about_source",
         label=_("Reliability of source"),
     )
     as_of = django_filters.DateFromToRangeFilter(
@@ -144,6 +149,17 @@ class ClaimFilter(django_filters.FilterSet):
         """Claims about a place named ``value`` (any of its names), or inside one."""
         value = value.strip()
         return queryset.filter(place__in=places_named(value)) if value else queryset
+
+    def about_source(self, queryset, name, value):
+        """Claims whose source (``name``: it, its kind, its grade) is ``value``. A restricted
+        claim's source is hidden from whoever may not see it: no filter on the source finds
+        it for them, or the filter would name the source that the row hides."""
+        if value in (None, ""):
+            return queryset
+        queryset = queryset.filter(**{name: value})
+        if sees_confidential(self.request.user):
+            return queryset
+        return queryset.exclude(restricted_claim_q())
 
     def search(self, queryset, name, value):
         """Claims whose place (by any of its names, or its ancestors' in either language),

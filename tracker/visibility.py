@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Count, Model, Q, QuerySet
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -70,6 +70,15 @@ def reports(user, queryset: QuerySet | None = None) -> QuerySet:
     """The reports ``user`` may see (and name, pick, open)."""
     queryset = Report.objects.all() if queryset is None else queryset
     return queryset if sees_confidential(user) else queryset.exclude(hidden_report_q())
+
+
+def claims_counted(user) -> Count:
+    """The number of a source's or report's claims as ``user`` may count them: a restricted
+    claim names neither its source nor its report to whoever may not see them, so it is not
+    counted as theirs either."""
+    if sees_confidential(user):
+        return Count("claims")
+    return Count("claims", filter=~restricted_claim_q("claims__"))
 
 
 def claims(user, queryset: QuerySet | None = None) -> QuerySet:

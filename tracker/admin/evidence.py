@@ -335,7 +335,7 @@ class SourceAdmin(ChecksOnChangeMixin, HiddenWhenConfidentialMixin, TrackerAdmin
     def get_queryset(self, request):
         return (
             visibility.sources(request.user, super().get_queryset(request))
-            .annotate(n_claims=Count("claims"))
+            .annotate(n_claims=visibility.claims_counted(request.user))
             .order_by("name")
         )
 
@@ -509,7 +509,7 @@ class ReportAdmin(ChecksOnChangeMixin, HiddenWhenConfidentialMixin, TrackerAdmin
     def get_queryset(self, request):
         return (
             visibility.reports(request.user, super().get_queryset(request))
-            .annotate(n_claims=Count("claims"))
+            .annotate(n_claims=visibility.claims_counted(request.user))
             .order_by("-published_on", "title")
         )
 
@@ -618,6 +618,18 @@ def _late_claims(formset, report_form_) -> list[str]:
 # --------------------------------------------------------------------------------------------
 
 
+class SourceChoicesListFilter(admin.ChoicesFieldListFilter):
+    """A choice of the claims' source's kind or grade: a restricted claim's source is hidden
+    from whoever may not see it, so no choice finds it for them (the filter would say what
+    the row hides)."""
+
+    def queryset(self, request, queryset):
+        filtered = super().queryset(request, queryset)
+        if self.used_parameters and not visibility.sees_confidential(request.user):
+            filtered = filtered.exclude(visibility.restricted_claim_q())
+        return filtered
+
+
 class CountryFilter(admin.SimpleListFilter):
     """Claims about a country or any place inside it."""
 
@@ -657,8 +669,8 @@ class ClaimAdmin(
         CountryFilter,
         "stance",
         "measure",
-        ("attributed_to__kind", admin.ChoicesFieldListFilter),
-        ("attributed_to__reliability", admin.ChoicesFieldListFilter),
+        ("attributed_to__kind", SourceChoicesListFilter),
+        ("attributed_to__reliability", SourceChoicesListFilter),
         "credibility",
     ]
     list_select_related = list(visibility.CLAIM_RELATED)
@@ -760,7 +772,9 @@ class ClaimAdmin(
         """Source reliability and claim credibility, Admiralty style: 'B2'."""
         return _shown(obj).grade
 
-    @admin.display(description=_("report"), ordering="report__published_on")
+    # Not sortable: sorted by its report's date, a redacted row would sit between the dates
+    # of the visible rows around it, and so give its hidden report's date away.
+    @admin.display(description=_("report"))
     def report_link(self, obj: Claim) -> str:
         shown = _shown(obj)
         if shown.hidden:
