@@ -40,7 +40,10 @@ def _export(request, rows, what: str):
         return exports.download(exports.as_csv(rows), what, "csv")
     if fmt == "xlsx":
         return exports.download(exports.as_xlsx(rows), what, "xlsx")
-    return None
+    return HttpResponseBadRequest(
+        _("There is no export as “%(format)s”: ask for csv or xlsx.") % {"format": fmt},
+        content_type="text/plain; charset=utf-8",
+    )
 
 
 @login_required

@@ -86,6 +86,13 @@ def test_the_filtered_set_exports_as_csv(viewer_client, demo):
     assert ",RU," in text and ",CN," not in text
 
 
+@pytest.mark.parametrize("page", ["/claims/", "/flags/"])
+def test_an_export_in_an_unknown_format_is_refused_clearly(viewer_client, page):
+    response = viewer_client.get(page, {"format": "pdf"})
+    assert response.status_code == 400
+    assert "There is no export as “pdf”: ask for csv or xlsx." in response.content.decode()
+
+
 def test_flags_filter_by_kind_and_country(viewer_client, demo):
     rows = viewer_client.get("/flags/", {"kind": "stale", "country": "RU"}).context["rows"]
     assert rows and all(f.kind == "stale" and f.country.iso_code == "RU" for f, *_ in rows)
