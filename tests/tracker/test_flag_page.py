@@ -4,6 +4,7 @@ them, its timeline, in the reader's language; and the actions Editors take there
 from __future__ import annotations
 
 import datetime
+import re
 
 import pytest
 from django.db import connection
@@ -13,6 +14,7 @@ from django.utils import timezone
 from tests.factories import ClaimFactory, ReportFactory, SourceFactory, country, obligation
 from tracker import checks
 from tracker.models import Flag, FlagEvent
+from tracker.partialdates import PartialDate
 
 pytestmark = pytest.mark.django_db
 
@@ -61,6 +63,16 @@ def test_the_page_says_the_flag_its_claims_and_its_timeline(trusted_client, conf
     assert "90,000 workers" in page and "2019-12-01" in page
     assert 'href="https://example.org/kita"' in page and "KITA on workers abroad" in page
     assert "opened by the checks" in page
+
+
+def test_the_page_gives_a_claims_dates_at_their_precision(viewer_client):
+    for low, as_of in ((50_000, "2019-12"), (90_000, "2019")):
+        ClaimFactory(place=country("CN"), count_low=low, as_of_given=PartialDate.parse(as_of))
+    checks.sweep(today=TODAY, keys=["CN"])
+    flag = Flag.objects.get(kind="count_conflict")
+    page = viewer_client.get(url(flag)).content.decode()
+    cells = re.findall(r'<td class="flag-date">([^<]*)', page)
+    assert sorted(cells) == ["2019", "2019-12"]
 
 
 def test_a_viewer_reads_the_confidential_claim_redacted_and_unlinked(viewer_client, conflict):
