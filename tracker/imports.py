@@ -431,8 +431,11 @@ def plan(
         and reference not in existing
     }
     if by_system:
+        # Only a claim without a reference of its own goes by the system's: a claim that has
+        # one is named by it, so two rows cannot name one claim two ways.
         for c in claims.filter(pk__in=list(by_system)):
-            existing[by_system[c.pk]] = c
+            if not c.external_id:
+                existing[by_system[c.pk]] = c
     seen_ids: dict[str, int] = {}
     for index, row in enumerate(rows):
         number = index + 2  # the header is row 1
@@ -725,7 +728,12 @@ class _RowCheck:
             "as_of_given": self.partial_dates.get("as_of"),
             "credibility": self.numbers.get("credibility", 6),
             "summary": row.get("summary", ""),
-            "external_id": self.external_id,
+            # A claim found by the reference the system gives it keeps having none of its own.
+            "external_id": (
+                target.external_id
+                if target.pk is not None and self.external_id == target.reference_by_system
+                else self.external_id
+            ),
         }
         unsound = {name for name in CLAIM_COLUMNS if not self.sound(name)}
         for name, value in values.items():

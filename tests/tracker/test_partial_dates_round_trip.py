@@ -151,3 +151,25 @@ def test_an_export_imports_back_to_the_same_claims_however_they_were_entered(
     imports.apply(plan)
     assert Claim.objects.count() == 6
     assert stored() == before
+
+
+def test_a_claim_with_its_own_reference_is_not_found_by_the_systems():
+    """Two rows cannot name one claim two ways: a claim whose monitor gave it a reference is
+    named by that one only."""
+    own = ClaimFactory(external_id="ABC")
+    plan, _ = run(csv_bytes(ROWS[0].replace("NK-1,", f"C-{own.pk:06d},")))
+    assert [e.column for e in plan.errors] == ["external_id"]
+    own.refresh_from_db()
+    assert own.external_id == "ABC"
+
+
+def test_a_claim_found_by_the_systems_reference_keeps_none_of_its_own():
+    plan, _ = run(csv_bytes(ROWS[1]))
+    assert plan.ok, plan.errors
+    claim = Claim.objects.get()
+    plan, _ = run(csv_bytes(f"C-{claim.pk:06d}" + ROWS[1].replace(",2022,3,", ",2023,3,")))
+    assert plan.ok, plan.errors
+    assert len(plan.to_update) == 1
+    claim.refresh_from_db()
+    assert (claim.external_id, str(claim.as_of_given)) == (None, "2023")
+    assert [version.external_id for version in claim.history.all()] == [None, None]
