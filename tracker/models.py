@@ -1125,11 +1125,13 @@ class Claim(TextWithoutNul):
                 "%(value)s has the form of the references the system gives (C- and six "
                 "digits) and names no claim here: choose another reference, or leave it empty."
             ) % {"value": self.external_id}
-        if self.period_start and self.as_of:
-            if self.period_start > self.as_of:
+        start, as_of = self.period_start_given, self.as_of_given
+        if start and as_of:
+            # As intervals: a period from June 2017 may end "as of 2017" (the year's end).
+            if start.first > as_of.last:
                 errors["period_start"] = gettext(
                     "The period starts (%(start)s) after the as-of date (%(as_of)s) that ends it."
-                ) % {"start": self.period_start_given, "as_of": self.as_of_given}
+                ) % {"start": start, "as_of": as_of}
             elif self.measure in STOCK_MEASURES:
                 errors["period_start"] = gettext(
                     "'%(measure)s' is a stock counted on the as-of date; "

@@ -18,6 +18,7 @@ from tests.factories import (
 )
 from tracker import visibility
 from tracker.models import Claim, Obligation, Place, Report, Source
+from tracker.partialdates import PartialDate
 
 pytestmark = pytest.mark.django_db
 
@@ -84,6 +85,17 @@ def test_claim_without_count_or_measure_is_valid():
 
 
 # --- dates --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("start", "as_of", "refused"),
+    [("2017-06", "2017", False), ("2019-06-15", "2019", False), ("2018", "2017-12", True)],
+)
+def test_a_period_and_its_end_are_compared_as_the_intervals_they_cover(start, as_of, refused):
+    claim = unsaved_claim(measure="new_work_permits", count_low=124, count_high=124)
+    claim.period_start_given = PartialDate.parse(start)
+    claim.as_of_given = PartialDate.parse(as_of)
+    assert ("period_start" in errors_of(claim)) == refused
 
 
 def test_period_start_after_as_of_is_refused():
