@@ -94,7 +94,10 @@ def test_an_abandoned_download_ends_its_transaction(viewer, claims, monkeypatch)
     depth = len(connection.atomic_blocks)
     chunks = exports.as_csv(exports.claim_export_rows(Claim.objects.all(), viewer))
     next(chunks), next(chunks)  # the header, the first claim
-    assert len(connection.atomic_blocks) == depth + 1  # reading, in the export's transaction
+    # Reading, in the export's transaction on PostgreSQL (its server-side cursor needs one);
+    # none on SQLite, where a transaction would hold the write lock for the download.
+    opened = 1 if connection.vendor == "postgresql" else 0
+    assert len(connection.atomic_blocks) == depth + opened
     chunks.close()  # the client went away: the server closes the response
     assert len(connection.atomic_blocks) == depth
 
