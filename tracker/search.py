@@ -3,12 +3,12 @@ by indexes at a million claims.
 
 A claim is found by the names of its place (any of them, its ancestors' included, in either
 language), its obligation, the source that made it (any of its names), its report's title, its
-summary or its monitor's reference. The small tables (places, obligations, sources) are
-searched first, and the claims then found by the ids they gave (``place_id = ANY(...)``: the
-claims' indexes on those columns); a report's title, the summary and the reference are
-searched with PostgreSQL trigram indexes (migration 0030; SQLite scans). PostgreSQL combines
-these conditions in one bitmap of the claims' indexes instead of reading every claim joined
-to its place, source and report.
+summary or its reference (the monitor's, else the system's ``C-000123``). The small tables
+(places, obligations, sources) are searched first, and the claims then found by the ids they
+gave (``place_id = ANY(...)``: the claims' indexes on those columns); a report's title, the
+summary and the reference are searched with PostgreSQL trigram indexes (migration 0030; SQLite
+scans). PostgreSQL combines these conditions in one bitmap of the claims' indexes instead of
+reading every claim joined to its place, source and report.
 
 The visibility rule (``tracker.visibility``): for a reader without the permission, a restricted
 claim is found only by its place and obligation, never by its source's names, its report's
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
-from .models import Obligation, Place, Report, Source
+from .models import SYSTEM_REFERENCE, Obligation, Place, Report, Source, system_reference
 from .visibility import hidden_report_q, hidden_source_q, restricted_claim_q
 
 # Up to this many reports found by their title are named by their ids (an index condition).
@@ -58,6 +58,11 @@ def claims_q(text: str, *, sees: bool) -> Q:
     if obligations:
         open_to_all |= Q(obligation__in=obligations)
     hideable = Q(summary__icontains=text) | Q(external_id__icontains=text)
+    # The reference the system gives a claim without one of its own (``C-000123``), as the
+    # exports and the admin show it.
+    given = SYSTEM_REFERENCE.fullmatch(text.upper())
+    if given and system_reference(int(given[1])) == text.upper():
+        hideable |= Q(pk=int(given[1])) & (Q(external_id__isnull=True) | Q(external_id=""))
     if len(reports) > MANY_REPORTS:  # a word of most titles: a subquery, not a list of ids
         hideable |= Q(report__in=titled.values("pk"))
     elif reports:

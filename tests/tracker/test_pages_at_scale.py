@@ -132,6 +132,22 @@ def test_search_finds_a_korean_summary_and_alias_but_never_hidden_text(
     assert hidden.pk in found(viewer_client, url, "중화인민")
 
 
+@pytest.mark.parametrize("url", ["/claims/", "/admin/tracker/claim/"])
+def test_search_finds_a_claim_by_the_reference_the_system_gives_it(
+    url, viewer_client, trusted_client
+):
+    unnamed = ClaimFactory(external_id=None)
+    named = ClaimFactory(external_id="ABC")
+    secret = ClaimFactory(external_id=None, report=ReportFactory(confidential=True))
+    for client in (viewer_client, trusted_client):
+        assert found(client, url, unnamed.reference) == {unnamed.pk}
+        assert found(client, url, unnamed.reference.lower()) == {unnamed.pk}
+        # A claim with a reference of its own is not named by the system's.
+        assert found(client, url, f"C-{named.pk:06d}") == set()
+    assert found(viewer_client, url, secret.reference) == set()  # a hidden reference
+    assert found(trusted_client, url, secret.reference) == {secret.pk}
+
+
 def test_search_by_a_reports_title_keeps_the_reports_visibility(viewer_client, trusted_client):
     secret = ReportFactory(title="Closed hearing notes", confidential=True)
     claim = ClaimFactory(report=secret)
