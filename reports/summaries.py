@@ -38,6 +38,7 @@ from tracker.models import (
     Report,
     Watch,
 )
+from tracker.partialdates import PartialDate
 
 from . import charts
 from .models import Subscription, Summary
@@ -341,18 +342,18 @@ def _is_stale(line: dict) -> bool:
 
 
 def _latest_estimates(series: dict, countries: list[Place]) -> list[dict]:
-    """The chart as text: each country's newest estimate per measure."""
+    """The chart as text: each country's newest estimate per measure, its date as given."""
     names = {c.iso_code: c.local_name for c in countries}
     out = []
     for iso, measures in sorted(series.items()):
         for measure, values in sorted(measures.items()):
-            day, value = values[-1]
+            given, value = values[-1]
             out.append(
                 {
                     "country": names.get(iso, iso),
                     "measure": str(Claim.Measure(measure).label),
                     "value": text.count(value, value),
-                    "as_of": day,
+                    "as_of": text.date(given),
                 }
             )
     return out
@@ -362,26 +363,32 @@ def _latest_estimates(series: dict, countries: list[Place]) -> list[dict]:
 
 
 def estimates(countries: list[Place], until: datetime.date):
-    """Per country (ISO code) and stock measure, the (as_of, midpoint) of every count about
-    the country as a whole, oldest first."""
+    """Per country (ISO code) and stock measure, the (as-of date as given, midpoint) of every
+    count about the country as a whole, oldest first: by the end of the interval its date
+    covers, as the checks order evidence ("2019" is newer than "June 2019")."""
     by_id = {c.pk: c.iso_code for c in countries}
-    out: dict[str, dict[str, list[tuple[datetime.date, int]]]] = defaultdict(
+    found: dict[str, dict[str, list[tuple[tuple, PartialDate, int]]]] = defaultdict(
         lambda: defaultdict(list)
     )
-    rows = (
-        Claim.objects.filter(
-            place_id__in=list(by_id),
-            measure__in=rules.STOCK_MEASURES,
-            count_low__isnull=False,
-            as_of__lte=until,
-        )
-        .order_by("as_of", "pk")
-        .values_list("place_id", "measure", "as_of", "count_low", "count_high")
+    rows = Claim.objects.filter(
+        place_id__in=list(by_id),
+        measure__in=rules.STOCK_MEASURES,
+        count_low__isnull=False,
+        as_of__lte=until,
+    ).values_list(
+        "pk", "place_id", "measure", "as_of", "as_of_precision", "count_low", "count_high"
     )
-    for place_id, measure, as_of, low, high in rows:
+    for pk, place_id, measure, as_of, precision, low, high in rows:
+        given = PartialDate(as_of, precision)
         value = low if high is None else (low + high) // 2
-        out[by_id[place_id]][measure].append((as_of, value))
-    return {iso: dict(measures) for iso, measures in out.items()}
+        found[by_id[place_id]][measure].append(((given.last, given.first, pk), given, value))
+    return {
+        iso: {
+            measure: [(given, value) for _key, given, value in sorted(values)]
+            for measure, values in measures.items()
+        }
+        for iso, measures in found.items()
+    }
 
 
 def chart(countries: list[Place], until: datetime.date, obligations, *, sees: bool) -> bytes:

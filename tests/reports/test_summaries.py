@@ -15,6 +15,7 @@ from reports.models import Subscription, Summary
 from tests.factories import ClaimFactory, SourceFactory, UserFactory, country, obligation
 from tracker import checks, languages
 from tracker.models import Place
+from tracker.partialdates import PartialDate
 
 pytestmark = pytest.mark.django_db
 
@@ -393,3 +394,16 @@ def _flags_of(event_ids):
     from tracker.models import FlagEvent
 
     return {event.flag for event in FlagEvent.objects.filter(pk__in=event_ids)}
+
+
+def test_the_latest_estimates_are_ordered_and_said_as_their_dates_were_given():
+    china = country("CN")
+    ClaimFactory(place=china, count_low=50_000, as_of=datetime.date(2019, 6, 15))
+    ClaimFactory(
+        place=china, count_low=60_000, as_of_given=PartialDate.parse("2019"), obligation=None
+    )
+    series = summaries.estimates([china], datetime.date(2026, 1, 1))
+    assert [value for _given, value in series["CN"]["workers"]] == [50_000, 60_000]
+    with translation.override("en"):
+        (latest,) = summaries._latest_estimates(series, [china])
+    assert (latest["value"], latest["as_of"]) == ("60,000", "2019")
