@@ -68,6 +68,13 @@ class Point:
     low: int
     high: int | None
     source: str
+    # The last day of the interval the as-of date covers (a month's, a year's): a figure dated
+    # "2017" is not before a cap of September 2017.
+    last: datetime.date | None = None
+
+    @property
+    def until(self) -> datetime.date:
+        return self.last or self.as_of
 
     @property
     def value(self) -> float:
@@ -150,6 +157,7 @@ def estimates(
                 claim.count_low,
                 claim.count_high,
                 visibility.shown(claim, sees=sees).source_name,
+                claim.as_of_given.last if claim.as_of_given else None,
             )
         )
     return {iso: dict(measures) for iso, measures in out.items()}
@@ -206,13 +214,13 @@ def panels(
 
 
 def _level_at(points: list[Point], day: datetime.date) -> int | None:
-    """The level a cap froze: the upper bound of the latest figure on or before ``day`` (the
-    highest of that day's), None when no figure is that old or the latest is open."""
-    before = [p for p in points if p.as_of <= day]
+    """The level a cap froze: the upper bound of the latest figure wholly on or before ``day``
+    (the highest of that day's), None when no figure is that old or the latest is open."""
+    before = [p for p in points if p.until <= day]
     if not before:
         return None
-    newest = max(p.as_of for p in before)
-    highs = [p.high for p in before if p.as_of == newest]
+    newest = max(p.until for p in before)
+    highs = [p.high for p in before if p.until == newest]
     return None if None in highs else max(h for h in highs if h is not None)
 
 

@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 from reports import charts
 from tests.factories import ClaimFactory, SourceFactory, country
 from tracker.models import Obligation
+from tracker.partialdates import PartialDate
 
 pytestmark = pytest.mark.django_db
 
@@ -103,6 +104,16 @@ def test_a_cap_is_marked_at_the_level_it_froze(figures):
     ]
     ax = drawn(p)
     assert any(list(line.get_ydata()) == [40_000, 40_000] for line in ax.lines)
+
+
+def test_a_figure_dated_to_the_year_of_a_cap_is_not_the_level_it_froze(figures):
+    """'2017' covers the whole year: it is not wholly before the cap of 5 August 2017."""
+    early = SourceFactory(name="Early")
+    ClaimFactory(place=country("CN"), attributed_to=early, measure="workers", count_low=30_000,
+                 count_high=40_000, as_of_given=PartialDate.parse("2017"), obligation=None,
+                 stance="")  # fmt: skip
+    points = charts.estimates([country("CN")], UNTIL, sees=False)["CN"]["workers"]
+    assert panel(points).levels == []
 
 
 def test_the_chart_speaks_korean(figures):
