@@ -739,19 +739,25 @@ class ReportDocument(TextWithoutNul):
         on_delete=models.CASCADE,
         related_name="documents",
         db_index=False,  # document_unique_per_report begins with it
+        verbose_name=_("report"),
     )
-    file = models.FileField(storage=document_storage, upload_to=document_path, max_length=300)
+    file = models.FileField(
+        _("file"), storage=document_storage, upload_to=document_path, max_length=300
+    )
     sha256 = models.CharField(
-        "SHA-256",
+        _("SHA-256"),
         max_length=64,
         editable=False,
         help_text=_("Of the bytes received, computed while they arrived."),
     )
-    size = models.PositiveBigIntegerField(editable=False, help_text=_("Bytes."))
+    size = models.PositiveBigIntegerField(_("size"), editable=False, help_text=_("Bytes."))
     content_type = models.CharField(
-        max_length=100, editable=False, help_text=_("As read from the file's content.")
+        _("content type"),
+        max_length=100,
+        editable=False,
+        help_text=_("As read from the file's content."),
     )
-    original_name = models.CharField(max_length=255, editable=False)
+    original_name = models.CharField(_("original name"), max_length=255, editable=False)
     added_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -759,9 +765,11 @@ class ReportDocument(TextWithoutNul):
         blank=True,
         editable=False,
         related_name="+",
+        verbose_name=_("added by"),
     )
-    added_at = models.DateTimeField(default=timezone.now, editable=False)
+    added_at = models.DateTimeField(_("added at"), default=timezone.now, editable=False)
     note = models.TextField(
+        _("note"),
         blank=True,
         help_text=_(
             "What it is and where it came from, e.g. 'the article as saved on 2 March "
@@ -773,7 +781,8 @@ class ReportDocument(TextWithoutNul):
 
     class Meta:
         ordering = ["added_at", "id"]
-        verbose_name = "document"
+        verbose_name = _("document")
+        verbose_name_plural = _("documents")
         constraints = [
             models.UniqueConstraint(
                 fields=["report", "sha256"],
@@ -1284,7 +1293,12 @@ class Flag(models.Model):
     # place or obligation (signals.py).
     # No index of their own: flag_country_status and flag_place_kind begin with them.
     place = models.ForeignKey(
-        Place, on_delete=models.PROTECT, related_name="flags", db_index=False, db_constraint=False
+        Place,
+        on_delete=models.PROTECT,
+        related_name="flags",
+        db_index=False,
+        db_constraint=False,
+        verbose_name=_("place"),
     )
     country = models.ForeignKey(
         Place,
@@ -1294,12 +1308,13 @@ class Flag(models.Model):
         related_name="+",
         db_index=False,
         db_constraint=False,
-        help_text="The country whose check found it; empty for world-level findings.",
+        verbose_name=_("country"),
+        help_text=_("The country whose check found it; empty for world-level findings."),
     )
     # The situation's subject as a key (rules.Finding.subject): what the checks match a
     # situation to its flag by, with its claims (docs/design.md §3.3).
-    subject = models.CharField(max_length=100, editable=False, default="")
-    measure = models.CharField(max_length=20, choices=Measure.choices, blank=True)
+    subject = models.CharField(_("subject"), max_length=100, editable=False, default="")
+    measure = models.CharField(_("measure"), max_length=20, choices=Measure.choices, blank=True)
     obligations = models.ManyToManyField(
         Obligation,
         related_name="flags",
@@ -1307,11 +1322,13 @@ class Flag(models.Model):
         through="FlagObligation",
         verbose_name=_("obligations"),
     )
-    claims = models.ManyToManyField(Claim, related_name="flags", blank=True, through="FlagClaim")
+    claims = models.ManyToManyField(
+        Claim, related_name="flags", blank=True, through="FlagClaim", verbose_name=_("claims")
+    )
     # The claims it rests on, kept when a claim is deleted (its link row is not).
-    claim_ids = models.JSONField(default=list, editable=False)
+    claim_ids = models.JSONField(_("claim ids"), default=list, editable=False)
     # What it found: figures, dates and the claims they come from (docs/design.md §3.5).
-    facts = models.JSONField(default=dict, editable=False)
+    facts = models.JSONField(_("facts"), default=dict, editable=False)
     severity = models.PositiveSmallIntegerField(
         _("severity"), choices=Severity.choices, default=Severity.MEDIUM
     )
@@ -1320,12 +1337,17 @@ class Flag(models.Model):
     )
     # Unique by a constraint of Meta (not unique=True, which on PostgreSQL adds a second index,
     # for LIKE, that no query uses and every new flag writes).
-    fingerprint = models.CharField(max_length=64, editable=False)
+    fingerprint = models.CharField(_("fingerprint"), max_length=64, editable=False)
     first_seen = models.DateTimeField(_("first seen"))
     last_seen = models.DateTimeField(_("last seen"))
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     # Why the checks resolved it, as facts ({"code": ...}; docs/design.md §3.5).
-    resolution = models.JSONField(null=True, blank=True, editable=False)
+    resolution = models.JSONField(
+        pgettext_lazy("how the checks resolved a flag", "resolution"),
+        null=True,
+        blank=True,
+        editable=False,
+    )
     status_changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -1513,20 +1535,26 @@ class CheckState(models.Model):
     two checks of one country never overlap, in one worker or in several.
     """
 
-    key = models.CharField(max_length=8, unique=True, help_text="ISO code, or WORLD.")
-    last_checked_at = models.DateTimeField(null=True, blank=True)
-    last_as_of = models.DateField(null=True, blank=True, help_text="The 'today' it judged by.")
-    last_duration_ms = models.PositiveIntegerField(null=True, blank=True)
-    last_claims = models.PositiveIntegerField(default=0)
-    last_found = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-    last_failed_at = models.DateTimeField(null=True, blank=True)
+    key = models.CharField(
+        _("partition"), max_length=8, unique=True, help_text=_("ISO code, or WORLD.")
+    )
+    last_checked_at = models.DateTimeField(_("last checked at"), null=True, blank=True)
+    last_as_of = models.DateField(
+        _("last judged as of"), null=True, blank=True, help_text=_("The 'today' it judged by.")
+    )
+    last_duration_ms = models.PositiveIntegerField(_("last duration (ms)"), null=True, blank=True)
+    last_claims = models.PositiveIntegerField(_("claims read last"), default=0)
+    last_found = models.PositiveIntegerField(_("findings last"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    last_failed_at = models.DateTimeField(_("last failed at"), null=True, blank=True)
     failures = models.PositiveIntegerField(
-        default=0, help_text="Failed runs since the last success."
+        _("failures"), default=0, help_text=_("Failed runs since the last success.")
     )
 
     class Meta:
         ordering = ["key"]
+        verbose_name = _("check state")
+        verbose_name_plural = _("check states")
 
     def __str__(self) -> str:
         return self.key
