@@ -34,6 +34,7 @@ from django.utils.translation import gettext as _
 
 from tracker import rules, text, visibility
 from tracker.models import Claim, Measure, Obligation, Place
+from tracker.partialdates import PartialDate
 
 # Hangul in the labels: matplotlib falls back glyph by glyph through this list (Debian's
 # fonts-nanum, which scripts/ensure-services.sh and the Dockerfile install).
@@ -68,13 +69,14 @@ class Point:
     low: int
     high: int | None
     source: str
-    # The last day of the interval the as-of date covers (a month's, a year's): a figure dated
-    # "2017" is not before a cap of September 2017.
-    last: datetime.date | None = None
+    # The as-of date as the source gave it (a day, a month, a year): a figure dated "2017"
+    # covers the year, so it is not before a cap of September 2017.
+    given: PartialDate | None = None
 
     @property
     def until(self) -> datetime.date:
-        return self.last or self.as_of
+        """The last day of the interval the as-of date covers."""
+        return self.given.last if self.given else self.as_of
 
     @property
     def value(self) -> float:
@@ -136,8 +138,9 @@ def estimates(
     countries: list[Place], until: datetime.date, *, sees: bool
 ) -> dict[str, dict[str, list[Point]]]:
     """Per country (ISO code) and stock measure, every figure about the country as a whole
-    dated up to ``until``, oldest first, each with its source as a reader who ``sees``
-    confidential material (or not) may name it. One query."""
+    dated up to ``until``, oldest first (by the end of the interval its date covers, as the
+    checks order evidence: "2019" is newer than "June 2019"), each with its source as a reader
+    who ``sees`` confidential material (or not) may name it. One query."""
     by_id = {c.pk: c.iso_code or "" for c in countries}  # countries always have one
     out: dict[str, dict[str, list[Point]]] = defaultdict(lambda: defaultdict(list))
     claims = (
@@ -157,10 +160,14 @@ def estimates(
                 claim.count_low,
                 claim.count_high,
                 visibility.shown(claim, sees=sees).source_name,
-                claim.as_of_given.last if claim.as_of_given else None,
+                claim.as_of_given,
             )
         )
-    return {iso: dict(measures) for iso, measures in out.items()}
+    # Stable: points that end on one day keep the query's order (first day, then id).
+    return {
+        iso: {measure: sorted(points, key=lambda p: p.until) for measure, points in m.items()}
+        for iso, m in out.items()
+    }
 
 
 def panels(

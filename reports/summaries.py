@@ -38,7 +38,6 @@ from tracker.models import (
     Report,
     Watch,
 )
-from tracker.partialdates import PartialDate
 
 from . import charts
 from .models import Subscription, Summary
@@ -303,8 +302,8 @@ def _context(summary: Summary, *, sees: bool) -> dict:
                 "url": "" if hidden else report.url,
             }
         )
-    series = estimates(attention, summary.period_end)
-    chart_png = chart(attention, summary.period_end, obligations, sees=sees)
+    found = charts.estimates(attention, summary.period_end, sees=sees)
+    chart_png = chart(found, attention, obligations)
     return {
         "summary": summary,
         "subscription": summary.subscription,
@@ -321,7 +320,7 @@ def _context(summary: Summary, *, sees: bool) -> dict:
         "rows": rows,
         "quiet": len(countries) - len(attention),
         "counts": counts,
-        "latest": _latest_estimates(series, attention),
+        "latest": _latest_estimates(found, attention),
         "contested": CONTESTED,
         "stale": STALE,
         "chart_png": chart_png,
@@ -341,19 +340,21 @@ def _is_stale(line: dict) -> bool:
     return line["kind"] == str(Flag.Kind.STALE.label)
 
 
-def _latest_estimates(series: dict, countries: list[Place]) -> list[dict]:
-    """The chart as text: each country's newest estimate per measure, its date as given."""
+def _latest_estimates(found: dict, countries: list[Place]) -> list[dict]:
+    """The chart as text: each country's newest figure per measure (the last of the chart's
+    points, ordered as the checks order evidence), its date as given."""
     names = {c.iso_code: c.local_name for c in countries}
     out = []
-    for iso, measures in sorted(series.items()):
-        for measure, values in sorted(measures.items()):
-            given, value = values[-1]
+    for iso, measures in sorted(found.items()):
+        for measure, points in sorted(measures.items()):
+            newest = points[-1]
+            value = int(newest.value)
             out.append(
                 {
                     "country": names.get(iso, iso),
                     "measure": str(Claim.Measure(measure).label),
                     "value": text.count(value, value),
-                    "as_of": text.date(given),
+                    "as_of": text.date(newest.given or newest.as_of),
                 }
             )
     return out
@@ -362,39 +363,9 @@ def _latest_estimates(series: dict, countries: list[Place]) -> list[dict]:
 # --- the chart ------------------------------------------------------------------------------------
 
 
-def estimates(countries: list[Place], until: datetime.date):
-    """Per country (ISO code) and stock measure, the (as-of date as given, midpoint) of every
-    count about the country as a whole, oldest first: by the end of the interval its date
-    covers, as the checks order evidence ("2019" is newer than "June 2019")."""
-    by_id = {c.pk: c.iso_code for c in countries}
-    found: dict[str, dict[str, list[tuple[tuple, PartialDate, int]]]] = defaultdict(
-        lambda: defaultdict(list)
-    )
-    rows = Claim.objects.filter(
-        place_id__in=list(by_id),
-        measure__in=rules.STOCK_MEASURES,
-        count_low__isnull=False,
-        as_of__lte=until,
-    ).values_list(
-        "pk", "place_id", "measure", "as_of", "as_of_precision", "count_low", "count_high"
-    )
-    for pk, place_id, measure, as_of, precision, low, high in rows:
-        given = PartialDate(as_of, precision)
-        value = low if high is None else (low + high) // 2
-        found[by_id[place_id]][measure].append(((given.last, given.first, pk), given, value))
-    return {
-        iso: {
-            measure: [(given, value) for _key, given, value in sorted(values)]
-            for measure, values in measures.items()
-        }
-        for iso, measures in found.items()
-    }
-
-
-def chart(countries: list[Place], until: datetime.date, obligations, *, sees: bool) -> bytes:
-    """A PNG of the estimates over time (``reports.charts``) of the countries with the largest
-    figures, one panel per country and measure, as the reader may see them."""
-    found = charts.estimates(countries, until, sees=sees)
+def chart(found: dict, countries: list[Place], obligations) -> bytes:
+    """A PNG of the estimates over time (``found``: ``charts.estimates``, as the reader may see
+    them) of the countries with the largest figures, one panel per country and measure."""
     if not found:
         return b""
     ranked = sorted(

@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import translation
 
-from reports import sending, summaries, tasks
+from reports import charts, sending, summaries, tasks
 from reports.models import Subscription, Summary
 from tests.factories import ClaimFactory, SourceFactory, UserFactory, country, obligation
 from tracker import checks, languages
@@ -402,8 +402,8 @@ def test_the_latest_estimates_are_ordered_and_said_as_their_dates_were_given():
     ClaimFactory(
         place=china, count_low=60_000, as_of_given=PartialDate.parse("2019"), obligation=None
     )
-    series = summaries.estimates([china], datetime.date(2026, 1, 1))
-    assert [value for _given, value in series["CN"]["workers"]] == [50_000, 60_000]
+    series = charts.estimates([china], datetime.date(2026, 1, 1), sees=False)
+    assert [point.value for point in series["CN"]["workers"]] == [50_000, 60_000]
     with translation.override("en"):
         (latest,) = summaries._latest_estimates(series, [china])
     assert (latest["value"], latest["as_of"]) == ("60,000", "2019")
