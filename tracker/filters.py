@@ -76,6 +76,20 @@ class IdFilter(django_filters.ModelChoiceFilter):
     """A row by its id, for a filter that is no field of the model (in the schema: a number)."""
 
 
+def _place_by_name() -> django_filters.CharFilter:
+    """The rows (claims, flags) about a place named so (any of its names), or inside one."""
+
+    def inside_named(queryset, name, value):
+        value = value.strip()
+        return queryset.filter(place__in=places_named(value)) if value else queryset
+
+    return django_filters.CharFilter(
+        method=inside_named,
+        label=_("Place, by name (and inside)"),
+        help_text=_("Any of its names, in English or Korean: China, 랴오닝, Primorsky Krai."),
+    )
+
+
 class ClaimFilter(django_filters.FilterSet):
     country = IsoCodeFilter(
         queryset=_countries,
@@ -91,11 +105,7 @@ class ClaimFilter(django_filters.FilterSet):
         method="inside",
         label=_("Place (and inside)"),
     )
-    place_name = django_filters.CharFilter(
-        method="inside_named",
-        label=_("Place, by name (and inside)"),
-        help_text=_("Any of its names, in English or Korean: China, 랴오닝, Primorsky Krai."),
-    )
+    place_name = _place_by_name()
     obligation = django_filters.ModelChoiceFilter(
         queryset=Obligation.objects.order_by("code"), to_field_name="code", label=_("Obligation")
     )
@@ -144,11 +154,6 @@ class ClaimFilter(django_filters.FilterSet):
 
     def inside(self, queryset, name, value):
         return queryset.inside(value) if value else queryset
-
-    def inside_named(self, queryset, name, value):
-        """Claims about a place named ``value`` (any of its names), or inside one."""
-        value = value.strip()
-        return queryset.filter(place__in=places_named(value)) if value else queryset
 
     def about_source(self, queryset, name, value):
         """Claims whose source (``name``: it, its kind, its grade) is ``value``. A restricted
@@ -212,11 +217,7 @@ class FlagFilter(django_filters.FilterSet):
     place = django_filters.ModelChoiceFilter(
         queryset=Place.objects.order_by("name_path"), method="inside", label=_("Place (and inside)")
     )
-    place_name = django_filters.CharFilter(
-        method="inside_named",
-        label=_("Place, by name (and inside)"),
-        help_text=_("Any of its names, in English or Korean: China, 랴오닝, Primorsky Krai."),
-    )
+    place_name = _place_by_name()
     source = IdFilter(
         queryset=lambda request: sources(request.user).order_by("name"),
         method="resting_on_source",
@@ -245,11 +246,6 @@ class FlagFilter(django_filters.FilterSet):
 
     def inside(self, queryset, name, value):
         return queryset.filter(place__path__startswith=value.path) if value else queryset
-
-    def inside_named(self, queryset, name, value):
-        """Flags about a place named ``value`` (any of its names), or inside one."""
-        value = value.strip()
-        return queryset.filter(place__in=places_named(value)) if value else queryset
 
     def resting_on_source(self, queryset, name, value):
         """Flags resting on a claim made by ``value`` that the user may open: a restricted
