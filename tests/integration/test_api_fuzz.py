@@ -26,6 +26,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from tests.factories import ClaimFactory, ReportFactory, SourceFactory, UserFactory, country
+from tests.integration.browser import artefacts_dir
 from tracker import tasks
 
 pytestmark = [
@@ -34,7 +35,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
-REPO = Path(__file__).resolve().parents[2]
 SECONDS = int(os.environ.get("API_FUZZ_SECONDS", "30"))
 PHASES = os.environ.get("API_FUZZ_PHASES", "examples,coverage,fuzzing,stateful")
 # Every check but these two, which judge what the API is meant to do, not what its schema says:
@@ -43,13 +43,6 @@ PHASES = os.environ.get("API_FUZZ_PHASES", "examples,coverage,fuzzing,stateful")
 # - ensure_resource_availability expects what a POST created to be there: a report an Editor
 #   marks confidential is, by design, gone for them (the visibility rule).
 EXCLUDED_CHECKS = "positive_data_acceptance,ensure_resource_availability"
-
-
-def artefacts_dir() -> Path:
-    folder = Path(os.environ.get("TEST_ARTEFACTS_DIR") or "var/artefacts")
-    folder = folder if folder.is_absolute() else REPO / folder
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 @pytest.fixture
