@@ -27,15 +27,17 @@ from .visibility import hidden_report_q, hidden_source_q, restricted_claim_q
 MANY_REPORTS = 5000
 
 
+def place_named_q(text: str) -> Q:
+    """The places one of whose names, or one of whose ancestors' names (in either language),
+    holds ``text``."""
+    return (
+        Q(name_path__icontains=text) | Q(name_path_ko__icontains=text) | Q(aliases__icontains=text)
+    )
+
+
 def claims_q(text: str, *, sees: bool) -> Q:
     """The condition on claims matching ``text`` (one term, as typed), read as ``sees`` says."""
-    places = list(
-        Place.objects.filter(
-            Q(name_path__icontains=text)
-            | Q(name_path_ko__icontains=text)
-            | Q(aliases__icontains=text)
-        ).values_list("pk", flat=True)
-    )
+    places = list(Place.objects.filter(place_named_q(text)).values_list("pk", flat=True))
     obligations = list(
         Obligation.objects.filter(
             Q(code__icontains=text)
